@@ -1,0 +1,48 @@
+"""Cable identifiers: the one canonical spelling of a cable ID.
+
+A cable ID is two digits of year, the origin in capitals without spaces and the serial number
+without leading zeros: ``05ALMATY2503``, ``09BUENOSAIRES117``, ``08USUNNEWYORK1022``.
+"""
+
+from __future__ import annotations
+
+import re
+
+CABLE_ID_RE = re.compile(r"^(?P<year>\d{2})(?P<origin>[A-Z]+)(?P<serial>\d+)$")
+
+# Origins that are written more than one way in cable text, mapped to the spelling in IDs.
+ORIGIN_ALIASES = {"SECSTATE": "STATE"}
+
+_LOOSE_RE = re.compile(
+    r"^\s*(?:(?P<year>\d{2})\s*)?(?P<origin>[A-Za-z][A-Za-z ]*?[A-Za-z])\s*(?P<serial>\d+)\s*$"
+)
+
+
+def normalise_cable_id(written: str, default_year: str | None = None) -> str | None:
+    """The canonical ID of a cable as written in text, or None when it cannot be one.
+
+    ``written`` may carry spaces, lower case and leading zeros ("05 Almaty 04353"); a citation
+    without a year takes ``default_year`` (two digits, usually the citing cable's year).
+    """
+    match = _LOOSE_RE.match(written)
+    if match is None:
+        return None
+    year = match.group("year") or default_year
+    if year is None or not re.fullmatch(r"\d{2}", year):
+        return None
+    origin = re.sub(r"\s+", "", match.group("origin")).upper()
+    origin = ORIGIN_ALIASES.get(origin, origin)
+    serial = str(int(match.group("serial")))
+    return f"{year}{origin}{serial}"
+
+
+def is_cable_id(text: str) -> bool:
+    """True when ``text`` is already a canonical cable ID."""
+    match = CABLE_ID_RE.match(text)
+    return match is not None and not match.group("serial").startswith("0")
+
+
+def cable_year(cable_id: str) -> str | None:
+    """The two-digit year of a canonical cable ID."""
+    match = CABLE_ID_RE.match(cable_id)
+    return match.group("year") if match else None

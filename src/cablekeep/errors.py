@@ -1,0 +1,76 @@
+"""The one exception tree of cablekeep, and the exit code each error maps to.
+
+::
+
+    CablekeepError                  exit 1   anything expected that went wrong
+    ├── UsageError                  exit 2   a command was called the wrong way
+    ├── ManifestError               exit 3   a manifest is malformed (file, line, key)
+    ├── BagUnreadableError          exit 4   a bag or WARC could not be read at all
+    ├── FetchError                  exit 5   a URL got no HTTP response (refused, DNS, timeout)
+    ├── OutputError                 exit 6   an output could not be written (disk full, permissions)
+    └── RunInterrupted              exit 130 a run was stopped by a signal; it can be resumed
+
+A verification that finds problems is not an error: it returns a report and the CLI exits 1.
+The CLI turns each of these into one line that says what to do next; anything else is a crash
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CablekeepError(Exception):
+    """Base of every expected cablekeep error."""
+
+    exit_code = 1
+
+
+class UsageError(CablekeepError):
+    """A command was called with arguments that cannot work."""
+
+    exit_code = 2
+
+
+class ManifestError(CablekeepError):
+    """A manifest is malformed. Names the file, the line (1-based) and the key path."""
+
+    exit_code = 3
+
+    def __init__(self, path: Path | str, line: int | None, key: str, message: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.key = key
+        self.message = message
+        where = f"{self.path}:{line}" if line is not None else f"{self.path}"
+        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+
+
+class BagUnreadableError(CablekeepError):
+    """A bag, a serialized bag or a WARC could not be read at all (not found, not a bag)."""
+
+    exit_code = 4
+
+
+class FetchError(CablekeepError):
+    """A request got no HTTP response. ``reason`` is one of the crawl-log outcomes."""
+
+    exit_code = 5
+
+    def __init__(self, url: str, reason: str, detail: str) -> None:
+        self.url = url
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{url}: {reason}: {detail}")
+
+
+class OutputError(CablekeepError):
+    """An output could not be written; what was finished before stays valid."""
+
+    exit_code = 6
+
+
+class RunInterrupted(CablekeepError):
+    """A run was stopped by a signal after closing its outputs; running it again resumes it."""
+
+    exit_code = 130
