@@ -1,0 +1,199 @@
+"""The command line: parse, build the objects, call the core, render, choose the exit code.
+
+The only module that imports click, prints or exits. Expected errors (the tree in
+:mod:`cablekeep.errors`) become one line on stderr and their exit code; anything else is a crash
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+
+import click
+
+from . import __version__
+from .errors import BagUnreadableError, CablekeepError
+from .fixity import verify_bag
+from .manifest import load_manifest
+from .report import Report
+from .run import RunSummary, run_manifest, summary_json
+from .warccheck import verify_warc
+
+EXIT_INVALID = 1
+
+
+def _fail(exc: CablekeepError) -> NoReturn:
+    click.echo(f"cablekeep: error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+@contextmanager
+def _graceful_stop() -> Iterator[threading.Event]:
+    """First SIGINT/SIGTERM: finish what is in flight and close the WARC. Second: stop at once."""
+    stop = threading.Event()
+    previous: dict[int, object] = {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("cablekeep: stopping after the fetches in flight (again to stop at once)", err=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)  # type: ignore[arg-type]
+
+
+def _entry_printer(quiet: bool, log_json: bool) -> Callable[[dict[str, object]], None]:
+    def show(entry: dict[str, object]) -> None:
+        if quiet:
+            return
+        if log_json:
+            click.echo(json.dumps(entry))
+            return
+        status = entry.get("status") or "-"
+        click.echo(f"{entry['outcome']:<14} {status!s:>4} {entry['url']}" + (f"  ({entry['reason']})" if entry.get("reason") and entry["outcome"] != "ok" else ""))
+
+    return show
+
+
+@click.group()
+@click.version_option(__version__, prog_name="cablekeep")
+def main() -> None:
+    """Archive cable pages and their sources as WARCs in verified BagIt bags."""
+
+
+def _render_summary(summary: RunSummary) -> None:
+    crawl = summary.crawl
+    bag = summary.bag
+    click.echo("")
+    click.echo(f"bag:       {bag.path}")
+    click.echo(f"identifier {bag.external_identifier}; Payload-Oxum {bag.payload_oxum} ({bag.payload_files} files)")
+    click.echo(f"WARCs:     {', '.join(p.name for p in crawl.warc_files) or 'none'}")
+    outcomes = ", ".join(f"{name} {count}" for name, count in crawl.outcomes.most_common())
+    click.echo(f"URLs:      {sum(crawl.outcomes.values())} ({outcomes})")
+    click.echo(f"cables:    {crawl.cables} pages understood, {crawl.citations} citations followed")
+    if crawl.failed_hosts:
+        worst = ", ".join(f"{host} ({n})" for host, n in crawl.failed_hosts.most_common(3))
+        click.echo(f"failures:  {worst}")
+    if crawl.resumed:
+        click.echo("resumed:   this run continued an interrupted crawl")
+    verdict = "valid (full fixity check of every file and WARC record)" if summary.report.ok else "INVALID"
+    click.echo(f"verify:    {verdict}")
+    for problem in summary.report.problems:
+        click.echo(f"  {problem.kind}: {problem.path}: {problem.detail}")
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@click.option("--log-json", is_flag=True, help="One JSON crawl-log line per URL on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool) -> None:
+    """Crawl MANIFEST, package the WARCs as a bag under bags/, and verify it."""
+    try:
+        loaded = load_manifest(manifest)
+        with _graceful_stop() as stop:
+            summary = run_manifest(loaded, on_entry=_entry_printer(quiet or as_json, log_json), stop=stop)
+    except CablekeepError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(summary_json(summary), indent=2))
+    else:
+        _render_summary(summary)
+    sys.exit(0 if summary.report.ok else EXIT_INVALID)
+
+
+def _render_report(report: Report) -> None:
+    kinds = Counter(p.kind for p in report.problems)
+    if report.ok:
+        what = "completeness and Payload-Oxum only: NOT a fixity check" if report.mode == "fast" else "full"
+        click.echo(f"{report.target}: valid ({what}; {report.files_checked} files, {report.bytes_checked} bytes, "
+                   f"{report.warc_records_checked} WARC records)")
+    else:
+        summary = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+        click.echo(f"{report.target}: INVALID ({summary})")
+    for kind in sorted(kinds):
+        for problem in (p for p in report.problems if p.kind == kind):
+            extra = ""
+            if problem.algorithm:
+                extra = f" [{problem.algorithm} expected {problem.expected} found {problem.found}]"
+            elif problem.offset is not None:
+                extra = f" [offset {problem.offset}]"
+            click.echo(f"  {kind}: {problem.path}: {problem.detail}{extra}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--fast", is_flag=True, help="Completeness and Payload-Oxum only (not a fixity check).")
+@click.option("--json", "as_json", is_flag=True, help="Reports as JSON (schema cablekeep.verify/1), one per line.")
+def verify(paths: tuple[Path, ...], fast: bool, as_json: bool) -> None:
+    """Verify bags (full fixity by default) or single WARC files.
+
+    Exit 0 when all are valid, 1 when any is invalid, 2 on a usage error, 4 when one could not
+    be read at all."""
+    worst = 0
+    for path in paths:
+        try:
+            if path.is_file() and path.name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")):
+                report = _verify_warc_file(path)
+            else:
+                report = verify_bag(path, fast=fast)
+        except BagUnreadableError as exc:
+            click.echo(f"cablekeep: error: {exc}", err=True)
+            worst = max(worst, exc.exit_code)
+            continue
+        if as_json:
+            click.echo(json.dumps(report.to_json()))
+        else:
+            _render_report(report)
+        if not report.ok:
+            worst = max(worst, EXIT_INVALID)
+    sys.exit(worst)
+
+
+def _verify_warc_file(path: Path) -> Report:
+    problems, records = verify_warc(path)
+    return Report(
+        target=str(path), mode="warc", algorithms=(), files_checked=1, bytes_checked=path.stat().st_size,
+        warc_records_checked=records, problems=list(problems),
+    )
+
+
+@main.command()
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("manifests/demo.yaml"), show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+def demo(manifest_path: Path, quiet: bool) -> None:
+    """Serve the bundled sample cable site on loopback, archive it, verify the bag."""
+    from .demo import run_demo
+
+    if not manifest_path.exists():
+        _fail(BagUnreadableError(f"{manifest_path} not found; run the demo from the cablekeep checkout (make demo)"))
+    click.echo(f"cablekeep {__version__} demo: serving the sample cable site on 127.0.0.1, originals on 127.0.0.2")
+    try:
+        with _graceful_stop() as stop:
+            summary = run_demo(manifest_path, on_entry=_entry_printer(quiet, False), stop=stop)
+    except CablekeepError as exc:
+        _fail(exc)
+    _render_summary(summary)
+    click.echo("\nwhat is in the bag:")
+    for path in sorted(summary.bag.path.rglob("*")):
+        if path.is_file():
+            click.echo(f"  {path.relative_to(summary.bag.path)}  ({path.stat().st_size} bytes)")
+    click.echo("\nsample site stopped. Check the bag again any time with:")
+    click.echo(f"  .venv/bin/cablekeep verify {summary.bag.path}")
+    sys.exit(0 if summary.report.ok else EXIT_INVALID)

@@ -1,0 +1,551 @@
+"""The crawl: a frontier in SQLite, polite concurrent fetching, WARC records, extraction, following.
+
+One coordinating thread owns the state database and the WARC writer; worker threads only fetch.
+For each finished fetch the coordinator writes the request and response records, understands
+the page (cable metadata, citations, links), queues what the manifest says to follow, logs the
+outcome, and commits. Politeness is per host: at most ``per_host_concurrency`` requests in
+flight to a host and ``per_host_delay`` seconds between them (raised by robots.txt Crawl-delay).
+
+What is followed (``follow`` in the manifest), from a page fetched at depth ``d < depth``:
+  references  cables cited in a cable page's text, at ``site.cable_url``, depth d+1
+  sources     links out of a page to another host, and the link to the original, depth d+1
+  requisites  what an HTML page needs to render (css, scripts, images), same depth, never followed
+  redirects   each hop is fetched and recorded, same depth, at most MAX_REDIRECTS in a chain
+Seeds are always fetched. ``include``/``exclude`` apply to followed URLs; a URL left out is
+logged once as ``out-of-scope`` with the rule that left it out.
+
+Crawl-log outcomes: ok, redirect, not-found, gone, soft-404, client-error, server-error, robots,
+blocked-address, timeout, refused, dns, bad-response, invalid-url, error, out-of-scope,
+redirect-limit, truncated.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urljoin
+
+from . import __version__
+from .canon import host_of, normalise_url, surt_key
+from .errors import FetchError, RunInterrupted
+from .extract import PageRecord, parse_page
+from .fetch import AddressGuard, Exchange, Fetcher
+from .manifest import Manifest
+from .robots import RobotsRules, rules_from_response
+from .state import CrawlState, QueuedUrl
+from .warc import OPEN_SUFFIX, WarcWriter, WrittenRecord, make_record_id, timestamp14, trim_open_file
+
+MAX_REDIRECTS = 10
+EXTRACT_LIMIT = 8 * 1024 * 1024  # bytes of a page read for extraction (decompressed bodies are capped too)
+COMMIT_EVERY = 0.5  # seconds between state commits
+PICK_WINDOW = 500  # queued URLs looked at when choosing the next one to fetch
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass
+class CrawlResult:
+    """What a crawl produced and how it went."""
+
+    workdir: Path
+    warc_files: list[Path]
+    outcomes: Counter[str] = field(default_factory=Counter)
+    failed_hosts: Counter[str] = field(default_factory=Counter)
+    pages: int = 0
+    cables: int = 0
+    bytes: int = 0
+    citations: int = 0
+    citations_missing: int = 0
+    resumed: bool = False
+
+
+@dataclass
+class _Job:
+    queued: QueuedUrl
+    robots_for: str | None = None  # set when this job fetches a host's robots.txt
+
+
+@dataclass
+class _Outcome:
+    job: _Job
+    exchange: Exchange | None
+    error: FetchError | None
+    attempts: int
+
+
+class Crawl:
+    """One crawl of a manifest into ``workdir`` (state.sqlite and warc/)."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        workdir: Path,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        make_id: Callable[[], str] = make_record_id,
+        on_entry: Callable[[dict[str, object]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.manifest = manifest
+        self.workdir = workdir
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.make_id = make_id
+        self.on_entry = on_entry or (lambda entry: None)
+        self.stop = stop or threading.Event()
+        self.warc_dir = workdir / "warc"
+        fetch = manifest.fetch
+        self.user_agent = fetch.user_agent
+        self.fetcher = Fetcher(
+            user_agent=fetch.user_agent,
+            timeout=fetch.timeout,
+            max_bytes=fetch.max_bytes,
+            guard=AddressGuard(fetch.allow_private, frozenset(h.lower() for h in fetch.allow_hosts)),
+            clock=self.clock,
+        )
+        self.robots: dict[str, RobotsRules] = {}
+        self.host_busy: Counter[str] = Counter()
+        self.host_ready: dict[str, float] = {}
+        self.host_delay: dict[str, float] = {}
+        self.result = CrawlResult(workdir, [])
+
+    # -- set-up and resume -------------------------------------------------------------------
+
+    def _open_state(self) -> tuple[CrawlState, WarcWriter]:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        state = CrawlState(self.workdir / "state.sqlite")
+        started = state.get("started")
+        if started is None:
+            state.set("started", self.clock().isoformat())
+            state.set("collection", self.manifest.collection)
+            state.set("software", f"cablekeep/{__version__}")
+            for seed in self.manifest.seeds:
+                url = normalise_url(seed.url)
+                state.add_url(surt_key(url), url, host_of(url), 0, "seed", None)
+            state.commit()
+        else:
+            self.result.resumed = True
+        serial = self._recover_warcs(state)
+        org = self.manifest.organization
+        operator = ", ".join(part for part in (org.name, org.contact.name, org.contact.email) if part)
+        writer = WarcWriter(
+            self.warc_dir,
+            prefix=self.manifest.collection,
+            max_size=self.manifest.warc.max_size,
+            warcinfo={
+                "operator": operator or "unknown",
+                "isPartOf": self.manifest.collection,
+                "description": self.manifest.title,
+                "robots": self.manifest.fetch.robots,
+                "http-header-user-agent": self.user_agent,
+            },
+            clock=self.clock,
+            make_id=self.make_id,
+            serial=serial,
+        )
+        return state, writer
+
+    def _recover_warcs(self, state: CrawlState) -> int:
+        """Close what a crashed run left open: trim each ``.open`` file to its committed offset."""
+        serial = 0
+        for name, file_serial, file_state, committed in state.warc_files():
+            serial = max(serial, file_serial)
+            if file_state != "open":
+                continue
+            open_path = self.warc_dir / (name + OPEN_SUFFIX)
+            final = self.warc_dir / name
+            if open_path.exists():
+                if committed > 0:
+                    trim_open_file(open_path, committed)
+                    open_path.replace(final)
+                else:
+                    open_path.replace(open_path.with_name(open_path.name + ".aborted"))
+            if final.exists():
+                state.warc_closed(name)
+            else:
+                state.db.execute("DELETE FROM warc_files WHERE name = ?", (name,))
+        for stray in self.warc_dir.glob("*" + OPEN_SUFFIX) if self.warc_dir.exists() else []:
+            stray.replace(stray.with_name(stray.name + ".aborted"))
+        state.commit()
+        return serial
+
+    # -- main loop ---------------------------------------------------------------------------
+
+    def run(self) -> CrawlResult:
+        state, writer = self._open_state()
+        fetch = self.manifest.fetch
+        inflight: dict[Future[_Outcome], _Job] = {}
+        claimed: set[int] = set()
+        last_commit = time.monotonic()
+        try:
+            with ThreadPoolExecutor(max_workers=fetch.concurrency, thread_name_prefix="fetch") as pool:
+                while True:
+                    if not self.stop.is_set():
+                        self._fill(state, pool, inflight, claimed)
+                    if not inflight:
+                        if self.stop.is_set():
+                            break
+                        pause = self._next_ready_in(state, claimed)
+                        if pause is None:
+                            break
+                        time.sleep(min(pause, 0.25))
+                        continue
+                    done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        job = inflight.pop(future)
+                        self._handle(state, writer, future.result())
+                        claimed.discard(job.queued.id)
+                        self._roll(state, writer)
+                    if time.monotonic() - last_commit > COMMIT_EVERY:
+                        self._commit(state, writer)
+                        last_commit = time.monotonic()
+            self._commit(state, writer)
+            self._close_warc(state, writer)
+            if self.stop.is_set() and state.queued_count():
+                state.commit()
+                raise RunInterrupted(
+                    f"crawl stopped with {state.queued_count()} URLs still queued; "
+                    "run the same command again to resume"
+                )
+            state.set("crawled", self.clock().isoformat())
+            state.commit()
+        finally:
+            self.fetcher.close()
+            self.result.warc_files = sorted(p for p in self.warc_dir.glob("*.warc.gz"))
+            self._count(state)
+            state.close()
+        return self.result
+
+    def _count(self, state: CrawlState) -> None:
+        result = self.result
+        result.outcomes.clear()
+        result.failed_hosts.clear()
+        result.pages = result.bytes = 0
+        for entry in state.iter_log_entries():
+            outcome = str(entry["outcome"])
+            result.outcomes[outcome] += 1
+            size = entry.get("bytes")
+            result.bytes += size if isinstance(size, int) else 0
+            if entry.get("status") is not None:
+                result.pages += 1
+            if outcome not in {"ok", "redirect", "out-of-scope", "robots"}:
+                result.failed_hosts[host_of(str(entry["url"]))] += 1
+        result.cables = state.count("cables")
+        result.citations = int(state.get("citations") or 0)
+        result.citations_missing = int(state.get("citations_missing") or 0)
+
+    def _next_ready_in(self, state: CrawlState, claimed: set[int]) -> float | None:
+        if state.queued_count() - len(claimed) <= 0:
+            return None
+        now = time.monotonic()
+        waits = [ready - now for ready in self.host_ready.values() if ready > now]
+        return min(waits) if waits else 0.05
+
+    def _fill(
+        self,
+        state: CrawlState,
+        pool: ThreadPoolExecutor,
+        inflight: dict[Future[_Outcome], _Job],
+        claimed: set[int],
+    ) -> None:
+        fetch = self.manifest.fetch
+        if len(inflight) >= fetch.concurrency:
+            return
+        now = time.monotonic()
+        for queued in state.iter_queued(PICK_WINDOW):
+            if len(inflight) >= fetch.concurrency:
+                return
+            if queued.id in claimed:
+                continue
+            host = queued.host
+            if self.host_busy[host] >= fetch.per_host_concurrency or self.host_ready.get(host, 0.0) > now:
+                continue
+            job = _Job(queued)
+            if fetch.robots == "obey" and host not in self.robots:
+                if self.host_busy[host]:
+                    continue
+                job = _Job(queued, robots_for=urljoin(queued.url, "/robots.txt"))
+            elif fetch.robots == "obey" and not self.robots[host].allowed(queued.url, self.user_agent):
+                self._log(state, queued, "robots", reason="disallowed by robots.txt")
+                state.mark_done(queued.id)
+                continue
+            claimed.add(queued.id)
+            self.host_busy[host] += 1
+            inflight[pool.submit(self._fetch, job)] = job
+
+    def _fetch(self, job: _Job) -> _Outcome:
+        """Runs in a worker thread: fetch with retries and backoff; never touches the state."""
+        url = job.robots_for or job.queued.url
+        retries = self.manifest.fetch.retries
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                exchange = self.fetcher.fetch(url)
+            except FetchError as exc:
+                if attempt > retries or exc.reason in {"blocked-address", "invalid-url", "dns"} or self.stop.is_set():
+                    return _Outcome(job, None, exc, attempt)
+            else:
+                retryable = exchange.status in {429, 500, 502, 503, 504}
+                if not retryable or attempt > retries or self.stop.is_set():
+                    return _Outcome(job, exchange, None, attempt)
+                exchange.close()
+            time.sleep(min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random()))
+
+    # -- one result --------------------------------------------------------------------------
+
+    def _host_done(self, host: str) -> None:
+        self.host_busy[host] -= 1
+        delay = self.host_delay.get(host, self.manifest.fetch.per_host_delay)
+        self.host_ready[host] = time.monotonic() + delay
+
+    def _handle(self, state: CrawlState, writer: WarcWriter, outcome: _Outcome) -> None:
+        job = outcome.job
+        queued = job.queued
+        self._host_done(queued.host)
+        if job.robots_for is not None:
+            self._handle_robots(state, writer, outcome)
+            return
+        if outcome.error is not None:
+            self._log(state, queued, outcome.error.reason, reason=outcome.error.detail, attempts=outcome.attempts)
+            state.mark_done(queued.id)
+            return
+        exchange = outcome.exchange
+        assert exchange is not None
+        try:
+            request, response = writer.write_exchange(exchange)
+            self._index(state, response)
+            verdict = _classify(exchange.status)
+            reason = exchange.reason
+            if exchange.truncated:
+                verdict, reason = "truncated", f"body cut: {exchange.truncated}"
+            location = exchange.location
+            if location is not None:
+                self._follow_redirect(state, queued, location)
+            elif verdict == "ok" and _is_html(exchange) and queued.hop != "requisite":
+                record = parse_page(exchange.read_body(EXTRACT_LIMIT), exchange.url, exchange.content_type)
+                if record.kind == "not-found":
+                    verdict, reason = "soft-404", "page answered 200 but says the cable was not found"
+                self._understood(state, writer, queued, exchange, response, record)
+            self._log(
+                state, queued, verdict, status=exchange.status, reason=reason, size=exchange.body_length,
+                record=response, attempts=outcome.attempts, location=location,
+            )
+            state.mark_done(queued.id)
+        finally:
+            exchange.close()
+
+    def _handle_robots(self, state: CrawlState, writer: WarcWriter, outcome: _Outcome) -> None:
+        host = outcome.job.queued.host
+        exchange = outcome.exchange
+        if exchange is None:
+            # No answer at all: RFC 9309 would disallow the host, but then each of its URLs would be
+            # logged as "robots" instead of its real failure (refused, dns, timeout). Fetching a
+            # host that does not answer harms nobody, so its URLs go ahead and fail as they will.
+            self.robots[host] = RobotsRules(None)
+            return
+        try:
+            _, response = writer.write_exchange(exchange)
+            self._index(state, response)
+            rules = rules_from_response(exchange.status, exchange.read_body(512 * 1024))
+            self.robots[host] = rules
+            delay = rules.crawl_delay(self.user_agent)
+            if delay is not None and delay > self.manifest.fetch.per_host_delay:
+                self.host_delay[host] = min(delay, 60.0)
+        finally:
+            exchange.close()
+
+    def _understood(
+        self,
+        state: CrawlState,
+        writer: WarcWriter,
+        queued: QueuedUrl,
+        exchange: Exchange,
+        response: WrittenRecord,
+        record: PageRecord,
+    ) -> None:
+        follow = self.manifest.follow
+        deeper = queued.depth < follow.depth
+        outlinks: list[str] = []
+        if record.kind == "cable":
+            cited = [c.cable_id for c in record.citations]
+            entry: dict[str, object] = {
+                "url": exchange.url,
+                "captured": response.date.isoformat().replace("+00:00", "Z"),
+                "status": exchange.status,
+                "cable_id": record.cable_id,
+                "fields": record.fields,
+                "tags": list(record.tags),
+                "cited": cited,
+                "warc_filename": response.filename,
+                "warc_record_id": response.record_id,
+            }
+            state.add_cable(entry)
+            if follow.references and deeper and self.manifest.site.cable_url:
+                for citation in record.citations:
+                    target = self.manifest.site.cable_url.format(id=citation.cable_id)
+                    outlinks.append(target)
+                    self._enqueue(state, target, queued, queued.depth + 1, "reference")
+                self._count_citations(state, len(record.citations))
+        page_host = host_of(exchange.url)
+        for link in record.links:
+            if link.rel == "requisite":
+                if follow.requisites:
+                    self._enqueue(state, link.url, queued, queued.depth, "requisite")
+            elif link.rel == "original" or host_of(link.url) != page_host:
+                outlinks.append(link.url)
+                if follow.sources and deeper:
+                    self._enqueue(state, link.url, queued, queued.depth + 1, "source")
+        if record.kind in {"cable", "original"}:
+            payload = {
+                "software": f"cablekeep/{__version__}",
+                "url": exchange.url,
+                "record": record.to_json(),
+                "outlinks": outlinks,
+            }
+            writer.write_metadata(
+                exchange.url, response.record_id, json.dumps(payload, ensure_ascii=False).encode("utf-8"), response.date
+            )
+
+    def _count_citations(self, state: CrawlState, count: int) -> None:
+        state.set("citations", str(int(state.get("citations") or 0) + count))
+
+    def _follow_redirect(self, state: CrawlState, queued: QueuedUrl, location: str) -> None:
+        if queued.redirects + 1 > MAX_REDIRECTS:
+            self._log(state, queued, "redirect-limit", reason=f"more than {MAX_REDIRECTS} redirects")
+            return
+        url = normalise_url(location)
+        key = surt_key(url)
+        if state.seen(key):
+            return
+        state.add_url(key, url, host_of(url), queued.depth, queued.hop, queued.url, queued.redirects + 1)
+
+    def _enqueue(self, state: CrawlState, url: str, via: QueuedUrl, depth: int, hop: str) -> None:
+        if not url.startswith(("http://", "https://")):
+            return
+        url = normalise_url(url)
+        key = surt_key(url)
+        if state.seen(key):
+            return
+        host = host_of(url)
+        reason = self._out_of_scope(url, key, host, hop)
+        if reason is not None:
+            state.add_done(key, url, host, depth, hop, via.url)
+            entry = {
+                "url": url, "outcome": "out-of-scope", "status": None, "reason": reason, "bytes": 0,
+                "time": self.clock().isoformat().replace("+00:00", "Z"), "depth": depth, "hop": hop, "via": via.url,
+            }
+            state.add_log(entry)
+            self.on_entry(entry)
+            return
+        state.add_url(key, url, host, depth, hop, via.url)
+
+    def _out_of_scope(self, url: str, key: str, host: str, hop: str) -> str | None:
+        follow = self.manifest.follow
+        if follow.include and not any(p.search(url) or p.search(key) for p in follow.include):
+            return "matches no follow.include pattern"
+        for pattern in follow.exclude:
+            if pattern.search(url) or pattern.search(key):
+                return f"matches follow.exclude {pattern.pattern!r}"
+        if hop == "source" and follow.hosts and host.split(":")[0] not in follow.hosts and host not in follow.hosts:
+            return "host not in follow.hosts"
+        return None
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _index(self, state: CrawlState, record: WrittenRecord) -> None:
+        fields = {
+            "url": record.target_uri,
+            "mime": record.mime or "unk",
+            "status": str(record.status) if record.status is not None else "-",
+            "digest": record.payload_digest or "-",
+            "length": str(record.length),
+            "offset": str(record.offset),
+            "filename": record.filename,
+        }
+        state.add_capture(f"{surt_key(record.target_uri)} {timestamp14(record.date)} {json.dumps(fields)}")
+
+    def _log(
+        self,
+        state: CrawlState,
+        queued: QueuedUrl,
+        outcome: str,
+        *,
+        status: int | None = None,
+        reason: str = "",
+        size: int = 0,
+        record: WrittenRecord | None = None,
+        attempts: int = 1,
+        location: str | None = None,
+    ) -> None:
+        entry: dict[str, object] = {
+            "url": queued.url,
+            "outcome": outcome,
+            "status": status,
+            "reason": reason,
+            "bytes": size,
+            "time": self.clock().isoformat().replace("+00:00", "Z"),
+            "depth": queued.depth,
+            "hop": queued.hop,
+            "via": queued.via,
+            "attempts": attempts,
+        }
+        if location is not None:
+            entry["location"] = location
+        if record is not None:
+            entry["warc_filename"] = record.filename
+            entry["warc_record_id"] = record.record_id
+        state.add_log(entry)
+        self.on_entry(entry)
+
+    def _commit(self, state: CrawlState, writer: WarcWriter) -> None:
+        point = writer.commit_point()
+        if point is not None:
+            name, offset = point
+            final_name = name[: -len(OPEN_SUFFIX)]
+            if final_name not in {row[0] for row in state.warc_files("open")}:
+                state.warc_opened(final_name, writer.serial)
+            state.warc_committed(final_name, offset)
+        state.commit()
+
+    def _roll(self, state: CrawlState, writer: WarcWriter) -> None:
+        point = writer.commit_point()
+        if point is None or point[1] < writer.max_size:
+            return
+        self._commit(state, writer)
+        self._close_warc(state, writer)
+
+    def _close_warc(self, state: CrawlState, writer: WarcWriter) -> None:
+        point = writer.commit_point()
+        if point is None:
+            return
+        self._commit(state, writer)
+        final = writer.close_file()
+        if final is not None:
+            state.warc_closed(final.name)
+            state.commit()
+
+
+def _classify(status: int) -> str:
+    if 200 <= status < 300:
+        return "ok"
+    if 300 <= status < 400:
+        return "redirect"
+    if status == 404:
+        return "not-found"
+    if status == 410:
+        return "gone"
+    if 400 <= status < 500:
+        return "client-error"
+    return "server-error"
+
+
+def _is_html(exchange: Exchange) -> bool:
+    content_type = (exchange.content_type or "").lower()
+    return content_type.startswith(HTML_TYPES) or (not content_type and exchange.url.endswith((".html", ".htm", "/")))

@@ -1,0 +1,159 @@
+"""``cablekeep run``: a manifest, crawled into WARCs, packaged as a bag, verified.
+
+The stages, each resumable:
+
+1. crawl into ``<bags>/.work/<collection>/`` (state.sqlite, warc/); a stopped or killed crawl
+   resumes from its state when the same manifest is run again;
+2. export the index, the cable records and the crawl log from the state, and package them with
+   the WARCs and the manifest as a bag, built in a staging directory and renamed into place;
+3. verify the finished bag in full; only then remove the work directory.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .bag import BagRef, make_bag
+from .cdxj import write_sorted
+from .crawl import Crawl, CrawlResult
+from .fixity import verify_bag
+from .manifest import Manifest
+from .report import Report
+from .state import CrawlState
+from .warc import make_record_id
+
+WORK_DIR = ".work"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What ``cablekeep run`` did."""
+
+    bag: BagRef
+    crawl: CrawlResult
+    report: Report
+    index_lines: int
+
+
+def work_dir(manifest: Manifest) -> Path:
+    return manifest.bag.output / WORK_DIR / manifest.collection
+
+
+def bag_name(manifest: Manifest, started: datetime) -> str:
+    return f"{manifest.collection}-{started.astimezone(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def bag_info(manifest: Manifest) -> dict[str, str | list[str]]:
+    org = manifest.organization
+    info: dict[str, str | list[str]] = {}
+    for label, value in (
+        ("Source-Organization", org.name),
+        ("Organization-Address", org.address),
+        ("Contact-Name", org.contact.name),
+        ("Contact-Email", org.contact.email),
+        ("External-Description", manifest.description or manifest.title),
+        ("Bag-Group-Identifier", manifest.collection),
+    ):
+        if value:
+            info[label] = value
+    for label, value in manifest.bag.info.items():
+        info[label] = value if isinstance(value, str) else list(value)
+    return info
+
+
+def _export(state: CrawlState, table: str, out: Path) -> int:
+    count = 0
+    with open(out, "w", encoding="utf-8") as handle:
+        for line in state.iter_lines(table):
+            handle.write(line + "\n")
+            count += 1
+    return count
+
+
+def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str]) -> tuple[BagRef, int]:
+    """Export the crawl's tables and build its bag."""
+    workdir = crawl.workdir
+    export = workdir / "export"
+    if export.exists():
+        shutil.rmtree(export)
+    export.mkdir()
+    state = CrawlState(workdir / "state.sqlite")
+    try:
+        started = datetime.fromisoformat(state.get("started") or datetime.now(timezone.utc).isoformat())
+        index_lines = write_sorted(state.iter_lines("captures"), export / "index.cdxj")
+        _export(state, "cables", export / "cables.jsonl")
+        _export(state, "log", export / "crawl-log.jsonl")
+        bag_id = state.get("bag_id")
+        if bag_id is None:
+            bag_id = make_id()
+            state.set("bag_id", bag_id)
+            state.commit()
+    finally:
+        state.close()
+    (export / "manifest.yaml").write_text(manifest.source_text, encoding="utf-8")
+
+    def payload() -> Iterator[tuple[Path, str]]:
+        for warc in crawl.warc_files:
+            yield warc, f"warc/{warc.name}"
+        for name in ("index.cdxj", "cables.jsonl", "crawl-log.jsonl", "manifest.yaml"):
+            yield export / name, name
+
+    manifest.bag.output.mkdir(parents=True, exist_ok=True)
+    ref = make_bag(
+        manifest.bag.output,
+        bag_name(manifest, started),
+        payload(),
+        info=bag_info(manifest),
+        algorithms=manifest.bag.algorithms,
+        external_identifier=bag_id,
+        bagging_date=datetime.now(timezone.utc),
+    )
+    return ref, index_lines
+
+
+def run_manifest(
+    manifest: Manifest,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    make_id: Callable[[], str] = lambda: f"urn:uuid:{uuid.uuid4()}",
+    make_record: Callable[[], str] = make_record_id,
+    on_entry: Callable[[dict[str, object]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> RunSummary:
+    """Crawl, bag and verify one manifest; resumes an interrupted crawl of the same collection."""
+    workdir = work_dir(manifest)
+    crawl = Crawl(manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop).run()
+    ref, index_lines = package(manifest, crawl, make_id=make_id)
+    report = verify_bag(ref.path)
+    if report.ok:
+        shutil.rmtree(workdir)
+    return RunSummary(ref, crawl, report, index_lines)
+
+
+def summary_json(summary: RunSummary) -> dict[str, object]:
+    crawl = summary.crawl
+    return {
+        "bag": str(summary.bag.path),
+        "external_identifier": summary.bag.external_identifier,
+        "payload_oxum": summary.bag.payload_oxum,
+        "warc_files": [p.name for p in crawl.warc_files],
+        "outcomes": dict(crawl.outcomes),
+        "cables": crawl.cables,
+        "citations": crawl.citations,
+        "captures_indexed": summary.index_lines,
+        "bytes": crawl.bytes,
+        "resumed": crawl.resumed,
+        "verified": summary.report.ok,
+        "problems": len(summary.report.problems),
+    }
+
+
+def dumps(data: dict[str, object]) -> str:
+    return json.dumps(data, indent=2, sort_keys=False)

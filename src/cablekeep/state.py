@@ -1,0 +1,170 @@
+"""The crawl's state in SQLite: the frontier, the logs, the WARC files and how far each is complete.
+
+One database per crawl in its work directory. Only the crawl's coordinating thread touches it.
+A URL is ``queued`` until its records are written and the WARC offset that holds them is
+committed in the same transaction as its ``done`` mark, so after a crash (even ``kill -9``)
+every URL is either done with its records in a WARC, or queued and fetched again.
+Nothing here is held in memory per URL: the frontier, the crawl log, the cable records and the
+index lines all live in tables and are streamed out when the bag is made.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS urls (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    hop TEXT NOT NULL,
+    via TEXT,
+    redirects INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'queued'
+);
+CREATE INDEX IF NOT EXISTS urls_queue ON urls (state, id);
+CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cables (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS captures (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS warc_files (
+    name TEXT PRIMARY KEY,
+    serial INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    committed INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+@dataclass(frozen=True)
+class QueuedUrl:
+    id: int
+    key: str
+    url: str
+    host: str
+    depth: int
+    hop: str
+    via: str | None
+    redirects: int
+
+
+class CrawlState:
+    """The SQLite database of one crawl."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level="DEFERRED")
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.commit()
+        self.db.close()
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    # -- meta --------------------------------------------------------------------------------
+
+    def get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- frontier ----------------------------------------------------------------------------
+
+    def add_url(
+        self, key: str, url: str, host: str, depth: int, hop: str, via: str | None, redirects: int = 0
+    ) -> bool:
+        """Queue a URL unless its key was seen before; True when it was new."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO urls (key, url, host, depth, hop, via, redirects) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, url, host, depth, hop, via, redirects),
+        )
+        return cursor.rowcount == 1
+
+    def add_done(self, key: str, url: str, host: str, depth: int, hop: str, via: str | None) -> bool:
+        """Record a URL that will not be fetched (out of scope) so it is judged once."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO urls (key, url, host, depth, hop, via, state) VALUES (?, ?, ?, ?, ?, ?, 'done')",
+            (key, url, host, depth, hop, via),
+        )
+        return cursor.rowcount == 1
+
+    def seen(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM urls WHERE key = ?", (key,)).fetchone() is not None
+
+    def iter_queued(self, limit: int, after_id: int = 0) -> list[QueuedUrl]:
+        rows = self.db.execute(
+            "SELECT id, key, url, host, depth, hop, via, redirects FROM urls "
+            "WHERE state = 'queued' AND id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ).fetchall()
+        return [QueuedUrl(*row) for row in rows]
+
+    def queued_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM urls WHERE state = 'queued'").fetchone()[0])
+
+    def mark_done(self, url_id: int) -> None:
+        self.db.execute("UPDATE urls SET state = 'done' WHERE id = ?", (url_id,))
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def add_log(self, entry: dict[str, object]) -> None:
+        self.db.execute("INSERT INTO log (line) VALUES (?)", (json.dumps(entry, sort_keys=False),))
+
+    def add_cable(self, entry: dict[str, object]) -> None:
+        self.db.execute("INSERT INTO cables (line) VALUES (?)", (json.dumps(entry, ensure_ascii=False),))
+
+    def add_capture(self, line: str) -> None:
+        self.db.execute("INSERT INTO captures (line) VALUES (?)", (line,))
+
+    def iter_lines(self, table: str) -> Iterator[str]:
+        if table not in {"log", "cables", "captures"}:
+            raise ValueError(table)
+        cursor = self.db.execute(f"SELECT line FROM {table} ORDER BY id")  # noqa: S608 - table checked above
+        for (line,) in cursor:
+            yield str(line)
+
+    def count(self, table: str) -> int:
+        if table not in {"log", "cables", "captures", "urls"}:
+            raise ValueError(table)
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
+
+    def iter_log_entries(self) -> Iterator[dict[str, object]]:
+        for line in self.iter_lines("log"):
+            entry = json.loads(line)
+            assert isinstance(entry, dict)
+            yield entry
+
+    # -- WARC files --------------------------------------------------------------------------
+
+    def warc_opened(self, name: str, serial: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO warc_files (name, serial, state, committed) VALUES (?, ?, 'open', 0)",
+            (name, serial),
+        )
+
+    def warc_committed(self, name: str, offset: int) -> None:
+        self.db.execute("UPDATE warc_files SET committed = ? WHERE name = ?", (offset, name))
+
+    def warc_closed(self, name: str) -> None:
+        self.db.execute("UPDATE warc_files SET state = 'closed' WHERE name = ?", (name,))
+
+    def warc_files(self, state: str | None = None) -> list[tuple[str, int, str, int]]:
+        query = "SELECT name, serial, state, committed FROM warc_files"
+        args: Iterable[str] = ()
+        if state is not None:
+            query += " WHERE state = ?"
+            args = (state,)
+        return [(str(a), int(b), str(c), int(d)) for a, b, c, d in self.db.execute(query + " ORDER BY serial", tuple(args))]
