@@ -102,6 +102,12 @@ class Exchange:
             self.body.close()
             self.closed = True
 
+    def __enter__(self) -> Exchange:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 @dataclass(frozen=True)
 class AddressGuard:

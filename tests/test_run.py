@@ -1,0 +1,276 @@
+"""End to end: a manifest crawled from the sample site into WARCs, bagged, verified.
+
+Independent checkers: bagit-python validates the bag, warcio reads every WARC back with digest
+checks. One crawl (module scope) is shared by the read-only assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import bagit
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from cablekeep.canon import surt_key
+from cablekeep.errors import OutputError, RunInterrupted
+from cablekeep.fixity import verify_bag
+from cablekeep.manifest import load_manifest
+from cablekeep.run import RunSummary, run_manifest, work_dir
+from cablekeep.sample_site import SampleSite
+from cablekeep.sample_site.cables import MISSING_IDS, MOVED_IDS, SOFT_404_IDS
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, sample_site: SampleSite) -> RunSummary:
+    tmp = tmp_path_factory.mktemp("run")
+    manifest = tmp / "andijon.yaml"
+    manifest.write_text(
+        f"""cablekeep: 1
+collection: andijon-2005
+title: Andijon
+description: Cables about Andijon refugees
+organization:
+  name: Test Archive
+  address: 1 Loopback Road
+  contact: {{name: A. Archivist, email: a@example.org}}
+site:
+  cable_url: "{sample_site.cable_base}/cable/{{id}}"
+seeds:
+  - cable: 05ALMATY2503
+  - cable: 05ALMATY2401
+  - url: {sample_site.cable_base}/cable/06ASTANA919
+follow: {{depth: 1}}
+fetch: {{per_host_delay: 0, allow_private: true, retries: 0, timeout: 10}}
+bag:
+  output: {tmp / 'bags'}
+  info: {{Internal-Sender-Identifier: test-42}}
+""",
+        encoding="utf-8",
+    )
+    return run_manifest(load_manifest(manifest))
+
+
+def _records(path: Path) -> list[Any]:
+    out = []
+    with open(path, "rb") as handle:
+        for record in ArchiveIterator(handle, check_digests="raise"):
+            record.content_stream().read()
+            out.append((record.rec_type, dict(record.rec_headers.headers), record.digest_checker.passed))
+    return out
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_bag_is_valid_for_bagit_python(demo_run: RunSummary) -> None:
+    assert demo_run.report.ok, demo_run.report.problems
+    bag = bagit.Bag(str(demo_run.bag.path))
+    bag.validate()  # raises BagValidationError on any problem
+    assert set(bag.algorithms) == {"sha512", "sha256"}
+    info = bag.info
+    assert info["Source-Organization"] == "Test Archive"
+    assert info["Organization-Address"] == "1 Loopback Road"
+    assert info["Contact-Name"] == "A. Archivist"
+    assert info["Contact-Email"] == "a@example.org"
+    assert info["External-Description"] == "Cables about Andijon refugees"
+    assert info["External-Identifier"].startswith("urn:uuid:")
+    assert info["Internal-Sender-Identifier"] == "test-42"
+    assert info["Bag-Software-Agent"].startswith("cablekeep ")
+    files = sum(1 for p in (demo_run.bag.path / "data").rglob("*") if p.is_file())
+    size = sum(p.stat().st_size for p in (demo_run.bag.path / "data").rglob("*") if p.is_file())
+    assert info["Payload-Oxum"] == f"{size}.{files}"
+    assert demo_run.bag.path.name.startswith("andijon-2005-")
+
+
+def test_payload_layout(demo_run: RunSummary) -> None:
+    data = demo_run.bag.path / "data"
+    names = {p.relative_to(data).as_posix() for p in data.rglob("*") if p.is_file()}
+    assert {"index.cdxj", "cables.jsonl", "crawl-log.jsonl", "manifest.yaml"} <= names
+    warcs = [n for n in names if n.startswith("warc/")]
+    assert warcs and all(n.endswith(".warc.gz") for n in warcs)
+    assert not any(n.endswith(".open") for n in names)
+    assert "collection: andijon-2005" in (data / "manifest.yaml").read_text(encoding="utf-8")
+    # the staging directory and the work directory are gone
+    assert not any(p.name.startswith(".staging-") for p in demo_run.bag.path.parent.iterdir())
+    assert not (demo_run.bag.path.parent / ".work" / "andijon-2005").exists()
+
+
+def test_every_warc_reads_back_with_digests(demo_run: RunSummary) -> None:
+    for warc in sorted((demo_run.bag.path / "data" / "warc").iterdir()):
+        records = _records(warc)
+        assert records[0][0] == "warcinfo"
+        info_types = [r for r in records if r[0] == "warcinfo"]
+        assert len(info_types) == 1
+        by_id = {headers["WARC-Record-ID"]: (rtype, headers) for rtype, headers, _ in records}
+        for rtype, headers, passed in records:
+            assert headers["WARC-Date"].endswith("Z")
+            if rtype in ("response", "request"):
+                assert passed is not False
+                assert headers["WARC-IP-Address"].startswith("127.0.0.")
+                partner = by_id[headers["WARC-Concurrent-To"]]
+                assert partner[0] == ("request" if rtype == "response" else "response")
+                assert partner[1]["WARC-Target-URI"] == headers["WARC-Target-URI"]
+            if rtype == "response":
+                assert headers["WARC-Payload-Digest"].startswith("sha1:")
+                assert headers["WARC-Block-Digest"].startswith("sha1:")
+            if rtype == "metadata":
+                assert by_id[headers["WARC-Refers-To"]][0] == "response"
+
+
+def test_metadata_record_for_each_cable_page(demo_run: RunSummary) -> None:
+    cables = _jsonl(demo_run.bag.path / "data" / "cables.jsonl")
+    metadata_targets = set()
+    for warc in (demo_run.bag.path / "data" / "warc").iterdir():
+        with open(warc, "rb") as handle:
+            for record in ArchiveIterator(handle):
+                if record.rec_type == "metadata":
+                    payload = json.loads(record.content_stream().read())
+                    metadata_targets.add(payload["url"])
+                    assert "outlinks" in payload
+    assert {c["url"] for c in cables} <= metadata_targets
+
+
+def test_cdxj_lists_every_response(demo_run: RunSummary) -> None:
+    data = demo_run.bag.path / "data"
+    lines = (data / "index.cdxj").read_text(encoding="utf-8").splitlines()
+    assert lines == sorted(lines)
+    indexed = {}
+    for line in lines:
+        key, timestamp, fields = line.split(" ", 2)
+        entry = json.loads(fields)
+        assert len(timestamp) == 14 and timestamp.isdigit()
+        assert key == surt_key(entry["url"])
+        indexed[(entry["filename"], int(entry["offset"]))] = entry
+    responses = {}
+    for warc in (data / "warc").iterdir():
+        with open(warc, "rb") as handle:
+            iterator = ArchiveIterator(handle)
+            for record in iterator:
+                if record.rec_type == "response":
+                    responses[(warc.name, iterator.get_record_offset())] = record.rec_headers.get_header("WARC-Target-URI")
+    assert set(indexed) == set(responses)
+    for place, url in responses.items():
+        assert indexed[place]["url"] == url
+
+
+def test_cable_metadata_of_the_seed(demo_run: RunSummary) -> None:
+    cables = {c["cable_id"]: c for c in _jsonl(demo_run.bag.path / "data" / "cables.jsonl")}
+    seed = cables["05ALMATY2503"]
+    assert seed["status"] == 200
+    assert seed["fields"]["origin"] == "US Office Almaty"
+    assert seed["fields"]["created"] == "2005-07-06 12:08:00"
+    assert seed["fields"]["classification"] == "UNCLASSIFIED//FOR OFFICIAL USE ONLY"
+    assert seed["tags"] == ["PGOV", "PREL", "KDEM", "PHUM", "PINR", "SMIG", "IO", "UZ", "KZ", "POLITICAL"]
+    assert seed["url"].endswith("/cable/05ALMATY2503")
+    assert seed["captured"].endswith("Z")
+    # pages reached by following citations are cables too
+    assert len(cables) > 3
+
+
+def test_crawl_log_outcomes(demo_run: RunSummary) -> None:
+    log = _jsonl(demo_run.bag.path / "data" / "crawl-log.jsonl")
+    by_url = {entry["url"]: entry for entry in log}
+    for entry in log:
+        assert {"url", "outcome", "status", "reason", "bytes", "time"} <= set(entry)
+    missing = [e for e in log if e["url"].rsplit("/", 1)[-1] in MISSING_IDS]
+    assert missing and all(e["outcome"] == "not-found" and e["status"] == 404 for e in missing)
+    moved = [e for e in log if e["url"].rsplit("/", 1)[-1] in MOVED_IDS]
+    assert moved and all(e["outcome"] == "redirect" and e["status"] == 301 for e in moved)
+    for entry in moved:
+        target = entry["location"]
+        assert target in by_url and by_url[target]["outcome"] == "ok" and by_url[target]["hop"] == entry["hop"]
+    soft = [e for e in log if e["url"].rsplit("/", 1)[-1] in SOFT_404_IDS]
+    assert soft and all(e["outcome"] == "soft-404" and e["status"] == 200 for e in soft)
+    assert any(e["hop"] == "requisite" and e["outcome"] == "ok" for e in log)
+    assert any(e["hop"] == "source" for e in log)
+    urls = [e["url"] for e in log]
+    assert len(urls) == len(set(urls)), "a URL was fetched twice"
+
+
+def test_summary_counts(demo_run: RunSummary) -> None:
+    crawl = demo_run.crawl
+    assert crawl.outcomes["ok"] > 10
+    assert crawl.outcomes["not-found"] >= 1
+    assert crawl.cables == len(_jsonl(demo_run.bag.path / "data" / "cables.jsonl"))
+    assert demo_run.index_lines == len((demo_run.bag.path / "data" / "index.cdxj").read_text().splitlines())
+
+
+def test_refused_connection_is_logged(write_manifest: Callable[..., Path], sample_site: SampleSite) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/gone"
+    path = write_manifest(seeds=[{"url": dead}, {"cable": "05ALMATY2503"}], follow={"depth": 0, "requisites": False})
+    summary = run_manifest(load_manifest(path))
+    log = {e["url"]: e for e in _jsonl(summary.bag.path / "data" / "crawl-log.jsonl")}
+    assert log[dead]["outcome"] == "refused"
+    assert log[dead]["status"] is None and log[dead]["reason"]
+    assert summary.report.ok
+
+
+def test_blocked_address_without_allow_private(write_manifest: Callable[..., Path]) -> None:
+    path = write_manifest(fetch={"allow_private": False}, follow={"depth": 0})
+    summary = run_manifest(load_manifest(path))
+    log = _jsonl(summary.bag.path / "data" / "crawl-log.jsonl")
+    assert [e["outcome"] for e in log] == ["blocked-address"]
+
+
+def test_warc_rolls_over_at_max_size(write_manifest: Callable[..., Path]) -> None:
+    path = write_manifest(warc={"max_size": "20KB"}, follow={"depth": 1})
+    summary = run_manifest(load_manifest(path))
+    warcs = sorted((summary.bag.path / "data" / "warc").iterdir())
+    assert len(warcs) > 2
+    serials = [int(w.name.split("-")[-1].split(".")[0]) for w in warcs]
+    assert serials == list(range(1, len(warcs) + 1))
+    for warc in warcs:
+        assert _records(warc)[0][0] == "warcinfo"
+    bagit.Bag(str(summary.bag.path)).validate()
+
+
+def test_stopped_crawl_resumes_without_duplicates(write_manifest: Callable[..., Path]) -> None:
+    path = write_manifest(follow={"depth": 2})
+    manifest = load_manifest(path)
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def stop_after_five(entry: dict[str, object]) -> None:
+        seen.append(str(entry["url"]))
+        if len(seen) == 5:
+            stop.set()
+
+    with pytest.raises(RunInterrupted):
+        run_manifest(manifest, on_entry=stop_after_five, stop=stop)
+    workdir = work_dir(manifest)
+    leftovers = list((workdir / "warc").iterdir())
+    assert leftovers and not any(p.name.endswith(".open") for p in leftovers)
+    summary = run_manifest(manifest)
+    assert summary.crawl.resumed
+    log = _jsonl(summary.bag.path / "data" / "crawl-log.jsonl")
+    urls = [e["url"] for e in log]
+    assert len(urls) == len(set(urls))
+    responses = []
+    for warc in (summary.bag.path / "data" / "warc").iterdir():
+        responses += [r[1]["WARC-Target-URI"] for r in _records(warc) if r[0] == "response"]
+    assert len(responses) == len(set(responses))
+    bagit.Bag(str(summary.bag.path)).validate()
+    assert verify_bag(summary.bag.path).ok
+
+
+def test_existing_bag_is_not_overwritten(write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    from cablekeep.bag import make_bag
+    from datetime import datetime, timezone
+
+    payload = tmp_path / "f.txt"
+    payload.write_text("x")
+    kwargs: dict[str, Any] = dict(info={}, algorithms=["sha256"], external_identifier="x",
+                                  bagging_date=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    make_bag(tmp_path / "out", "b", [(payload, "f.txt")], **kwargs)
+    with pytest.raises(OutputError):
+        make_bag(tmp_path / "out", "b", [(payload, "f.txt")], **kwargs)
