@@ -64,7 +64,7 @@ def bag_info(manifest: Manifest) -> dict[str, str | list[str]]:
         if value:
             info[label] = value
     for label, value in manifest.bag.info.items():
-        info[label] = value if isinstance(value, str) else list(value)
+        info[label] = list(value)
     return info
 
 
