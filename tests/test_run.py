@@ -223,7 +223,7 @@ def test_blocked_address_without_allow_private(write_manifest: Callable[..., Pat
 
 
 def test_warc_rolls_over_at_max_size(write_manifest: Callable[..., Path]) -> None:
-    path = write_manifest(warc={"max_size": "20KB"}, follow={"depth": 1})
+    path = write_manifest(warc={"max_size": "4KB"}, follow={"depth": 1})
     summary = run_manifest(load_manifest(path))
     warcs = sorted((summary.bag.path / "data" / "warc").iterdir())
     assert len(warcs) > 2

@@ -25,6 +25,7 @@ import json
 import random
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -46,7 +47,9 @@ from .warc import OPEN_SUFFIX, WarcWriter, WrittenRecord, make_record_id, timest
 MAX_REDIRECTS = 10
 EXTRACT_LIMIT = 8 * 1024 * 1024  # bytes of a page read for extraction (decompressed bodies are capped too)
 COMMIT_EVERY = 0.5  # seconds between state commits
-PICK_WINDOW = 500  # queued URLs looked at when choosing the next one to fetch
+PICK_WINDOW = 500
+ROBOTS_LIMIT = 512 * 1024  # bytes of robots.txt read (RFC 9309 asks for at least 500 KiB)
+MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is capped  # queued URLs looked at when choosing the next one to fetch
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -132,6 +135,8 @@ class Crawl:
         else:
             self.result.resumed = True
         serial = self._recover_warcs(state)
+        for host, status, body in state.iter_robots():
+            self._apply_robots(host, status, body)
         org = self.manifest.organization
         operator = ", ".join(part for part in (org.name, org.contact.name, org.contact.email) if part)
         writer = WarcWriter(
@@ -329,7 +334,7 @@ class Crawl:
             if location is not None:
                 self._follow_redirect(state, queued, location)
             elif verdict == "ok" and _is_html(exchange) and queued.hop != "requisite":
-                record = parse_page(exchange.read_body(EXTRACT_LIMIT), exchange.url, exchange.content_type)
+                record = parse_page(_decoded_body(exchange), exchange.url, exchange.content_type)
                 if record.kind == "not-found":
                     verdict, reason = "soft-404", "page answered 200 but says the cable was not found"
                 self._understood(state, writer, queued, exchange, response, record)
@@ -349,17 +354,26 @@ class Crawl:
             # logged as "robots" instead of its real failure (refused, dns, timeout). Fetching a
             # host that does not answer harms nobody, so its URLs go ahead and fail as they will.
             self.robots[host] = RobotsRules(None)
+            state.set_robots(host, None, b"")
             return
         try:
             _, response = writer.write_exchange(exchange)
             self._index(state, response)
-            rules = rules_from_response(exchange.status, exchange.read_body(512 * 1024))
-            self.robots[host] = rules
-            delay = rules.crawl_delay(self.user_agent)
-            if delay is not None and delay > self.manifest.fetch.per_host_delay:
-                self.host_delay[host] = min(delay, 60.0)
+            body = exchange.read_body(ROBOTS_LIMIT)
+            state.set_robots(host, exchange.status, body)
+            self._apply_robots(host, exchange.status, body)
         finally:
             exchange.close()
+
+    def _apply_robots(self, host: str, status: int | None, body: bytes) -> None:
+        if status is None:
+            self.robots[host] = RobotsRules(None)
+            return
+        rules = rules_from_response(status, body)
+        self.robots[host] = rules
+        delay = rules.crawl_delay(self.user_agent)
+        if delay is not None and delay > self.manifest.fetch.per_host_delay:
+            self.host_delay[host] = min(delay, MAX_CRAWL_DELAY)
 
     def _understood(
         self,
@@ -544,6 +558,26 @@ def _classify(status: int) -> str:
     if 400 <= status < 500:
         return "client-error"
     return "server-error"
+
+
+def _decoded_body(exchange: Exchange) -> bytes:
+    """The body for extraction: Content-Encoding undone, never more than EXTRACT_LIMIT bytes.
+
+    The WARC keeps the body as sent; this copy is only read. A compressed bomb stops expanding at
+    the limit (zlib's max_length), whatever its ratio."""
+    encoding = (exchange.header("Content-Encoding") or "").strip().lower()
+    raw = exchange.read_body(EXTRACT_LIMIT)
+    if encoding in {"gzip", "x-gzip", "deflate"}:
+        wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
+        try:
+            decoder = zlib.decompressobj(wbits)
+            return decoder.decompress(raw, EXTRACT_LIMIT)
+        except zlib.error:
+            try:
+                return zlib.decompressobj(-15).decompress(raw, EXTRACT_LIMIT)
+            except zlib.error:
+                return b""
+    return raw
 
 
 def _is_html(exchange: Exchange) -> bool:

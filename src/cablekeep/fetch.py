@@ -182,12 +182,11 @@ class Fetcher:
         deadline = t0 + self.timeout
         session = self._session()
         try:
-            response = session.get(
-                url,
-                headers=dict(extra_headers),
-                stream=True,
-                allow_redirects=False,
-                timeout=(min(self.timeout, 10.0), self.timeout),
+            # The adapter, not Session.send: the session reads (and decodes) the body of every
+            # 3xx itself, even with allow_redirects=False, and the record would lose it.
+            prepared = session.prepare_request(requests.Request("GET", url, headers=dict(extra_headers)))
+            response = session.get_adapter(url).send(
+                prepared, stream=True, timeout=(min(self.timeout, 10.0), self.timeout)
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise FetchError(url, "timeout", f"no connection within the deadline: {exc}") from exc

@@ -33,6 +33,7 @@ CREATE INDEX IF NOT EXISTS urls_queue ON urls (state, id);
 CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cables (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS captures (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS robots (host TEXT PRIMARY KEY, status INTEGER, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS warc_files (
     name TEXT PRIMARY KEY,
     serial INTEGER NOT NULL,
@@ -146,6 +147,15 @@ class CrawlState:
             entry = json.loads(line)
             assert isinstance(entry, dict)
             yield entry
+
+    # -- robots.txt, fetched once per host per crawl ------------------------------------------
+
+    def set_robots(self, host: str, status: int | None, body: bytes) -> None:
+        self.db.execute("INSERT OR REPLACE INTO robots (host, status, body) VALUES (?, ?, ?)", (host, status, body))
+
+    def iter_robots(self) -> Iterator[tuple[str, int | None, bytes]]:
+        for host, status, body in self.db.execute("SELECT host, status, body FROM robots"):
+            yield str(host), (int(status) if status is not None else None), bytes(body)
 
     # -- WARC files --------------------------------------------------------------------------
 
