@@ -189,6 +189,9 @@ def test_crawl_log_outcomes(demo_run: RunSummary) -> None:
     assert soft and all(e["outcome"] == "soft-404" and e["status"] == 200 for e in soft)
     assert any(e["hop"] == "requisite" and e["outcome"] == "ok" for e in log)
     assert any(e["hop"] == "source" for e in log)
+    robots = [e for e in log if e["outcome"] == "robots"]
+    assert [e["url"].split("/", 3)[3] for e in robots] == ["private/editor-notes/05ALMATY2401.html"]
+    assert sorted(e["url"].rsplit("/", 1)[1] for e in log if e["hop"] == "robots") == ["robots.txt", "robots.txt"]
     urls = [e["url"] for e in log]
     assert len(urls) == len(set(urls)), "a URL was fetched twice"
 

@@ -8,7 +8,8 @@ flight to a host and ``per_host_delay`` seconds between them (raised by robots.t
 
 What is followed (``follow`` in the manifest), from a page fetched at depth ``d < depth``:
   references  cables cited in a cable page's text, at ``site.cable_url``, depth d+1
-  sources     links out of a page to another host, and the link to the original, depth d+1
+  sources     links out of a page (cited documents, the original), depth d+1; a link back to the
+              site's home page is navigation and is not followed
   requisites  what an HTML page needs to render (css, scripts, images), same depth, never followed
   redirects   each hop is fetched and recorded, same depth, at most MAX_REDIRECTS in a chain
 Seeds are always fetched. ``include``/``exclude`` apply to followed URLs; a URL left out is
@@ -32,7 +33,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from . import __version__
 from .canon import host_of, normalise_url, surt_key
@@ -47,9 +48,9 @@ from .warc import OPEN_SUFFIX, WarcWriter, WrittenRecord, make_record_id, timest
 MAX_REDIRECTS = 10
 EXTRACT_LIMIT = 8 * 1024 * 1024  # bytes of a page read for extraction (decompressed bodies are capped too)
 COMMIT_EVERY = 0.5  # seconds between state commits
-PICK_WINDOW = 500
+PICK_WINDOW = 500  # queued URLs looked at when choosing the next one to fetch
 ROBOTS_LIMIT = 512 * 1024  # bytes of robots.txt read (RFC 9309 asks for at least 500 KiB)
-MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is capped  # queued URLs looked at when choosing the next one to fetch
+MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is capped
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -359,6 +360,9 @@ class Crawl:
         try:
             _, response = writer.write_exchange(exchange)
             self._index(state, response)
+            robots_entry = QueuedUrl(0, "", exchange.url, host, outcome.job.queued.depth, "robots", None, 0)
+            self._log(state, robots_entry, _classify(exchange.status), status=exchange.status,
+                      reason=exchange.reason, size=exchange.body_length, record=response, attempts=outcome.attempts)
             body = exchange.read_body(ROBOTS_LIMIT)
             state.set_robots(host, exchange.status, body)
             self._apply_robots(host, exchange.status, body)
@@ -412,7 +416,7 @@ class Crawl:
             if link.rel == "requisite":
                 if follow.requisites:
                     self._enqueue(state, link.url, queued, queued.depth, "requisite")
-            elif link.rel == "original" or host_of(link.url) != page_host:
+            elif link.rel == "original" or not _is_navigation(link.url, page_host):
                 outlinks.append(link.url)
                 if follow.sources and deeper:
                     self._enqueue(state, link.url, queued, queued.depth + 1, "source")
@@ -544,6 +548,11 @@ class Crawl:
         if final is not None:
             state.warc_closed(final.name)
             state.commit()
+
+
+def _is_navigation(url: str, page_host: str) -> bool:
+    """A link back to the home page of the page's own site: navigation, not a source."""
+    return host_of(url) == page_host and urlsplit(url).path in {"", "/"}
 
 
 def _classify(status: int) -> str:

@@ -43,7 +43,7 @@ class RunSummary:
 
 
 def work_dir(manifest: Manifest) -> Path:
-    return manifest.bag.output / WORK_DIR / manifest.collection
+    return manifest.bag.output.resolve() / WORK_DIR / manifest.collection
 
 
 def bag_name(manifest: Manifest, started: datetime) -> str:
@@ -105,9 +105,10 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
         for name in ("index.cdxj", "cables.jsonl", "crawl-log.jsonl", "manifest.yaml"):
             yield export / name, name
 
-    manifest.bag.output.mkdir(parents=True, exist_ok=True)
+    output = manifest.bag.output.resolve()
+    output.mkdir(parents=True, exist_ok=True)
     ref = make_bag(
-        manifest.bag.output,
+        output,
         bag_name(manifest, started),
         payload(),
         info=bag_info(manifest),
