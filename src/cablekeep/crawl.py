@@ -32,6 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -40,6 +41,7 @@ from .canon import host_of, normalise_url, surt_key
 from .errors import FetchError, RunInterrupted
 from .extract import PageRecord, parse_page
 from .fetch import AddressGuard, Exchange, Fetcher
+from .frontier import Frontier
 from .manifest import Manifest
 from .robots import RobotsRules, rules_from_response
 from .state import CrawlState, QueuedUrl
@@ -52,6 +54,11 @@ PICK_WINDOW = 500  # queued URLs looked at when choosing the next one to fetch
 ROBOTS_LIMIT = 512 * 1024  # bytes of robots.txt read (RFC 9309 asks for at least 500 KiB)
 MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is capped
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_REASONS = frozenset({"timeout", "refused", "bad-response", "error"})
+BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time, with +-50% jitter
+MAX_BACKOFF = 60.0
+MAX_RETRY_AFTER = 600.0  # a Retry-After longer than this ends the retries
 
 
 @dataclass
@@ -74,6 +81,7 @@ class CrawlResult:
 class _Job:
     queued: QueuedUrl
     robots_for: str | None = None  # set when this job fetches a host's robots.txt
+    attempt: int = 1
 
 
 @dataclass
@@ -81,7 +89,6 @@ class _Outcome:
     job: _Job
     exchange: Exchange | None
     error: FetchError | None
-    attempts: int
 
 
 class Crawl:
@@ -114,9 +121,8 @@ class Crawl:
             clock=self.clock,
         )
         self.robots: dict[str, RobotsRules] = {}
-        self.host_busy: Counter[str] = Counter()
-        self.host_ready: dict[str, float] = {}
         self.host_delay: dict[str, float] = {}
+        self.attempts: dict[int, int] = {}  # URLs being retried: attempts so far
         self.result = CrawlResult(workdir, [])
 
     # -- set-up and resume -------------------------------------------------------------------
@@ -186,27 +192,30 @@ class Crawl:
     def run(self) -> CrawlResult:
         state, writer = self._open_state()
         fetch = self.manifest.fetch
+        frontier = Frontier(state, per_host_concurrency=fetch.per_host_concurrency, per_host_delay=fetch.per_host_delay)
+        for host, delay in self.host_delay.items():
+            frontier.set_delay(host, delay)
+        self.frontier = frontier
         inflight: dict[Future[_Outcome], _Job] = {}
-        claimed: set[int] = set()
         last_commit = time.monotonic()
         try:
             with ThreadPoolExecutor(max_workers=fetch.concurrency, thread_name_prefix="fetch") as pool:
                 while True:
                     if not self.stop.is_set():
-                        self._fill(state, pool, inflight, claimed)
+                        frontier.refill()
+                        self._fill(state, pool, inflight)
                     if not inflight:
-                        if self.stop.is_set():
+                        if self.stop.is_set() or frontier.drained():
                             break
-                        pause = self._next_ready_in(state, claimed)
-                        if pause is None:
-                            break
-                        time.sleep(min(pause, 0.25))
+                        pause = frontier.wait_time(time.monotonic())
+                        time.sleep(min(pause if pause is not None else 0.05, 0.25))
                         continue
-                    done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
+                    pause = frontier.wait_time(time.monotonic())
+                    timeout = 0.25 if pause is None else min(max(pause, 0.001), 0.25)
+                    done, _ = wait(list(inflight), timeout=timeout, return_when=FIRST_COMPLETED)
                     for future in done:
-                        job = inflight.pop(future)
+                        inflight.pop(future)
                         self._handle(state, writer, future.result())
-                        claimed.discard(job.queued.id)
                         self._roll(state, writer)
                     if time.monotonic() - last_commit > COMMIT_EVERY:
                         self._commit(state, writer)
@@ -246,80 +255,70 @@ class Crawl:
         result.citations = int(state.get("citations") or 0)
         result.citations_missing = int(state.get("citations_missing") or 0)
 
-    def _next_ready_in(self, state: CrawlState, claimed: set[int]) -> float | None:
-        if state.queued_count() - len(claimed) <= 0:
-            return None
-        now = time.monotonic()
-        waits = [ready - now for ready in self.host_ready.values() if ready > now]
-        return min(waits) if waits else 0.05
-
-    def _fill(
-        self,
-        state: CrawlState,
-        pool: ThreadPoolExecutor,
-        inflight: dict[Future[_Outcome], _Job],
-        claimed: set[int],
-    ) -> None:
+    def _fill(self, state: CrawlState, pool: ThreadPoolExecutor, inflight: dict[Future[_Outcome], _Job]) -> None:
         fetch = self.manifest.fetch
-        if len(inflight) >= fetch.concurrency:
-            return
-        now = time.monotonic()
-        for queued in state.iter_queued(PICK_WINDOW):
-            if len(inflight) >= fetch.concurrency:
+        while len(inflight) < fetch.concurrency:
+            queued = self.frontier.next_ready(time.monotonic())
+            if queued is None:
                 return
-            if queued.id in claimed:
-                continue
-            host = queued.host
-            if self.host_busy[host] >= fetch.per_host_concurrency or self.host_ready.get(host, 0.0) > now:
-                continue
-            job = _Job(queued)
-            if fetch.robots == "obey" and host not in self.robots:
-                if self.host_busy[host]:
+            job = _Job(queued, attempt=self.attempts.get(queued.id, 0) + 1)
+            if fetch.robots == "obey":
+                rules = self.robots.get(queued.host)
+                if rules is None:
+                    job = _Job(queued, robots_for=urljoin(queued.url, "/robots.txt"))
+                elif not rules.allowed(queued.url, self.user_agent):
+                    self.frontier.release(queued, time.monotonic())
+                    self._log(state, queued, "robots", reason="disallowed by robots.txt")
+                    state.mark_done(queued.id)
                     continue
-                job = _Job(queued, robots_for=urljoin(queued.url, "/robots.txt"))
-            elif fetch.robots == "obey" and not self.robots[host].allowed(queued.url, self.user_agent):
-                self._log(state, queued, "robots", reason="disallowed by robots.txt")
-                state.mark_done(queued.id)
-                continue
-            claimed.add(queued.id)
-            self.host_busy[host] += 1
             inflight[pool.submit(self._fetch, job)] = job
 
     def _fetch(self, job: _Job) -> _Outcome:
-        """Runs in a worker thread: fetch with retries and backoff; never touches the state."""
-        url = job.robots_for or job.queued.url
-        retries = self.manifest.fetch.retries
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                exchange = self.fetcher.fetch(url)
-            except FetchError as exc:
-                if attempt > retries or exc.reason in {"blocked-address", "invalid-url", "dns"} or self.stop.is_set():
-                    return _Outcome(job, None, exc, attempt)
-            else:
-                retryable = exchange.status in {429, 500, 502, 503, 504}
-                if not retryable or attempt > retries or self.stop.is_set():
-                    return _Outcome(job, exchange, None, attempt)
-                exchange.close()
-            time.sleep(min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random()))
+        """Runs in a worker thread: one fetch attempt; never touches the state."""
+        try:
+            return _Outcome(job, self.fetcher.fetch(job.robots_for or job.queued.url), None)
+        except FetchError as exc:
+            return _Outcome(job, None, exc)
 
     # -- one result --------------------------------------------------------------------------
 
-    def _host_done(self, host: str) -> None:
-        self.host_busy[host] -= 1
-        delay = self.host_delay.get(host, self.manifest.fetch.per_host_delay)
-        self.host_ready[host] = time.monotonic() + delay
+    def _retry_delay(self, outcome: _Outcome) -> float | None:
+        """Seconds to wait before trying again, or None when this outcome is final."""
+        job = outcome.job
+        if job.attempt > self.manifest.fetch.retries or self.stop.is_set():
+            return None
+        backoff: float = min(MAX_BACKOFF, BACKOFF_BASE * 2.0 ** (job.attempt - 1)) * (0.5 + random.random())
+        if outcome.error is not None:
+            return backoff if outcome.error.reason in RETRYABLE_REASONS else None
+        assert outcome.exchange is not None
+        if outcome.exchange.status not in RETRYABLE_STATUSES:
+            return None
+        after = _retry_after(outcome.exchange.header("Retry-After"), self.clock())
+        if after is None:
+            return backoff
+        return after if after <= MAX_RETRY_AFTER else None
 
     def _handle(self, state: CrawlState, writer: WarcWriter, outcome: _Outcome) -> None:
         job = outcome.job
         queued = job.queued
-        self._host_done(queued.host)
+        now = time.monotonic()
         if job.robots_for is not None:
             self._handle_robots(state, writer, outcome)
+            # the URL that waited for its host's robots.txt goes first once the host may be asked again
+            self.frontier.retry_later(queued, now + self.frontier._host(queued.host).delay)
             return
+        retry_in = self._retry_delay(outcome)
+        if retry_in is not None:
+            # 429, 5xx, timeouts and refused connections back off this host only
+            self.attempts[queued.id] = job.attempt
+            if outcome.exchange is not None:
+                outcome.exchange.close()
+            self.frontier.retry_later(queued, now + retry_in)
+            return
+        self.attempts.pop(queued.id, None)
+        self.frontier.release(queued, now)
         if outcome.error is not None:
-            self._log(state, queued, outcome.error.reason, reason=outcome.error.detail, attempts=outcome.attempts)
+            self._log(state, queued, outcome.error.reason, reason=outcome.error.detail, attempts=job.attempt)
             state.mark_done(queued.id)
             return
         exchange = outcome.exchange
@@ -341,7 +340,7 @@ class Crawl:
                 self._understood(state, writer, queued, exchange, response, record)
             self._log(
                 state, queued, verdict, status=exchange.status, reason=reason, size=exchange.body_length,
-                record=response, attempts=outcome.attempts, location=location,
+                record=response, attempts=job.attempt, location=location,
             )
             state.mark_done(queued.id)
         finally:
@@ -362,7 +361,7 @@ class Crawl:
             self._index(state, response)
             robots_entry = QueuedUrl(0, "", exchange.url, host, outcome.job.queued.depth, "robots", None, 0)
             self._log(state, robots_entry, _classify(exchange.status), status=exchange.status,
-                      reason=exchange.reason, size=exchange.body_length, record=response, attempts=outcome.attempts)
+                      reason=exchange.reason, size=exchange.body_length, record=response)
             body = exchange.read_body(ROBOTS_LIMIT)
             state.set_robots(host, exchange.status, body)
             self._apply_robots(host, exchange.status, body)
@@ -378,6 +377,8 @@ class Crawl:
         delay = rules.crawl_delay(self.user_agent)
         if delay is not None and delay > self.manifest.fetch.per_host_delay:
             self.host_delay[host] = min(delay, MAX_CRAWL_DELAY)
+            if hasattr(self, "frontier"):
+                self.frontier.set_delay(host, self.host_delay[host])
 
     def _understood(
         self,
@@ -455,7 +456,7 @@ class Crawl:
         reason = self._out_of_scope(url, key, host, hop)
         if reason is not None:
             state.add_done(key, url, host, depth, hop, via.url)
-            entry = {
+            entry: dict[str, object] = {
                 "url": url, "outcome": "out-of-scope", "status": None, "reason": reason, "bytes": 0,
                 "time": self.clock().isoformat().replace("+00:00", "Z"), "depth": depth, "hop": hop, "via": via.url,
             }
@@ -548,6 +549,22 @@ class Crawl:
         if final is not None:
             state.warc_closed(final.name)
             state.commit()
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - now).total_seconds())
 
 
 def _is_navigation(url: str, page_host: str) -> bool:
