@@ -332,7 +332,8 @@ class Crawl:
                 verdict, reason = "truncated", f"body cut: {exchange.truncated}"
             location = exchange.location
             if location is not None:
-                self._follow_redirect(state, queued, location)
+                note = self._follow_redirect(state, queued, location)
+                reason = f"{reason}; {note}" if note else reason
             elif verdict == "ok" and _is_html(exchange) and queued.hop != "requisite":
                 record = parse_page(_decoded_body(exchange), exchange.url, exchange.content_type)
                 if record.kind == "not-found":
@@ -435,15 +436,18 @@ class Crawl:
     def _count_citations(self, state: CrawlState, count: int) -> None:
         state.set("citations", str(int(state.get("citations") or 0) + count))
 
-    def _follow_redirect(self, state: CrawlState, queued: QueuedUrl, location: str) -> None:
+    def _follow_redirect(self, state: CrawlState, queued: QueuedUrl, location: str) -> str:
+        """Queue a redirect's target (same depth and hop); returns a note for the crawl log."""
         if queued.redirects + 1 > MAX_REDIRECTS:
-            self._log(state, queued, "redirect-limit", reason=f"more than {MAX_REDIRECTS} redirects")
-            return
+            return f"not followed: more than {MAX_REDIRECTS} redirects in a row"
         url = normalise_url(location)
         key = surt_key(url)
         if state.seen(key):
-            return
+            if key in state.redirect_chain(surt_key(queued.url), MAX_REDIRECTS):
+                return f"redirect loop: {url} is earlier in this chain"
+            return f"target {url} already captured or queued"
         state.add_url(key, url, host_of(url), queued.depth, queued.hop, queued.url, queued.redirects + 1)
+        return ""
 
     def _enqueue(self, state: CrawlState, url: str, via: QueuedUrl, depth: int, hop: str) -> None:
         if not url.startswith(("http://", "https://")):

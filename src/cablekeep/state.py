@@ -105,6 +105,18 @@ class CrawlState:
     def seen(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM urls WHERE key = ?", (key,)).fetchone() is not None
 
+    def redirect_chain(self, key: str, limit: int) -> list[str]:
+        """Keys of ``key`` and the URLs that redirected to it, walking ``via`` back ``limit`` hops."""
+        chain = [key]
+        row = self.db.execute("SELECT via, redirects FROM urls WHERE key = ?", (key,)).fetchone()
+        while row is not None and row[0] is not None and int(row[1]) > 0 and len(chain) <= limit:
+            row = self.db.execute("SELECT key, via, redirects FROM urls WHERE url = ?", (row[0],)).fetchone()
+            if row is None:
+                break
+            chain.append(str(row[0]))
+            row = (row[1], row[2])
+        return chain
+
     def iter_queued(self, limit: int, after_id: int = 0) -> list[QueuedUrl]:
         rows = self.db.execute(
             "SELECT id, key, url, host, depth, hop, via, redirects FROM urls "
