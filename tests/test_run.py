@@ -277,3 +277,63 @@ def test_existing_bag_is_not_overwritten(write_manifest: Callable[..., Path], tm
     make_bag(tmp_path / "out", "b", [(payload, "f.txt")], **kwargs)
     with pytest.raises(OutputError):
         make_bag(tmp_path / "out", "b", [(payload, "f.txt")], **kwargs)
+
+
+def _by_type(bag: Path) -> dict[str, list[dict[str, str]]]:
+    out: dict[str, list[dict[str, str]]] = {}
+    for warc in sorted((bag / "data" / "warc").iterdir()):
+        for rtype, headers, _ in _records(warc):
+            out.setdefault(rtype, []).append(headers)
+    return out
+
+
+def test_identical_payloads_become_revisits_within_a_crawl(write_manifest: Callable[..., Path], sample_site: SampleSite) -> None:
+    # the same page under two spellings that are different URLs: a query string makes it another key
+    seeds = [{"url": sample_site.cable_url("05ALMATY2503")}, {"url": sample_site.cable_url("05ALMATY2503") + "?print=1"}]
+    path = write_manifest(seeds=seeds, follow={"depth": 0, "requisites": False})
+    summary = run_manifest(load_manifest(path))
+    records = _by_type(summary.bag.path)
+    [revisit] = records["revisit"]
+    original = next(r for r in records["response"] if r["WARC-Target-URI"] == sample_site.cable_url("05ALMATY2503"))
+    assert revisit["WARC-Profile"] == "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+    assert revisit["WARC-Refers-To-Target-URI"] == original["WARC-Target-URI"]
+    assert revisit["WARC-Refers-To-Date"] == original["WARC-Date"]
+    assert revisit["WARC-Refers-To"] == original["WARC-Record-ID"]
+    assert revisit["WARC-Payload-Digest"] == original["WARC-Payload-Digest"]
+    index = (summary.bag.path / "data" / "index.cdxj").read_text()
+    assert '"mime": "warc/revisit"' in index
+    bagit.Bag(str(summary.bag.path)).validate()
+    assert summary.report.ok
+
+
+def test_collection_dedup_points_at_the_earlier_bag(write_manifest: Callable[..., Path]) -> None:
+    path = write_manifest(warc={"dedup": "collection"}, follow={"depth": 0})
+    first = run_manifest(load_manifest(path))
+    assert "revisit" not in _by_type(first.bag.path)
+    import time as _time
+
+    _time.sleep(1.1)  # bag names carry the second the crawl started
+    second = run_manifest(load_manifest(path))
+    records = _by_type(second.bag.path)
+    assert len(records["revisit"]) >= 3  # the page and its requisites did not change
+    first_responses = {r["WARC-Target-URI"]: r for r in _by_type(first.bag.path)["response"]}
+    for revisit in records["revisit"]:
+        earlier = first_responses[revisit["WARC-Refers-To-Target-URI"]]
+        assert revisit["WARC-Refers-To-Date"] == earlier["WARC-Date"]
+        assert revisit["WARC-Payload-Digest"] == earlier["WARC-Payload-Digest"]
+    bag = bagit.Bag(str(second.bag.path))
+    bag.validate()
+    depends = bag.info["Cablekeep-Depends-On"]
+    assert depends.startswith(first.bag.path.name + " urn:uuid:")
+    assert (second.bag.path / "cablekeep-depends-on.txt").read_text().startswith(first.bag.path.name)
+
+
+def test_dedup_none_keeps_bags_self_contained(write_manifest: Callable[..., Path]) -> None:
+    path = write_manifest(follow={"depth": 0})
+    run_manifest(load_manifest(path))
+    import time as _time
+
+    _time.sleep(1.1)
+    second = run_manifest(load_manifest(path))
+    assert "revisit" not in _by_type(second.bag.path)
+    assert not (second.bag.path / "cablekeep-depends-on.txt").exists()

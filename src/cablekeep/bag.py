@@ -120,6 +120,7 @@ def make_bag(
     external_identifier: str,
     bagging_date: datetime,
     link: bool = True,
+    tag_files: Mapping[str, bytes] | None = None,
 ) -> BagRef:
     """Build the bag ``parent/name`` from ``payload`` (source file, path under ``data/``)."""
     for algorithm in algorithms:
@@ -158,10 +159,15 @@ def make_bag(
         (staging / "bag-info.txt").write_text("\n".join(_info_lines(full_info)) + "\n", encoding="utf-8")
         for alg, lines in manifests.items():
             (staging / f"manifest-{alg}.txt").write_text("".join(sorted(lines, key=lambda l: l.split("  ", 1)[1])), encoding="utf-8")
-        tag_files = ["bagit.txt", "bag-info.txt"] + [f"manifest-{alg}.txt" for alg in algorithms]
-        tag_digests = {name_: hash_file(staging / name_, algorithms)[1] for name_ in tag_files}
+        extra_tags = dict(tag_files or {})
+        for tag_name, content in extra_tags.items():
+            if "/" in tag_name or tag_name.startswith(("manifest-", "tagmanifest-", "bag")) or tag_name == "data":
+                raise UsageError(f"tag file name {tag_name!r} is reserved or not a plain file name")
+            (staging / tag_name).write_bytes(content)
+        tag_names = ["bagit.txt", "bag-info.txt", *extra_tags] + [f"manifest-{alg}.txt" for alg in algorithms]
+        tag_digests = {name_: hash_file(staging / name_, algorithms)[1] for name_ in tag_names}
         for alg in algorithms:
-            lines = [f"{tag_digests[t][alg]}  {t}\n" for t in tag_files]
+            lines = [f"{tag_digests[t][alg]}  {t}\n" for t in tag_names]
             (staging / f"tagmanifest-{alg}.txt").write_text("".join(lines), encoding="utf-8")
         _fsync_tree(staging)
         os.replace(staging, final)

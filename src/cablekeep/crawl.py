@@ -28,7 +28,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -45,7 +45,9 @@ from .frontier import Frontier
 from .manifest import Manifest
 from .robots import RobotsRules, rules_from_response
 from .state import CrawlState, QueuedUrl
-from .warc import OPEN_SUFFIX, WarcWriter, WrittenRecord, make_record_id, timestamp14, trim_open_file
+from .warc import (
+    OPEN_SUFFIX, Capture, WarcWriter, WrittenRecord, make_record_id, sha1_label, timestamp14, trim_open_file, warc_date,
+)
 
 MAX_REDIRECTS = 10
 EXTRACT_LIMIT = 8 * 1024 * 1024  # bytes of a page read for extraction (decompressed bodies are capped too)
@@ -103,8 +105,10 @@ class Crawl:
         make_id: Callable[[], str] = make_record_id,
         on_entry: Callable[[dict[str, object]], None] | None = None,
         stop: threading.Event | None = None,
+        earlier_bags: Sequence[Path] = (),
     ) -> None:
         self.manifest = manifest
+        self.earlier_bags = list(earlier_bags)
         self.workdir = workdir
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.make_id = make_id
@@ -138,6 +142,7 @@ class Crawl:
             for seed in self.manifest.seeds:
                 url = normalise_url(seed.url)
                 state.add_url(surt_key(url), url, host_of(url), 0, "seed", None)
+            self._load_earlier_bags(state)
             state.commit()
         else:
             self.result.resumed = True
@@ -324,7 +329,10 @@ class Crawl:
         exchange = outcome.exchange
         assert exchange is not None
         try:
-            request, response = writer.write_exchange(exchange)
+            revisit = self._earlier_capture(state, exchange)
+            request, response = writer.write_exchange(exchange, revisit_of=revisit)
+            if revisit is None and _dedupable(exchange):
+                state.add_digest(sha1_label(exchange.body_sha1), exchange.url, warc_date(response.date), response.record_id)
             self._index(state, response)
             verdict = _classify(exchange.status)
             reason = exchange.reason
@@ -346,6 +354,32 @@ class Crawl:
             state.mark_done(queued.id)
         finally:
             exchange.close()
+
+    def _earlier_capture(self, state: CrawlState, exchange: Exchange) -> Capture | None:
+        """The first capture of the same payload, in this crawl or (dedup: collection) an earlier bag."""
+        if not _dedupable(exchange):
+            return None
+        found = state.first_capture(sha1_label(exchange.body_sha1))
+        if found is None:
+            return None
+        url, date, record_id, bag = found
+        if bag is not None:
+            state.set(f"depends:{bag}", bag)
+        return Capture(url, date, record_id)
+
+    def _load_earlier_bags(self, state: CrawlState) -> None:
+        """Payload digests of the collection's earlier bags, so unchanged payloads become revisits."""
+        for bag in self.earlier_bags:
+            index = bag / "data" / "index.cdxj"
+            if not index.is_file():
+                continue
+            with open(index, encoding="utf-8") as handle:
+                for line in handle:
+                    _, _, fields_text = line.rstrip("\n").split(" ", 2)
+                    fields = json.loads(fields_text)
+                    if fields.get("mime") == "warc/revisit" or fields.get("status") != "200" or "warc_date" not in fields:
+                        continue
+                    state.add_digest(fields["digest"], fields["url"], fields["warc_date"], fields.get("record_id"), bag.name)
 
     def _handle_robots(self, state: CrawlState, writer: WarcWriter, outcome: _Outcome) -> None:
         host = outcome.job.queued.host
@@ -485,12 +519,14 @@ class Crawl:
     def _index(self, state: CrawlState, record: WrittenRecord) -> None:
         fields = {
             "url": record.target_uri,
-            "mime": record.mime or "unk",
+            "mime": "warc/revisit" if record.record_type == "revisit" else record.mime or "unk",
             "status": str(record.status) if record.status is not None else "-",
             "digest": record.payload_digest or "-",
             "length": str(record.length),
             "offset": str(record.offset),
             "filename": record.filename,
+            "warc_date": warc_date(record.date),
+            "record_id": record.record_id,
         }
         state.add_capture(f"{surt_key(record.target_uri)} {timestamp14(record.date)} {json.dumps(fields)}")
 
@@ -608,6 +644,11 @@ def _decoded_body(exchange: Exchange) -> bytes:
             except zlib.error:
                 return b""
     return raw
+
+
+def _dedupable(exchange: Exchange) -> bool:
+    """Only whole 200 responses with a body are compared by payload digest."""
+    return exchange.status == 200 and exchange.body_length > 0 and exchange.truncated is None
 
 
 def _is_html(exchange: Exchange) -> bool:

@@ -30,6 +30,30 @@ from .state import CrawlState
 from .warc import make_record_id
 
 WORK_DIR = ".work"
+DEPENDS_LABEL = "Cablekeep-Depends-On"  # bag-info.txt: "<bag name> <External-Identifier>", repeated
+DEPENDS_FILE = "cablekeep-depends-on.txt"  # the same lines, as a tag file
+
+
+def _external_identifier(bag: Path) -> str:
+    info = bag / "bag-info.txt"
+    if info.is_file():
+        for line in info.read_text(encoding="utf-8", errors="replace").splitlines():
+            label, _, value = line.partition(":")
+            if label.strip() == "External-Identifier":
+                return value.strip()
+    return "unknown"
+
+
+def earlier_bags(manifest: Manifest) -> list[Path]:
+    """Finished bags of the same collection in the output directory, oldest first."""
+    output = manifest.bag.output.resolve()
+    if not output.is_dir():
+        return []
+    prefix = manifest.collection + "-"
+    return sorted(
+        p for p in output.iterdir()
+        if p.is_dir() and p.name.startswith(prefix) and p.name[len(prefix):][:1].isdigit() and (p / "bagit.txt").is_file()
+    )
 
 
 @dataclass(frozen=True)
@@ -63,8 +87,8 @@ def bag_info(manifest: Manifest) -> dict[str, str | list[str]]:
     ):
         if value:
             info[label] = value
-    for label, value in manifest.bag.info.items():
-        info[label] = list(value)
+    for label, values in manifest.bag.info.items():
+        info[label] = list(values)
     return info
 
 
@@ -90,6 +114,7 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
         index_lines = write_sorted(state.iter_lines("captures"), export / "index.cdxj")
         _export(state, "cables", export / "cables.jsonl")
         _export(state, "log", export / "crawl-log.jsonl")
+        depends = state.depended_bags()
         bag_id = state.get("bag_id")
         if bag_id is None:
             bag_id = make_id()
@@ -107,11 +132,19 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
 
     output = manifest.bag.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
+    info = bag_info(manifest)
+    tag_files: dict[str, bytes] = {}
+    if depends:
+        # Revisit records point into these bags: a replay or a verification needs them too.
+        lines = [f"{name} {_external_identifier(output / name)}" for name in depends]
+        info[DEPENDS_LABEL] = lines
+        tag_files[DEPENDS_FILE] = "".join(line + "\n" for line in lines).encode("utf-8")
     ref = make_bag(
         output,
         bag_name(manifest, started),
         payload(),
-        info=bag_info(manifest),
+        info=info,
+        tag_files=tag_files,
         algorithms=manifest.bag.algorithms,
         external_identifier=bag_id,
         bagging_date=datetime.now(timezone.utc),
@@ -130,7 +163,10 @@ def run_manifest(
 ) -> RunSummary:
     """Crawl, bag and verify one manifest; resumes an interrupted crawl of the same collection."""
     workdir = work_dir(manifest)
-    crawl = Crawl(manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop).run()
+    earlier = earlier_bags(manifest) if manifest.warc.dedup == "collection" else []
+    crawl = Crawl(
+        manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop, earlier_bags=earlier
+    ).run()
     ref, index_lines = package(manifest, crawl, make_id=make_id)
     report = verify_bag(ref.path)
     if report.ok:

@@ -33,6 +33,9 @@ CREATE INDEX IF NOT EXISTS urls_queue ON urls (state, id);
 CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cables (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS captures (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS digests (
+    digest TEXT PRIMARY KEY, url TEXT NOT NULL, date TEXT NOT NULL, record_id TEXT, bag TEXT
+);
 CREATE TABLE IF NOT EXISTS robots (host TEXT PRIMARY KEY, status INTEGER, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS warc_files (
     name TEXT PRIMARY KEY,
@@ -159,6 +162,24 @@ class CrawlState:
             entry = json.loads(line)
             assert isinstance(entry, dict)
             yield entry
+
+    # -- payload digests, for revisit records ---------------------------------------------------
+
+    def first_capture(self, digest: str) -> tuple[str, str, str | None, str | None] | None:
+        """(url, WARC-Date, record id, earlier bag or None) of the first capture of a payload."""
+        row = self.db.execute("SELECT url, date, record_id, bag FROM digests WHERE digest = ?", (digest,)).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), row[2], row[3])
+
+    def add_digest(self, digest: str, url: str, date: str, record_id: str | None, bag: str | None = None) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO digests (digest, url, date, record_id, bag) VALUES (?, ?, ?, ?, ?)",
+            (digest, url, date, record_id, bag),
+        )
+
+    def depended_bags(self) -> list[str]:
+        """Earlier bags that revisit records of this crawl point into."""
+        rows = self.db.execute("SELECT value FROM meta WHERE key LIKE 'depends:%' ORDER BY key")
+        return [str(row[0]) for row in rows]
 
     # -- robots.txt, fetched once per host per crawl ------------------------------------------
 

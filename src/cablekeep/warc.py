@@ -76,6 +76,15 @@ class WrittenRecord:
     payload_digest: str | None = None
 
 
+@dataclass(frozen=True)
+class Capture:
+    """An earlier capture a revisit record refers to."""
+
+    target_uri: str
+    date: str  # its WARC-Date
+    record_id: str | None = None
+
+
 class _GzipMembers:
     """A file-like target for warcio that makes one gzip member per record (ended by flush)."""
 
@@ -213,8 +222,14 @@ class WarcWriter:
             raise OutputError(f"cannot write to {self._path}: {exc}") from exc
         return offset, self._file.tell() - offset
 
-    def write_exchange(self, exchange: Exchange) -> tuple[WrittenRecord, WrittenRecord]:
-        """Write the request and response records of one fetch; returns (request, response)."""
+    def write_exchange(
+        self, exchange: Exchange, *, revisit_of: Capture | None = None
+    ) -> tuple[WrittenRecord, WrittenRecord]:
+        """Write the request and response records of one fetch; returns (request, response).
+
+        With ``revisit_of`` (an earlier capture of the same payload) the response is written as a
+        ``revisit`` record (profile identical-payload-digest): HTTP headers kept, payload left out,
+        WARC-Refers-To-Target-URI and -Date (and WARC-Refers-To when the record ID is known)."""
         self._ensure_file()
         assert self._path is not None
         filename = self._path.name[: -len(OPEN_SUFFIX)]
@@ -231,14 +246,23 @@ class WarcWriter:
         if exchange.truncated:
             response_headers["WARC-Truncated"] = exchange.truncated
         exchange.body.seek(0)
-        response = self._writer.create_warc_record(
-            exchange.url,
-            "response",
-            payload=exchange.body,
-            length=exchange.body_length,
-            warc_headers_dict=response_headers,
-            http_headers=http_headers,
-        )
+        if revisit_of is None:
+            response = self._writer.create_warc_record(
+                exchange.url,
+                "response",
+                payload=exchange.body,
+                length=exchange.body_length,
+                warc_headers_dict=response_headers,
+                http_headers=http_headers,
+            )
+        else:
+            digest = response_headers.pop("WARC-Payload-Digest")
+            if revisit_of.record_id:
+                response_headers["WARC-Refers-To"] = revisit_of.record_id
+            response = self._writer.create_revisit_record(
+                exchange.url, digest, revisit_of.target_uri, revisit_of.date,
+                http_headers=http_headers, warc_headers_dict=response_headers,
+            )
         response_id = self._set_id_date(response, moment)
 
         req_text = exchange.request_head.decode("iso-8859-1")
@@ -260,7 +284,8 @@ class WarcWriter:
         return (
             WrittenRecord(request_id, "request", exchange.url, filename, req_offset, req_length, moment),
             WrittenRecord(
-                response_id, "response", exchange.url, filename, resp_offset, resp_length, moment,
+                response_id, "response" if revisit_of is None else "revisit", exchange.url, filename,
+                resp_offset, resp_length, moment,
                 mime=mime, status=exchange.status, payload_digest=sha1_label(exchange.body_sha1),
             ),
         )
