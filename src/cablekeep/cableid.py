@@ -13,24 +13,27 @@ CABLE_ID_RE = re.compile(r"^(?P<year>\d{2})(?P<origin>[A-Z]+)(?P<serial>\d+)$")
 # Origins that are written more than one way in cable text, mapped to the spelling in IDs.
 ORIGIN_ALIASES = {"SECSTATE": "STATE"}
 
+# Any whitespace, line breaks included, may separate the parts and the words of the origin.
 _LOOSE_RE = re.compile(
-    r"^\s*(?:(?P<year>\d{2})\s*)?(?P<origin>[A-Za-z][A-Za-z ]*?[A-Za-z])\s*(?P<serial>\d+)\s*$"
+    r"^\s*(?:(?P<year>\d{2})\s*)?(?P<origin>[A-Za-z][A-Za-z\s]*?[A-Za-z])\s*(?P<serial>\d+)\s*$"
 )
+_YEAR_RE = re.compile(r"\d{2}")
+_SPACE_RE = re.compile(r"\s+")
 
 
 def normalise_cable_id(written: str, default_year: str | None = None) -> str | None:
     """The canonical ID of a cable as written in text, or None when it cannot be one.
 
-    ``written`` may carry spaces, lower case and leading zeros ("05 Almaty 04353"); a citation
-    without a year takes ``default_year`` (two digits, usually the citing cable's year).
+    ``written`` may carry spaces or line breaks, lower case and leading zeros ("05 Almaty 04353");
+    a citation without a year takes ``default_year`` (two digits, usually the citing cable's year).
     """
     match = _LOOSE_RE.match(written)
     if match is None:
         return None
     year = match.group("year") or default_year
-    if year is None or not re.fullmatch(r"\d{2}", year):
+    if year is None or not _YEAR_RE.fullmatch(year):
         return None
-    origin = re.sub(r"\s+", "", match.group("origin")).upper()
+    origin = _SPACE_RE.sub("", match.group("origin")).upper()
     origin = ORIGIN_ALIASES.get(origin, origin)
     serial = str(int(match.group("serial")))
     return f"{year}{origin}{serial}"
