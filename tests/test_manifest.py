@@ -64,18 +64,19 @@ def test_full_manifest_loads_into_the_right_values() -> None:
     assert manifest.site == Site(
         cable_url="http://127.0.0.1:8000/cable/{id}",
         original_url="http://127.0.0.2:8000/cable/{created:%Y}/{created:%m}/{id}.html",
-        profile={"name": "custom", "fields": {"identifier": "td.label:contains('Identifier') + td"}},
+        profile={"name": "custom", "fields": {"identifier": {"css": "td.label + td"}},
+                 "text": {"css": "div.text pre"}},
         profile_line=18)
     cable = "http://127.0.0.1:8000/cable/"
     assert manifest.seeds == (
-        Seed("cable", "05ALMATY2503", cable + "05ALMATY2503", "full.yaml:21"),
+        Seed("cable", "05ALMATY2503", cable + "05ALMATY2503", "full.yaml:22"),
         Seed("url", "https://127.0.0.2:8000/doc/unhcr-2005-07-04.html",
-             "https://127.0.0.2:8000/doc/unhcr-2005-07-04.html", "full.yaml:22"),
+             "https://127.0.0.2:8000/doc/unhcr-2005-07-04.html", "full.yaml:23"),
         Seed("cable", "05TASHKENT1050", cable + "05TASHKENT1050", "lists/andijon.txt:2"),
         Seed("cable", "05TASHKENT1089", cable + "05TASHKENT1089", "lists/andijon.txt:4"),
         Seed("cable", "05ALMATY2401", cable + "05ALMATY2401", "lists/andijon.txt:5"),
         Seed("url", cable + "05ALMATY2503#text", cable + "05ALMATY2503#text", "lists/andijon.txt:6"),
-        Seed("cable", "05TASHKENT1100", cable + "05TASHKENT1100", "full.yaml:24"),
+        Seed("cable", "05TASHKENT1100", cable + "05TASHKENT1100", "full.yaml:25"),
     )
     assert manifest.follow == Follow(
         references=False, sources=False, requisites=False, depth=3,

@@ -49,3 +49,12 @@ def cable_year(cable_id: str) -> str | None:
     """The two-digit year of a canonical cable ID."""
     match = CABLE_ID_RE.match(cable_id)
     return match.group("year") if match else None
+
+
+def year_before(cable_id: str) -> str | None:
+    """The same origin and serial one year earlier ("06ASTANA12" -> "05ASTANA12")."""
+    match = CABLE_ID_RE.match(cable_id)
+    if match is None:
+        return None
+    year = (int(match.group("year")) - 1) % 100
+    return f"{year:02d}{match.group('origin')}{match.group('serial')}"

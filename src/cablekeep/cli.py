@@ -21,7 +21,7 @@ from typing import NoReturn
 import click
 
 from . import __version__
-from .errors import BagUnreadableError, CablekeepError
+from .errors import BagUnreadableError, CablekeepError, UsageError
 from .fixity import verify_bag
 from .manifest import load_manifest
 from .report import Report
@@ -40,7 +40,7 @@ def _fail(exc: CablekeepError) -> NoReturn:
 def _graceful_stop() -> Iterator[threading.Event]:
     """First SIGINT/SIGTERM: finish what is in flight and close the WARC. Second: stop at once."""
     stop = threading.Event()
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
@@ -54,7 +54,7 @@ def _graceful_stop() -> Iterator[threading.Event]:
         yield stop
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)  # type: ignore[arg-type]
+            signal.signal(sig, old)
 
 
 def _entry_printer(quiet: bool, log_json: bool) -> Callable[[dict[str, object]], None]:
@@ -85,7 +85,8 @@ def _render_summary(summary: RunSummary) -> None:
     click.echo(f"WARCs:     {', '.join(p.name for p in crawl.warc_files) or 'none'}")
     outcomes = ", ".join(f"{name} {count}" for name, count in crawl.outcomes.most_common())
     click.echo(f"URLs:      {sum(crawl.outcomes.values())} ({outcomes})")
-    click.echo(f"cables:    {crawl.cables} pages understood, {crawl.citations} citations followed")
+    click.echo(f"cables:    {crawl.cables} pages understood; {crawl.citations} citations: {crawl.citations_archived} "
+               f"resolved to archived cables, {crawl.citations_missing} to cables the site does not have")
     if crawl.failed_hosts:
         worst = ", ".join(f"{host} ({n})" for host, n in crawl.failed_hosts.most_common(3))
         click.echo(f"failures:  {worst}")
@@ -197,3 +198,35 @@ def demo(manifest_path: Path, quiet: bool) -> None:
     click.echo("\nsample site stopped. Check the bag again any time with:")
     click.echo(f"  .venv/bin/cablekeep verify {summary.bag.path}")
     sys.exit(0 if summary.report.ok else EXIT_INVALID)
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", help="The page's URL (with a WARC: which capture to read; with HTML: to resolve links).")
+@click.option("--profile", "profile_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A manifest whose site.profile to use (default: the built-in layouts).")
+def extract(source: Path, url: str | None, profile_path: Path | None) -> None:
+    """Print what cablekeep understands of a page, as JSON: from an HTML file, or from a WARC and a URL.
+
+    For developing and debugging a site profile."""
+    from .crawl import resolve_profile
+    from .extract import detect_profile, parse_page
+    from .warc import read_response
+
+    content_type: str | None = None
+    if source.name.endswith((".warc", ".warc.gz")):
+        if not url:
+            _fail(UsageError("a WARC holds many pages: say which one with --url"))
+        try:
+            body, content_type = read_response(source, url)
+        except KeyError:
+            _fail(UsageError(f"no response record for {url} in {source}"))
+    else:
+        body = source.read_bytes()
+    page_url = url or source.resolve().as_uri()
+    try:
+        profile = resolve_profile(load_manifest(profile_path).site.profile) if profile_path else detect_profile(body, content_type)
+    except CablekeepError as exc:
+        _fail(exc)
+    record = parse_page(body, page_url, content_type, profile)
+    click.echo(json.dumps({"profile": profile.name, **record.to_json()}, indent=2, ensure_ascii=False))

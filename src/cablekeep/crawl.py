@@ -22,13 +22,15 @@ redirect-limit, truncated.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import random
 import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -37,12 +39,15 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from . import __version__
+from .cableid import year_before
 from .canon import host_of, normalise_url, surt_key
 from .errors import FetchError, RunInterrupted
-from .extract import PageRecord, parse_page
+from .extract import Link, PageRecord, detect_profile, original_url_from_template, parse_page
+from .export import citation_counts
 from .fetch import AddressGuard, Exchange, Fetcher
 from .frontier import Frontier
 from .manifest import Manifest
+from .profiles import CABLEBROWSER, Profile, profile_from_mapping
 from .robots import RobotsRules, rules_from_response
 from .state import CrawlState, QueuedUrl
 from .warc import (
@@ -61,6 +66,7 @@ RETRYABLE_REASONS = frozenset({"timeout", "refused", "bad-response", "error"})
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time, with +-50% jitter
 MAX_BACKOFF = 60.0
 MAX_RETRY_AFTER = 600.0  # a Retry-After longer than this ends the retries
+NOT_ON_SITE = frozenset({"not-found", "gone", "soft-404"})
 
 
 @dataclass
@@ -75,6 +81,7 @@ class CrawlResult:
     cables: int = 0
     bytes: int = 0
     citations: int = 0
+    citations_archived: int = 0
     citations_missing: int = 0
     resumed: bool = False
 
@@ -127,6 +134,7 @@ class Crawl:
         self.robots: dict[str, RobotsRules] = {}
         self.host_delay: dict[str, float] = {}
         self.attempts: dict[int, int] = {}  # URLs being retried: attempts so far
+        self.profile = resolve_profile(manifest.site.profile)
         self.result = CrawlResult(workdir, [])
 
     # -- set-up and resume -------------------------------------------------------------------
@@ -257,8 +265,10 @@ class Crawl:
             if outcome not in {"ok", "redirect", "out-of-scope", "robots"}:
                 result.failed_hosts[host_of(str(entry["url"]))] += 1
         result.cables = state.count("cables")
-        result.citations = int(state.get("citations") or 0)
-        result.citations_missing = int(state.get("citations_missing") or 0)
+        counts = citation_counts(state)
+        result.citations = counts["cited"]
+        result.citations_archived = counts["archived"]
+        result.citations_missing = counts["not-on-site"]
 
     def _fill(self, state: CrawlState, pool: ThreadPoolExecutor, inflight: dict[Future[_Outcome], _Job]) -> None:
         fetch = self.manifest.fetch
@@ -274,7 +284,7 @@ class Crawl:
                 elif not rules.allowed(queued.url, self.user_agent):
                     self.frontier.release(queued, time.monotonic())
                     self._log(state, queued, "robots", reason="disallowed by robots.txt")
-                    state.mark_done(queued.id)
+                    state.mark_done(queued.id, "robots")
                     continue
             inflight[pool.submit(self._fetch, job)] = job
 
@@ -324,7 +334,7 @@ class Crawl:
         self.frontier.release(queued, now)
         if outcome.error is not None:
             self._log(state, queued, outcome.error.reason, reason=outcome.error.detail, attempts=job.attempt)
-            state.mark_done(queued.id)
+            state.mark_done(queued.id, outcome.error.reason)
             return
         exchange = outcome.exchange
         assert exchange is not None
@@ -343,17 +353,40 @@ class Crawl:
                 note = self._follow_redirect(state, queued, location)
                 reason = f"{reason}; {note}" if note else reason
             elif verdict == "ok" and _is_html(exchange) and queued.hop != "requisite":
-                record = parse_page(_decoded_body(exchange), exchange.url, exchange.content_type)
+                record = self._parse(exchange)
                 if record.kind == "not-found":
                     verdict, reason = "soft-404", "page answered 200 but says the cable was not found"
                 self._understood(state, writer, queued, exchange, response, record)
+            if verdict in NOT_ON_SITE and queued.hop == "reference":
+                self._try_year_before(state, queued)
             self._log(
                 state, queued, verdict, status=exchange.status, reason=reason, size=exchange.body_length,
                 record=response, attempts=job.attempt, location=location,
             )
-            state.mark_done(queued.id)
+            state.mark_done(queued.id, verdict)
         finally:
             exchange.close()
+
+    def _parse(self, exchange: Exchange) -> PageRecord:
+        """Understand a page: the manifest's profile first, then the built-in layouts."""
+        body = _decoded_body(exchange)
+        record = parse_page(body, exchange.url, exchange.content_type, self.profile)
+        if record.kind == "other":
+            detected = detect_profile(body, exchange.content_type)
+            if detected is not self.profile:
+                record = parse_page(body, exchange.url, exchange.content_type, detected)
+        return record
+
+    def _try_year_before(self, state: CrawlState, queued: QueuedUrl) -> None:
+        """A citation written without a year took the citing cable's; when that cable is not on
+        the site, the year before is tried (a January cable citing last December's)."""
+        cable_url = self.manifest.site.cable_url
+        if not cable_url:
+            return
+        for cable_id in state.yearless_citations_of(queued.key):
+            earlier = year_before(cable_id)
+            if earlier is not None:
+                self._enqueue(state, cable_url.format(id=earlier), queued, queued.depth, "reference")
 
     def _earlier_capture(self, state: CrawlState, exchange: Exchange) -> Capture | None:
         """The first capture of the same payload, in this crawl or (dedup: collection) an earlier bag."""
@@ -441,12 +474,24 @@ class Crawl:
                 "warc_record_id": response.record_id,
             }
             state.add_cable(entry)
-            if follow.references and deeper and self.manifest.site.cable_url:
-                for citation in record.citations:
-                    target = self.manifest.site.cable_url.format(id=citation.cable_id)
+            cable_url = self.manifest.site.cable_url
+            for citation in record.citations:
+                target = normalise_url(cable_url.format(id=citation.cable_id)) if cable_url else None
+                state.add_citation(
+                    record.cable_id or exchange.url, exchange.url, citation.written, citation.cable_id, target,
+                    surt_key(target) if target else None, _has_year(citation.written),
+                )
+                if target is not None and follow.references and deeper:
                     outlinks.append(target)
                     self._enqueue(state, target, queued, queued.depth + 1, "reference")
-                self._count_citations(state, len(record.citations))
+            if not any(link.rel == "original" for link in record.links) and self.manifest.site.original_url:
+                built = original_url_from_template(self.manifest.site.original_url, record)
+                if built is not None:
+                    record = dataclasses.replace(
+                        record, links=(*record.links, Link(built, "original", "template", "original (from site.original_url)"))
+                    )
+        elif record.kind == "original" and record.cable_id:
+            state.add_original(record.cable_id, exchange.url, record.fields)
         page_host = host_of(exchange.url)
         for link in record.links:
             if link.rel == "requisite":
@@ -466,9 +511,6 @@ class Crawl:
             writer.write_metadata(
                 exchange.url, response.record_id, json.dumps(payload, ensure_ascii=False).encode("utf-8"), response.date
             )
-
-    def _count_citations(self, state: CrawlState, count: int) -> None:
-        state.set("citations", str(int(state.get("citations") or 0) + count))
 
     def _follow_redirect(self, state: CrawlState, queued: QueuedUrl, location: str) -> str:
         """Queue a redirect's target (same depth and hop); returns a note for the crawl log."""
@@ -493,7 +535,7 @@ class Crawl:
         host = host_of(url)
         reason = self._out_of_scope(url, key, host, hop)
         if reason is not None:
-            state.add_done(key, url, host, depth, hop, via.url)
+            state.add_done(key, url, host, depth, hop, via.url, "out-of-scope")
             entry: dict[str, object] = {
                 "url": url, "outcome": "out-of-scope", "status": None, "reason": reason, "bytes": 0,
                 "time": self.clock().isoformat().replace("+00:00", "Z"), "depth": depth, "hop": hop, "via": via.url,
@@ -644,6 +686,18 @@ def _decoded_body(exchange: Exchange) -> bytes:
             except zlib.error:
                 return b""
     return raw
+
+
+def resolve_profile(profile: str | Mapping[str, object]) -> Profile:
+    """The manifest's site profile: the built-in cablebrowser layout or a custom one."""
+    if isinstance(profile, str):
+        return CABLEBROWSER
+    return profile_from_mapping(profile, "site.profile")
+
+
+def _has_year(written: str) -> bool:
+    """Whether a citation as written carries its own year ("05 ALMATY 1437", "05ALMATY1437")."""
+    return re.match(r"\s*\d{2}(?!\d)", written) is not None
 
 
 def _dedupable(exchange: Exchange) -> bool:

@@ -38,6 +38,7 @@ from yaml.reader import ReaderError
 from cablekeep import __version__
 from cablekeep.cableid import is_cable_id, normalise_cable_id
 from cablekeep.errors import ManifestError
+from cablekeep.profiles import profile_from_mapping
 
 MANIFEST_VERSION = 1
 DEFAULT_USER_AGENT = f"cablekeep/{__version__} (+https://github.com/cablekeep/cablekeep)"
@@ -753,6 +754,11 @@ def _read_site(reader: _Reader, section: _Section) -> Site:
         key = section.key_of("profile")
         if isinstance(profile_node, MappingNode):
             profile = reader.raw_mapping(profile_node, key)
+            try:
+                profile_from_mapping(profile, key)
+            except ValueError as error:
+                reason = str(error).removeprefix(f"{key}: ")
+                reader.fail(profile_node, key, f"{reason}; see the site profiles section of the README")
         else:
             profile = reader.choice(profile_node, key, PROFILES)
     return Site(

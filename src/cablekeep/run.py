@@ -23,6 +23,7 @@ from pathlib import Path
 from .bag import BagRef, make_bag
 from .cdxj import write_sorted
 from .crawl import Crawl, CrawlResult
+from .export import iter_cable_records, iter_citation_records, write_jsonl
 from .fixity import verify_bag
 from .manifest import Manifest
 from .report import Report
@@ -112,7 +113,8 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
     try:
         started = datetime.fromisoformat(state.get("started") or datetime.now(timezone.utc).isoformat())
         index_lines = write_sorted(state.iter_lines("captures"), export / "index.cdxj")
-        _export(state, "cables", export / "cables.jsonl")
+        write_jsonl(iter_cable_records(state), export / "cables.jsonl")
+        write_jsonl(iter_citation_records(state), export / "citations.jsonl")
         _export(state, "log", export / "crawl-log.jsonl")
         depends = state.depended_bags()
         bag_id = state.get("bag_id")
@@ -127,7 +129,7 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
     def payload() -> Iterator[tuple[Path, str]]:
         for warc in crawl.warc_files:
             yield warc, f"warc/{warc.name}"
-        for name in ("index.cdxj", "cables.jsonl", "crawl-log.jsonl", "manifest.yaml"):
+        for name in ("index.cdxj", "cables.jsonl", "citations.jsonl", "crawl-log.jsonl", "manifest.yaml"):
             yield export / name, name
 
     output = manifest.bag.output.resolve()
@@ -184,6 +186,8 @@ def summary_json(summary: RunSummary) -> dict[str, object]:
         "outcomes": dict(crawl.outcomes),
         "cables": crawl.cables,
         "citations": crawl.citations,
+        "citations_archived": crawl.citations_archived,
+        "citations_not_on_site": crawl.citations_missing,
         "captures_indexed": summary.index_lines,
         "bytes": crawl.bytes,
         "resumed": crawl.resumed,

@@ -27,8 +27,16 @@ CREATE TABLE IF NOT EXISTS urls (
     hop TEXT NOT NULL,
     via TEXT,
     redirects INTEGER NOT NULL DEFAULT 0,
-    state TEXT NOT NULL DEFAULT 'queued'
+    state TEXT NOT NULL DEFAULT 'queued',
+    outcome TEXT
 );
+CREATE INDEX IF NOT EXISTS urls_via ON urls (via);
+CREATE TABLE IF NOT EXISTS citations (
+    id INTEGER PRIMARY KEY, citing TEXT NOT NULL, citing_url TEXT NOT NULL, written TEXT NOT NULL,
+    cable_id TEXT NOT NULL, url TEXT, key TEXT, had_year INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS citations_key ON citations (key);
+CREATE TABLE IF NOT EXISTS originals (cable_id TEXT PRIMARY KEY, url TEXT NOT NULL, fields TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS urls_queue ON urls (state, id);
 CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cables (id INTEGER PRIMARY KEY, line TEXT NOT NULL);
@@ -97,11 +105,14 @@ class CrawlState:
         )
         return cursor.rowcount == 1
 
-    def add_done(self, key: str, url: str, host: str, depth: int, hop: str, via: str | None) -> bool:
+    def add_done(
+        self, key: str, url: str, host: str, depth: int, hop: str, via: str | None, outcome: str = "out-of-scope"
+    ) -> bool:
         """Record a URL that will not be fetched (out of scope) so it is judged once."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO urls (key, url, host, depth, hop, via, state) VALUES (?, ?, ?, ?, ?, ?, 'done')",
-            (key, url, host, depth, hop, via),
+            "INSERT OR IGNORE INTO urls (key, url, host, depth, hop, via, state, outcome) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'done', ?)",
+            (key, url, host, depth, hop, via, outcome),
         )
         return cursor.rowcount == 1
 
@@ -131,8 +142,56 @@ class CrawlState:
     def queued_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM urls WHERE state = 'queued'").fetchone()[0])
 
-    def mark_done(self, url_id: int) -> None:
-        self.db.execute("UPDATE urls SET state = 'done' WHERE id = ?", (url_id,))
+    def mark_done(self, url_id: int, outcome: str) -> None:
+        self.db.execute("UPDATE urls SET state = 'done', outcome = ? WHERE id = ?", (outcome, url_id))
+
+    def url_outcome(self, key: str) -> tuple[str, str, str | None] | None:
+        """(url, state, outcome) of a URL by its key."""
+        row = self.db.execute("SELECT url, state, outcome FROM urls WHERE key = ?", (key,)).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), row[2])
+
+    def redirect_target(self, url: str) -> tuple[str, str, str | None] | None:
+        """(url, state, outcome) of the URL that ``url`` redirected to."""
+        row = self.db.execute(
+            "SELECT url, state, outcome FROM urls WHERE via = ? AND redirects > 0 ORDER BY id LIMIT 1", (url,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), row[2])
+
+    # -- what pages said ---------------------------------------------------------------------
+
+    def add_citation(
+        self, citing: str, citing_url: str, written: str, cable_id: str, url: str | None, key: str | None, had_year: bool
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO citations (citing, citing_url, written, cable_id, url, key, had_year) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (citing, citing_url, written, cable_id, url, key, int(had_year)),
+        )
+
+    def yearless_citations_of(self, key: str) -> list[str]:
+        """Cable IDs cited without a year that resolved to the URL with ``key``."""
+        rows = self.db.execute("SELECT DISTINCT cable_id FROM citations WHERE key = ? AND had_year = 0", (key,))
+        return [str(row[0]) for row in rows]
+
+    def iter_citations(self) -> Iterator[tuple[str, str, str, str, str | None, str | None, bool]]:
+        cursor = self.db.execute(
+            "SELECT citing, citing_url, written, cable_id, url, key, had_year FROM citations ORDER BY id"
+        )
+        for citing, citing_url, written, cable_id, url, key, had_year in cursor:
+            yield str(citing), str(citing_url), str(written), str(cable_id), url, key, bool(had_year)
+
+    def add_original(self, cable_id: str, url: str, fields: dict[str, str]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO originals (cable_id, url, fields) VALUES (?, ?, ?)",
+            (cable_id, url, json.dumps(fields, ensure_ascii=False)),
+        )
+
+    def original_of(self, cable_id: str) -> tuple[str, dict[str, str]] | None:
+        row = self.db.execute("SELECT url, fields FROM originals WHERE cable_id = ?", (cable_id,)).fetchone()
+        if row is None:
+            return None
+        fields = json.loads(row[1])
+        assert isinstance(fields, dict)
+        return str(row[0]), fields
 
     # -- outputs -----------------------------------------------------------------------------
 

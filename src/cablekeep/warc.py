@@ -320,3 +320,20 @@ def trim_open_file(path: Path, committed: int) -> None:
         handle.flush()
         os.fsync(handle.fileno())
 
+
+
+def read_response(path: Path, url: str, limit: int = 64 * 1024 * 1024) -> tuple[bytes, str | None]:
+    """The payload (Content-Encoding undone, at most ``limit`` bytes) and Content-Type of the first
+    response record for ``url`` in a WARC file. Raises KeyError when there is none."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    wanted = {url, url.rstrip("/")}
+    with open(path, "rb") as handle:
+        for record in ArchiveIterator(handle):
+            if record.rec_type != "response":
+                continue
+            target = record.rec_headers.get_header("WARC-Target-URI") or ""
+            if target in wanted or target.rstrip("/") in wanted:
+                content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None
+                return bytes(record.content_stream().read(limit)), content_type
+    raise KeyError(url)
