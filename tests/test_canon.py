@@ -15,6 +15,20 @@ SAME = [
     "http://example.org/cable/05ALMATY2503/",
     "http://Example.Org./cable/05ALMATY2503",
     "http://example.org/cable/05%41LMATY2503",
+    "http://example.org/cable/%30%35ALMATY2503",
+    "https://example.org/cable/05ALMATY2503",
+    "https://example.org:443/cable/05ALMATY2503",
+    "http://WWW.EXAMPLE.ORG/cable/05ALMATY2503#",
+    "HTTP://www.Example.org:80/cable/05ALMATY2503/#top",
+    "http://example.org/cable/05ALMATY2503?",
+    "http://example.org/cable/05almaty2503",
+    "  http://example.org/cable/05ALMATY2503  ",
+    "http://www.example.org:80/cable/05ALMATY2503/",
+    "http://example.org/cable/05ALMATY2503//",
+    "http://example.org/cable/05ALMATY2503?#frag",
+    "https://www.example.org/cable/05ALMATY2503#section-2",
+    "http://EXAMPLE.org/cable/05ALMATY2503",
+    "http://example.ORG:80/cable/05%41%4CMATY2503/",
 ]
 
 
@@ -35,6 +49,8 @@ def test_query_order_does_not_matter() -> None:
         ("http://example.org/x?a=1", "http://example.org/x?a=2"),
         ("http://example.org/x", "http://example.com/x"),
         ("http://sub.example.org/x", "http://example.org/x"),
+        ("http://example.org/cable/05ALMATY2503", "http://example.org/cables/05ALMATY2503"),
+        ("http://127.0.0.1:8471/x", "http://127.0.0.2:8471/x"),
     ],
 )
 def test_different_urls_differ(a: str, b: str) -> None:
