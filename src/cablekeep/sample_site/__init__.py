@@ -22,6 +22,7 @@ from .cables import (
     SOFT_404_IDS,
     SampleCable,
 )
+from .mirror import MirrorSite, serve_mirror_site
 from .server import SampleSite, serve_sample_site
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "ROBOTS_DISALLOWED_PATHS",
     "SAMPLE_CABLES",
     "SOFT_404_IDS",
+    "MirrorSite",
     "SampleCable",
     "SampleSite",
+    "serve_mirror_site",
     "serve_sample_site",
 ]

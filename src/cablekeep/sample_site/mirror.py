@@ -167,7 +167,8 @@ def mirror_site_routes(original_base: str | None = None) -> dict[str, Response]:
         STYLESHEET_PATH: ok(STYLESHEET, "text/css; charset=utf-8", MIRROR_LAST_MODIFIED),
     }
     for cable in SAMPLE_CABLES:
-        routes[cable_path(cable.id)] = ok(mirror_cable_page(cable, original_base), HTML, MIRROR_LAST_MODIFIED)
+        page = mirror_cable_page(cable, original_base)
+        routes[cable_path(cable.id)] = ok(page, HTML, MIRROR_LAST_MODIFIED)
     for tag in sorted({tag for cable in SAMPLE_CABLES for tag in cable.tags}):
         routes[tag_path(tag)] = ok(mirror_tag_page(tag), HTML, MIRROR_LAST_MODIFIED)
     return routes
