@@ -196,3 +196,34 @@ def test_extract_command_on_html(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["fields"]["created"] == "2005-12-20 10:00:00"
+
+
+def test_custom_profile_archives_a_mirror_with_another_layout(tmp_path: Path, sample_site: SampleSite) -> None:
+    import yaml
+
+    from cablekeep.sample_site import serve_mirror_site
+
+    profile = yaml.safe_load((Path(__file__).parent / "data" / "profiles" / "mirror-profile.yaml").read_text())
+    with serve_mirror_site(original_base=sample_site.original_base) as mirror:
+        manifest = tmp_path / "mirror.yaml"
+        manifest.write_text(yaml.safe_dump({
+            "cablekeep": 1, "collection": "mirror",
+            "site": {"cable_url": mirror.cable_url("{id}").replace("%7Bid%7D", "{id}"), "profile": profile},
+            "seeds": [{"cable": "05ALMATY2503"}, {"cable": "05ALMATY2401"}],
+            "follow": {"depth": 1},
+            "fetch": {"per_host_delay": 0, "allow_private": True, "retries": 0},
+            "bag": {"output": str(tmp_path / "bags")},
+        }), encoding="utf-8")
+        summary = run_manifest(load_manifest(manifest))
+    assert summary.report.ok
+    cables = {c["cable_id"]: c for c in _jsonl(summary.bag.path / "data" / "cables.jsonl")}
+    seed = cables["05ALMATY2503"]
+    assert seed["url"] == mirror.cable_url("05ALMATY2503")
+    assert seed["fields"]["origin"] == "US Office Almaty"
+    assert seed["fields"]["created"] == "2005-07-06 12:08:00"
+    assert seed["tags"] == ["PGOV", "PREL", "KDEM", "PHUM", "PINR", "SMIG", "IO", "UZ", "KZ", "POLITICAL"]
+    # citations on the mirror were followed through the manifest's cable_url
+    assert any(c["outcome"] == "archived" and c["resolved_url"].startswith(mirror.base)
+               for c in _jsonl(summary.bag.path / "data" / "citations.jsonl"))
+    # the mirror's original links (on the sample site's second host) were parsed with the built-in profile
+    assert seed["original"]["fields"]["identifier"] == "05ALMATY2503"

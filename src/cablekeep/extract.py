@@ -28,7 +28,7 @@ from lxml import etree
 
 from cablekeep.cableid import normalise_cable_id
 from cablekeep.citations import Citation, iter_citations
-from cablekeep.profiles import BUILTIN_PROFILES, CABLEBROWSER, FieldRule, Profile, normalise_label
+from cablekeep.profiles import BUILTIN_PROFILES, CABLEBROWSER, DATE_OUTPUT, FieldRule, Profile, normalise_label
 
 __all__ = [
     "Link",
@@ -300,6 +300,11 @@ class _Page:
                 if match is None:
                     continue
                 value = match.group(1) if rule.compiled_regex.groups else match.group(0)
+            if rule.date is not None:
+                try:
+                    value = datetime.strptime(_collapse(value), rule.date).strftime(DATE_OUTPUT)
+                except ValueError:
+                    continue
             if value and value.strip():
                 yield value
 

@@ -10,7 +10,8 @@ layout. A ``FieldRule`` selects with exactly one of:
 - ``css``: a CSS selector;
 
 and may add ``regex``, searched in the selected text: its first group (or the whole match when it
-has none) is the value. Every expression is compiled once, when the rule is made, and a bad one
+has none) is the value; and ``date``, a strptime format the value is read with and rewritten as
+``YYYY-MM-DD HH:MM:SS`` (a value that does not parse is left out). Every expression is compiled once, when the rule is made, and a bad one
 raises ``ValueError`` naming it, so a manifest fails when it is loaded and not half-way through
 a crawl. The built-ins are ``CABLEBROWSER`` (cable pages of the sample-site contract, the default)
 and ``ORIGINAL`` (the "Viewing cable <ID>, <SUBJECT>" pages of the originals host);
@@ -45,7 +46,8 @@ __all__ = [
 ProfileKind = Literal["cable", "original"]
 
 _NOT_FOUND = r"(?i)\bcable\s+not\s+found\b"
-_RULE_KEYS = ("label", "xpath", "css", "regex")
+_RULE_KEYS = ("label", "xpath", "css", "regex", "date")
+DATE_OUTPUT = "%Y-%m-%d %H:%M:%S"  # how a ``date`` rule writes the dates it reads
 _PROFILE_KEYS = ("name", "kind", "detect", "text", "fields", "not_found")
 _CSS_TRANSLATOR = cssselect.HTMLTranslator()
 # Evaluating a new XPath once against this finds errors that only show at run time
@@ -66,6 +68,7 @@ class FieldRule:
     xpath: str | None = None
     css: str | None = None
     regex: str | None = None
+    date: str | None = None
     _label_key: str | None = field(init=False, repr=False, compare=False, default=None)
     _xpath: etree.XPath | None = field(init=False, repr=False, compare=False, default=None)
     _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
@@ -88,6 +91,8 @@ class FieldRule:
             except cssselect.SelectorError as exc:
                 raise ValueError(f"css {self.css!r}: not a CSS selector: {exc}") from exc
             object.__setattr__(self, "_xpath", _compile_xpath(translated, f"css {self.css!r}"))
+        if self.date is not None and "%" not in self.date:
+            raise ValueError(f"date {self.date!r}: not a strptime format (e.g. '%d %B %Y, %H:%M')")
         if self.regex is not None:
             try:
                 object.__setattr__(self, "_regex", re.compile(self.regex))
