@@ -194,9 +194,8 @@ def parse_declaration(raw: bytes) -> Declaration:
         if label not in ("BagIt-Version", "Tag-File-Character-Encoding"):
             problem(strict_kind, f"bagit.txt has an unexpected line {label!r}; it must hold exactly two lines.")
             continue
-        expected_index = 0 if label == "BagIt-Version" else 1
-        if index != expected_index:
-            problem(strict_kind, f"bagit.txt must declare BagIt-Version first, then Tag-File-Character-Encoding.")
+        if label == "BagIt-Version" and index != 0:
+            problem(strict_kind, "bagit.txt must declare BagIt-Version first, then Tag-File-Character-Encoding.")
         if before:
             problem(strict_kind, f"bagit.txt has whitespace before the colon after {label}.")
         if odd_after:

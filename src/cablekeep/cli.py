@@ -19,9 +19,13 @@ from types import FrameType
 from typing import NoReturn
 
 import click
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 
 from . import __version__
 from .errors import BagUnreadableError, CablekeepError, UsageError
+from .crawl import CrawlProgress
 from .fixity import verify_bag
 from .manifest import load_manifest
 from .report import Report
@@ -57,17 +61,41 @@ def _graceful_stop() -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
-def _entry_printer(quiet: bool, log_json: bool) -> Callable[[dict[str, object]], None]:
-    def show(entry: dict[str, object]) -> None:
-        if quiet:
-            return
-        if log_json:
-            click.echo(json.dumps(entry))
-            return
-        status = entry.get("status") or "-"
-        click.echo(f"{entry['outcome']:<14} {status!s:>4} {entry['url']}" + (f"  ({entry['reason']})" if entry.get("reason") and entry["outcome"] != "ok" else ""))
+EntryCallback = Callable[[dict[str, object]], None]
+ProgressCallback = Callable[[CrawlProgress], None]
 
-    return show
+
+def _plain_line(entry: dict[str, object]) -> None:
+    status = entry.get("status") or "-"
+    reason = f"  ({entry['reason']})" if entry.get("reason") and entry["outcome"] != "ok" else ""
+    click.echo(f"{entry['outcome']:<14} {status!s:>4} {entry['url']}{reason}")
+
+
+def _progress_table(progress: CrawlProgress | None) -> Table:
+    table = Table(title="cablekeep crawl", show_header=True, header_style="bold")
+    for column in ("done", "queued", "failed", "MB", "pages/s", "busiest hosts"):
+        table.add_column(column, justify="right" if column != "busiest hosts" else "left")
+    if progress is None:
+        table.add_row("0", "-", "0", "0.0", "-", "")
+    else:
+        hosts = ", ".join(f"{host} {count}" for host, count in progress.busiest_hosts)
+        table.add_row(str(progress.done), str(progress.queued), str(progress.failed),
+                      f"{progress.bytes / 1e6:.1f}", f"{progress.pages_per_second:.1f}", hosts)
+    return table
+
+
+@contextmanager
+def _crawl_display(quiet: bool, log_json: bool) -> Iterator[tuple[EntryCallback, ProgressCallback | None]]:
+    """On a terminal a live table (rich); off one, one plain line per URL; --log-json one JSON line."""
+    if quiet:
+        yield (lambda entry: None), None
+    elif log_json:
+        yield (lambda entry: click.echo(json.dumps(entry))), None
+    elif sys.stdout.isatty():
+        with Live(_progress_table(None), console=Console(), refresh_per_second=4) as live:
+            yield (lambda entry: None), (lambda progress: live.update(_progress_table(progress)))
+    else:
+        yield _plain_line, None
 
 
 @click.group()
@@ -107,8 +135,8 @@ def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool) -> None:
     """Crawl MANIFEST, package the WARCs as a bag under bags/, and verify it."""
     try:
         loaded = load_manifest(manifest)
-        with _graceful_stop() as stop:
-            summary = run_manifest(loaded, on_entry=_entry_printer(quiet or as_json, log_json), stop=stop)
+        with _graceful_stop() as stop, _crawl_display(quiet or as_json, log_json) as (on_entry, on_progress):
+            summary = run_manifest(loaded, on_entry=on_entry, on_progress=on_progress, stop=stop)
     except CablekeepError as exc:
         _fail(exc)
     if as_json:
@@ -186,8 +214,8 @@ def demo(manifest_path: Path, quiet: bool) -> None:
         _fail(BagUnreadableError(f"{manifest_path} not found; run the demo from the cablekeep checkout (make demo)"))
     click.echo(f"cablekeep {__version__} demo: serving the sample cable site on 127.0.0.1, originals on 127.0.0.2")
     try:
-        with _graceful_stop() as stop:
-            summary = run_demo(manifest_path, on_entry=_entry_printer(quiet, False), stop=stop)
+        with _graceful_stop() as stop, _crawl_display(quiet, False) as (on_entry, on_progress):
+            summary = run_demo(manifest_path, on_entry=on_entry, on_progress=on_progress, stop=stop)
     except CablekeepError as exc:
         _fail(exc)
     _render_summary(summary)

@@ -86,6 +86,29 @@ class CrawlResult:
     resumed: bool = False
 
 
+@dataclass(frozen=True)
+class CrawlProgress:
+    """A snapshot for a live display."""
+
+    done: int
+    queued: int
+    failed: int
+    bytes: int
+    elapsed: float
+    busiest_hosts: tuple[tuple[str, int], ...]
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+
+PROGRESS_HOSTS_KEPT = 10_000  # per-host counts kept for "busiest hosts" (smallest pruned past this)
+FAILED_OUTCOMES = frozenset({
+    "not-found", "gone", "soft-404", "client-error", "server-error", "blocked-address", "timeout",
+    "refused", "dns", "bad-response", "invalid-url", "error", "redirect-limit", "truncated",
+})
+
+
 @dataclass
 class _Job:
     queued: QueuedUrl
@@ -113,8 +136,13 @@ class Crawl:
         on_entry: Callable[[dict[str, object]], None] | None = None,
         stop: threading.Event | None = None,
         earlier_bags: Sequence[Path] = (),
+        on_progress: Callable[[CrawlProgress], None] | None = None,
     ) -> None:
         self.manifest = manifest
+        self.on_progress = on_progress
+        self._done = self._failed = self._bytes = 0
+        self._per_host: Counter[str] = Counter()
+        self._started = time.monotonic()
         self.earlier_bags = list(earlier_bags)
         self.workdir = workdir
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -232,8 +260,10 @@ class Crawl:
                         self._roll(state, writer)
                     if time.monotonic() - last_commit > COMMIT_EVERY:
                         self._commit(state, writer)
+                        self._report_progress(state)
                         last_commit = time.monotonic()
             self._commit(state, writer)
+            self._report_progress(state)
             self._close_warc(state, writer)
             if self.stop.is_set() and state.queued_count():
                 state.commit()
@@ -249,6 +279,14 @@ class Crawl:
             self._count(state)
             state.close()
         return self.result
+
+    def _report_progress(self, state: CrawlState) -> None:
+        if self.on_progress is None:
+            return
+        self.on_progress(CrawlProgress(
+            done=self._done, queued=state.queued_count(), failed=self._failed, bytes=self._bytes,
+            elapsed=time.monotonic() - self._started, busiest_hosts=tuple(self._per_host.most_common(5)),
+        ))
 
     def _count(self, state: CrawlState) -> None:
         result = self.result
@@ -604,6 +642,13 @@ class Crawl:
             entry["warc_record_id"] = record.record_id
         state.add_log(entry)
         self.on_entry(entry)
+        self._done += 1
+        self._bytes += size
+        self._failed += outcome in FAILED_OUTCOMES
+        self._per_host[queued.host] += 1
+        if len(self._per_host) > PROGRESS_HOSTS_KEPT:
+            for host, _ in self._per_host.most_common()[PROGRESS_HOSTS_KEPT // 2:]:
+                del self._per_host[host]
 
     def _commit(self, state: CrawlState, writer: WarcWriter) -> None:
         point = writer.commit_point()

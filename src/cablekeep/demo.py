@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .crawl import CrawlProgress
 from .errors import UsageError
 from .manifest import Manifest, load_manifest
 from .run import RunSummary, run_manifest
@@ -33,6 +34,7 @@ def run_demo(
     manifest_path: Path,
     *,
     on_entry: Callable[[dict[str, object]], None] | None = None,
+    on_progress: Callable[[CrawlProgress], None] | None = None,
     stop: threading.Event | None = None,
 ) -> RunSummary:
     manifest = load_manifest(manifest_path)
@@ -42,7 +44,7 @@ def run_demo(
             cable_host=host, cable_port=port, original_host="127.0.0.2", original_port=port + ORIGINAL_PORT_OFFSET
         )
         with site:
-            return run_manifest(manifest, on_entry=on_entry, stop=stop)
+            return run_manifest(manifest, on_entry=on_entry, on_progress=on_progress, stop=stop)
     except OSError as exc:
         raise UsageError(
             f"cannot start the sample site on {host}:{port} and 127.0.0.2:{port + 1}: {exc}; "

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .bag import BagRef, make_bag
 from .cdxj import write_sorted
-from .crawl import Crawl, CrawlResult
+from .crawl import Crawl, CrawlProgress, CrawlResult
 from .export import iter_cable_records, iter_citation_records, write_jsonl
 from .fixity import verify_bag
 from .manifest import Manifest
@@ -162,12 +162,14 @@ def run_manifest(
     make_record: Callable[[], str] = make_record_id,
     on_entry: Callable[[dict[str, object]], None] | None = None,
     stop: threading.Event | None = None,
+    on_progress: Callable[[CrawlProgress], None] | None = None,
 ) -> RunSummary:
     """Crawl, bag and verify one manifest; resumes an interrupted crawl of the same collection."""
     workdir = work_dir(manifest)
     earlier = earlier_bags(manifest) if manifest.warc.dedup == "collection" else []
     crawl = Crawl(
-        manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop, earlier_bags=earlier
+        manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop, earlier_bags=earlier,
+        on_progress=on_progress,
     ).run()
     ref, index_lines = package(manifest, crawl, make_id=make_id)
     report = verify_bag(ref.path)

@@ -158,7 +158,8 @@ class _PlainStream:
         self._first = first
         self.bounds: list[tuple[int, int]] = []
         self.members = 0
-        self.error: tuple[int, str] | None = None
+        self.errors: list[tuple[int, str]] = []
+        self.broken = False
 
     def pump(self) -> bytes | None:
         if self._first:
@@ -166,12 +167,19 @@ class _PlainStream:
             return data
         return self.source.read() or None
 
+    def recover(self) -> bool:
+        return False
+
+
+_MEMBER_MAGIC = b"\x1f\x8b\x08"
+
 
 class _GzipStream:
     """Inflates a multi-member gzip file member by member and remembers where each starts.
 
     ``bounds`` holds (decompressed offset, raw offset) of member starts not yet pruned by the
-    record reader; ``error`` is set (raw offset, message) when the gzip layer breaks.
+    record reader. When the gzip layer breaks, ``errors`` says where and why and ``broken`` is
+    set; :meth:`recover` then looks for the next gzip member so checking can go on.
     """
 
     gzip = True
@@ -185,18 +193,19 @@ class _GzipStream:
         self._out = 0
         self.bounds: list[tuple[int, int]] = []
         self.members = 0
-        self.error: tuple[int, str] | None = None
+        self.errors: list[tuple[int, str]] = []
+        self.broken = False
+        self._skipped_from: int | None = None  # raw offset of the broken member while recovering
 
     def pump(self) -> bytes | None:
-        while self.error is None:
+        while not self.broken:
             if not self._pending:
                 self._pending = self.source.read()
                 if not self._pending:
                     if self._inflater is not None:
-                        self.error = (
-                            self._member_raw,
+                        self._fail(
                             f"the gzip member starting at offset {self._member_raw} is cut short: the file "
-                            f"ends at offset {self.source.offset} before the member's end",
+                            f"ends at offset {self.source.offset} before the member's end"
                         )
                     return None
             if self._inflater is None:
@@ -209,14 +218,22 @@ class _GzipStream:
             except zlib.error as exc:
                 where = self._member_raw
                 if self._out == self.bounds[-1][0] and self._pending_offset == where:
-                    message = f"no gzip member starts at offset {where} ({exc}); the data there is not gzip"
+                    self._fail(f"no gzip member starts at offset {where} ({exc}); the data there is not gzip")
                 else:
-                    message = f"the gzip member starting at offset {where} is corrupt ({exc})"
-                self.error = (where, message)
+                    self._fail(f"the gzip member starting at offset {where} is corrupt ({exc})")
                 return None
             if self._inflater.eof:
                 rest = self._inflater.unused_data
                 self._inflater = None
+                if self._skipped_from is not None:
+                    self.errors.append(
+                        (
+                            self._member_raw,
+                            f"reading resumed at the gzip member at offset {self._member_raw}, "
+                            f"{self._member_raw - self._skipped_from} bytes after the broken member",
+                        )
+                    )
+                    self._skipped_from = None
             else:
                 rest = self._inflater.unconsumed_tail
             self._pending_offset += len(self._pending) - len(rest)
@@ -225,6 +242,34 @@ class _GzipStream:
                 self._out += len(out)
                 return out
         return None
+
+    def _fail(self, message: str) -> None:
+        if self._skipped_from is None:  # a false start while recovering is not a new problem
+            self.errors.append((self._member_raw, message))
+        self.broken = True
+        self._inflater = None
+
+    def recover(self) -> bool:
+        """After a broken member: skip to the next gzip member header, if there is one."""
+        if not self.broken:
+            return False
+        if self._skipped_from is None:
+            self._skipped_from = self._member_raw
+        search_from = max(0, self._member_raw + 1 - self._pending_offset)
+        while True:
+            found = self._pending.find(_MEMBER_MAGIC, search_from)
+            if found >= 0:
+                self._pending_offset += found
+                self._pending = self._pending[found:]
+                self.broken = False
+                return True
+            keep = self._pending[-2:]
+            self._pending_offset += len(self._pending) - len(keep)
+            more = self.source.read()
+            if not more:
+                return False
+            self._pending = keep + more
+            search_from = 0
 
 
 _Stream = _PlainStream | _GzipStream
@@ -481,7 +526,7 @@ class _Scanner:
 
     def run(self) -> Iterator[WarcRecordInfo]:
         if not self._buf and not self._fill():
-            if self._stream.error is None:
+            if not self._stream.errors:
                 self._problem("the file holds no WARC record (it is empty).", 0)
         elif self._buf.startswith(b"filedesc:"):
             self._problem(
@@ -490,7 +535,7 @@ class _Scanner:
                 kind="not-checked",
             )
             return
-        while self._buf or self._fill():
+        while self._buf or self._fill() or self._recover():
             start = self._base
             self._prune_bounds(start)
             if self._stream.gzip and not any(pos == start for pos, _ in self._stream.bounds):
@@ -503,6 +548,15 @@ class _Scanner:
             yield info
         self._finish()
 
+    def _recover(self) -> bool:
+        """After a broken gzip member, go on from the next member that inflates."""
+        while self._stream.recover():
+            self._eof = False
+            self._consume(len(self._buf))
+            if self._fill():
+                return True
+        return False
+
     def _resync(self, start: int) -> bool:
         """After a broken record: skip to the next gzip member, or the next WARC/1.x line."""
         if self._stream.gzip:
@@ -514,7 +568,7 @@ class _Scanner:
                         self._consume(skip_to - self._base)
                     return True
                 self._consume(len(self._buf))
-                if not self._fill():
+                if not self._fill() and not self._recover():
                     return False
         search_from = max(0, start + 1 - self._base)
         while True:
@@ -732,12 +786,17 @@ class _Scanner:
 
         got = self._read_block(length, sink)
         if got < length:
-            self._problem(
-                f"the record at offset {raw_start} is cut short: Content-Length is {length} but the file ends "
-                f"after {got} bytes of its block.",
-                raw_start,
-                record_id,
-            )
+            if self._stream.broken and self._stream.errors:
+                detail = (
+                    f"the record at offset {raw_start} could not be read to its end: its gzip member is broken "
+                    f"after {got} of its {length} bytes."
+                )
+            else:
+                detail = (
+                    f"the record at offset {raw_start} is cut short: Content-Length is {length} but the file "
+                    f"ends after {got} bytes of its block."
+                )
+            self._problem(detail, raw_start, record_id)
             return None
         after_block = self._base
         tail = self._read_exact(4)
@@ -785,7 +844,7 @@ class _Scanner:
             return False
         if any(start == pos for start, _ in self._stream.bounds):
             return True
-        return self._eof and self._stream.error is None and self._base + len(self._buf) == pos
+        return self._eof and not self._stream.errors and self._base + len(self._buf) == pos
 
     def _read_exact(self, n: int) -> bytes:
         while len(self._buf) < n and self._fill():
@@ -895,9 +954,8 @@ class _Scanner:
                     )
 
     def _finish(self) -> None:
-        error = self._stream.error
-        if error is not None:
-            self._problem(error[1] + ".", error[0])
+        for offset, message in self._stream.errors:
+            self._problem(message + ".", offset)
         if self._stream.gzip:
             members = self._stream.members
             if self._mid_member.count and members == 1 and self._scan.records > 1:
