@@ -11,10 +11,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TextIO
 
 from .report import Problem
 
@@ -53,7 +50,7 @@ TAGMANIFEST_RE = re.compile(r"^tagmanifest-([A-Za-z0-9_-]+)\.txt$")
 # Names operating systems drop into folders; listed in a manifest they are most likely accidents.
 SYSTEM_FILE_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "ehthumbs.db", ".directory"})
 
-_LINE_END_RE = re.compile(r"\r\n|\r|\n")
+LINE_END_RE = re.compile(r"\r\n|\r|\n")
 _VERSION_RE = re.compile(r"^(\d+)\.(\d+)$")
 _DECLARATION_RE = re.compile(r"^([^:]*?)([ \t]*):([ \t]*)(.*?)([ \t]*)$")
 _MANIFEST_LINE_RE = re.compile(r"^([^ \t]+)([ \t]+)(.*)$")
@@ -71,45 +68,20 @@ def hashlib_name(algorithm: str) -> str | None:
     return name
 
 
-def hex_length(algorithm: str) -> int | None:
-    """How many hex digits a digest of ``algorithm`` has, or None if unknown."""
-    name = hashlib_name(algorithm)
-    return None if name is None else hashlib.new(name).digest_size * 2
-
-
 def split_lines(text: str) -> list[str]:
     """Lines of a small tag file, split on CR, LF or CRLF (RFC 8493 allows all three)."""
-    lines = _LINE_END_RE.split(text)
+    lines = LINE_END_RE.split(text)
     if lines and lines[-1] == "":
         lines.pop()
     return lines
 
 
-def iter_lines(stream: TextIO) -> Iterator[str]:
-    """Lines of a tag file opened with :func:`open_tag_file`, without their line ending.
-
-    The stream must be opened with ``newline=""`` so CR, LF and CRLF all end lines and nothing
-    is translated.
-    """
-    for line in stream:
-        if line.endswith("\n"):
-            line = line[:-2] if line.endswith("\r\n") else line[:-1]
-        elif line.endswith("\r"):
-            line = line[:-1]
-        yield line
-
-
-def open_tag_file(path: Path, encoding: str) -> TextIO:
-    """Open a tag file for streaming in its declared encoding.
-
-    Bytes that are not valid in the encoding become lone surrogates (``surrogateescape``), so a
-    path still maps back to the file name's bytes; :func:`has_undecodable` finds such lines.
-    """
-    return open(path, encoding=encoding, errors="surrogateescape", newline="")
-
-
 def has_undecodable(line: str) -> bool:
-    """True when ``line`` holds bytes that were not valid in the tag file's encoding."""
+    """True when ``line`` holds bytes that were not valid in the tag file's encoding.
+
+    Tag files are decoded with ``errors="surrogateescape"``, so such bytes become lone
+    surrogates and a path still maps back to the file name's bytes.
+    """
     if line.isascii():
         return False
     try:

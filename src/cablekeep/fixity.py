@@ -27,7 +27,10 @@ default ``os.cpu_count()``) when the largest payload manifest has more than
 payload walk hands the workers batches of at most :data:`BATCH_FILES` files (or
 :data:`BATCH_BYTES`), a bounded number in flight; each result is compared and dropped. The one
 structure that grows with the bag is the manifest map: path -> one packed ``bytes`` value per
-file (which manifests list it, and their raw digests), which shrinks as files are found.
+file (which manifests list it, and their raw digests), which shrinks as files are found. The
+pool forks while this process has a single thread and uses ``forkserver`` otherwise (forking a
+threaded process can deadlock); a script that verifies big bags then needs the usual
+``if __name__ == "__main__":`` guard.
 
 Unicode: a file stored under another normalisation (NFC/NFD) than its manifest line is matched,
 with a warning; manifest paths that differ only in case get a warning (they cannot coexist on
@@ -41,7 +44,6 @@ import hashlib
 import io
 import multiprocessing
 import os
-import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -54,6 +56,7 @@ from .bagit_tags import (
     BAG_INFO_TXT,
     BAGIT_TXT,
     FETCH_TXT,
+    LINE_END_RE,
     MANIFEST_RE,
     PAYLOAD_DIR,
     SYSTEM_FILE_NAMES,
@@ -81,7 +84,6 @@ BATCH_BYTES = 32 << 20
 INFLIGHT_PER_PROCESS = 3
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_LINE_END_RE = re.compile(r"\r\n|\r|\n")
 _CLUTTER_HINTS = (*sorted(SYSTEM_FILE_NAMES), "/._")
 
 
@@ -683,7 +685,7 @@ class _BagCheck:
                     carry_cr = chunk.endswith("\r")  # a CRLF may straddle two reads
                     if carry_cr:
                         chunk = chunk[:-1]
-                    lines = _LINE_END_RE.split(chunk) if "\r" in chunk else chunk.split("\n")
+                    lines = LINE_END_RE.split(chunk) if "\r" in chunk else chunk.split("\n")
                     carry = lines.pop() + ("\r" if carry_cr else "")
                     seen = chunk
                 else:

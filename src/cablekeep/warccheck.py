@@ -160,6 +160,7 @@ class _PlainStream:
         self.members = 0
         self.errors: list[tuple[int, str]] = []
         self.broken = False
+        self.cut_short = False
 
     def pump(self) -> bytes | None:
         if self._first:
@@ -195,6 +196,7 @@ class _GzipStream:
         self.members = 0
         self.errors: list[tuple[int, str]] = []
         self.broken = False
+        self.cut_short = False
         self._skipped_from: int | None = None  # raw offset of the broken member while recovering
 
     def pump(self) -> bytes | None:
@@ -203,6 +205,7 @@ class _GzipStream:
                 self._pending = self.source.read()
                 if not self._pending:
                     if self._inflater is not None:
+                        self.cut_short = True
                         self._fail(
                             f"the gzip member starting at offset {self._member_raw} is cut short: the file "
                             f"ends at offset {self.source.offset} before the member's end"
@@ -217,7 +220,7 @@ class _GzipStream:
                 out = self._inflater.decompress(self._pending, BLOCK)
             except zlib.error as exc:
                 where = self._member_raw
-                if self._out == self.bounds[-1][0] and self._pending_offset == where:
+                if self._pending_offset == where and not self._pending.startswith(_GZIP_MAGIC):
                     self._fail(f"no gzip member starts at offset {where} ({exc}); the data there is not gzip")
                 else:
                     self._fail(f"the gzip member starting at offset {where} is corrupt ({exc})")
@@ -786,7 +789,7 @@ class _Scanner:
 
         got = self._read_block(length, sink)
         if got < length:
-            if self._stream.broken and self._stream.errors:
+            if self._stream.broken and not self._stream.cut_short:
                 detail = (
                     f"the record at offset {raw_start} could not be read to its end: its gzip member is broken "
                     f"after {got} of its {length} bytes."
