@@ -273,12 +273,24 @@ class Crawl:
                 )
             state.set("crawled", self.clock().isoformat())
             state.commit()
-        finally:
+        except RunInterrupted:
+            self._finish(state)  # everything up to here was committed: count and close
+            raise
+        except BaseException:
+            # Nothing more is committed: URLs marked done since the last commit may have records
+            # past the committed WARC offset, which the next run cuts off and fetches again.
             self.fetcher.close()
-            self.result.warc_files = sorted(p for p in self.warc_dir.glob("*.warc.gz"))
-            self._count(state)
-            state.close()
+            writer.abandon()
+            state.abandon()
+            raise
+        self._finish(state)
         return self.result
+
+    def _finish(self, state: CrawlState) -> None:
+        self.fetcher.close()
+        self.result.warc_files = sorted(p for p in self.warc_dir.glob("*.warc.gz"))
+        self._count(state)
+        state.close()
 
     def _report_progress(self, state: CrawlState) -> None:
         if self.on_progress is None:

@@ -15,7 +15,7 @@ import json
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -117,6 +117,7 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
         write_jsonl(iter_citation_records(state), export / "citations.jsonl")
         _export(state, "log", export / "crawl-log.jsonl")
         depends = state.depended_bags()
+        bagged = state.get("bagged")
         bag_id = state.get("bag_id")
         if bag_id is None:
             bag_id = make_id()
@@ -134,6 +135,10 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
 
     output = manifest.bag.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
+    name = bag_name(manifest, started)
+    if (output / name / "bagit.txt").is_file() and bagged == str(output / name):
+        # an earlier run finished this bag and stopped before it cleaned up
+        return _existing_bag(output / name, manifest.bag.algorithms), index_lines
     info = bag_info(manifest)
     tag_files: dict[str, bytes] = {}
     if depends:
@@ -143,7 +148,7 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
         tag_files[DEPENDS_FILE] = "".join(line + "\n" for line in lines).encode("utf-8")
     ref = make_bag(
         output,
-        bag_name(manifest, started),
+        name,
         payload(),
         info=info,
         tag_files=tag_files,
@@ -151,7 +156,22 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
         external_identifier=bag_id,
         bagging_date=datetime.now(timezone.utc),
     )
+    state = CrawlState(workdir / "state.sqlite")
+    try:
+        state.set("bagged", str(ref.path))
+        state.commit()
+    finally:
+        state.close()
     return ref, index_lines
+
+
+def _existing_bag(path: Path, algorithms: Sequence[str]) -> BagRef:
+    info: dict[str, str] = {}
+    for line in (path / "bag-info.txt").read_text(encoding="utf-8").splitlines():
+        label, _, value = line.partition(":")
+        info.setdefault(label.strip(), value.strip())
+    size, _, files = info.get("Payload-Oxum", "0.0").partition(".")
+    return BagRef(path, path.name, info.get("External-Identifier", ""), int(files or 0), int(size or 0), tuple(algorithms))
 
 
 def run_manifest(

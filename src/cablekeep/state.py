@@ -12,9 +12,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from .errors import OutputError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,8 +85,15 @@ class CrawlState:
         self.db.commit()
 
     def close(self) -> None:
-        self.db.commit()
+        self.commit()
         self.db.close()
+
+    def abandon(self) -> None:
+        """Close without committing: after a failure, the last commit is the truth."""
+        try:
+            self.db.rollback()
+        finally:
+            self.db.close()
 
     def commit(self) -> None:
         self.db.commit()
@@ -270,3 +284,22 @@ class CrawlState:
             query += " WHERE state = ?"
             args = (state,)
         return [(str(a), int(b), str(c), int(d)) for a, b, c, d in self.db.execute(query + " ORDER BY serial", tuple(args))]
+
+
+def _guarded(method: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            raise OutputError(
+                f"cannot write the crawl state: {exc}; free space (or fix the disk) and run again to resume"
+            ) from exc
+
+    return wrapper
+
+
+# A full disk or an I/O error in any state operation is an OutputError: the last commit stays the truth.
+for _name, _value in list(vars(CrawlState).items()):
+    if callable(_value) and (not _name.startswith("_") or _name == "__init__"):
+        setattr(CrawlState, _name, _guarded(_value))

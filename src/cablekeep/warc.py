@@ -194,6 +194,17 @@ class WarcWriter:
         self.finished.append(final)
         return final
 
+    def abandon(self) -> None:
+        """After a failure: close the open file without finishing it; it stays ``.open`` for the
+        next run to trim back to its last committed offset."""
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass  # the data past the last commit is cut off by the next run anyway
+            self._file = None
+            self._path = None
+
     def close(self) -> list[Path]:
         self.close_file()
         return list(self.finished)
