@@ -337,3 +337,17 @@ def test_dedup_none_keeps_bags_self_contained(write_manifest: Callable[..., Path
     second = run_manifest(load_manifest(path))
     assert "revisit" not in _by_type(second.bag.path)
     assert not (second.bag.path / "cablekeep-depends-on.txt").exists()
+
+
+def test_resume_refuses_a_changed_manifest(write_manifest: Callable[..., Path]) -> None:
+    from cablekeep.errors import UsageError
+
+    path = write_manifest(follow={"depth": 2})
+    stop = threading.Event()
+    with pytest.raises(RunInterrupted):
+        run_manifest(load_manifest(path), on_entry=lambda entry: stop.set(), stop=stop)
+    changed = write_manifest("changed.yaml", follow={"depth": 0})
+    with pytest.raises(UsageError, match="changed since the interrupted crawl"):
+        run_manifest(load_manifest(changed))
+    summary = run_manifest(load_manifest(path))  # the original manifest finishes the crawl
+    assert summary.report.ok and summary.crawl.resumed

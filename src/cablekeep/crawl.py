@@ -23,6 +23,7 @@ redirect-limit, truncated.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import random
@@ -41,7 +42,7 @@ from urllib.parse import urljoin, urlsplit
 from . import __version__
 from .cableid import year_before
 from .canon import host_of, normalise_url, surt_key
-from .errors import FetchError, RunInterrupted
+from .errors import FetchError, RunInterrupted, UsageError
 from .extract import Link, PageRecord, detect_profile, original_url_from_template, parse_page
 from .export import citation_counts
 from .fetch import AddressGuard, Exchange, Fetcher
@@ -171,7 +172,15 @@ class Crawl:
         self.workdir.mkdir(parents=True, exist_ok=True)
         state = CrawlState(self.workdir / "state.sqlite")
         started = state.get("started")
+        digest = hashlib.sha256(self.manifest.source_text.encode("utf-8")).hexdigest()
+        if started is not None and state.get("manifest_sha256") not in (None, digest):
+            state.abandon()
+            raise UsageError(
+                f"{self.manifest.path} changed since the interrupted crawl in {self.workdir}; run it as it was "
+                f"to finish that crawl (its copy is in the state), or remove {self.workdir} to start over"
+            )
         if started is None:
+            state.set("manifest_sha256", digest)
             state.set("started", self.clock().isoformat())
             state.set("collection", self.manifest.collection)
             state.set("software", f"cablekeep/{__version__}")
