@@ -8,6 +8,7 @@ and keeps its traceback.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -24,7 +25,7 @@ from rich.live import Live
 from rich.table import Table
 
 from . import __version__
-from .errors import BagUnreadableError, CablekeepError, UsageError
+from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
 from .crawl import CrawlProgress
 from .fixity import verify_bag
 from .manifest import load_manifest
@@ -37,28 +38,40 @@ EXIT_INVALID = 1
 
 def _fail(exc: CablekeepError) -> NoReturn:
     click.echo(f"cablekeep: error: {exc}", err=True)
+    if isinstance(exc, RunInterrupted):
+        # stopped and closed: a further signal while Python shuts down must not change the exit code
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
     sys.exit(exc.exit_code)
+
+
+def _stopped_at_once() -> NoReturn:
+    """A second interrupt: the crawl committed nothing more and closed its files; leave now,
+    without waiting for the fetches in flight."""
+    click.echo("cablekeep: stopped at once; every closed WARC is valid; run the same command again to resume",
+               err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(RunInterrupted.exit_code)
 
 
 @contextmanager
 def _graceful_stop() -> Iterator[threading.Event]:
-    """First SIGINT/SIGTERM: finish what is in flight and close the WARC. Second: stop at once."""
+    """First SIGINT/SIGTERM: finish what is in flight and close the WARC. Second: stop at once.
+
+    The handlers stay until the process ends: a second signal while the command is finishing
+    must not fall back to Python's default (a traceback half-way through the summary)."""
     stop = threading.Event()
-    previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
-            raise KeyboardInterrupt
+            _stopped_at_once()
         stop.set()
         click.echo("cablekeep: stopping after the fetches in flight (again to stop at once)", err=True)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, handler)
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        signal.signal(sig, handler)
+    yield stop
 
 
 EntryCallback = Callable[[dict[str, object]], None]
@@ -139,6 +152,7 @@ def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool) -> None:
             summary = run_manifest(loaded, on_entry=on_entry, on_progress=on_progress, stop=stop)
     except CablekeepError as exc:
         _fail(exc)
+
     if as_json:
         click.echo(json.dumps(summary_json(summary), indent=2))
     else:
@@ -218,6 +232,7 @@ def demo(manifest_path: Path, quiet: bool) -> None:
             summary = run_demo(manifest_path, on_entry=on_entry, on_progress=on_progress, stop=stop)
     except CablekeepError as exc:
         _fail(exc)
+
     _render_summary(summary)
     click.echo("\nwhat is in the bag:")
     for path in sorted(summary.bag.path.rglob("*")):

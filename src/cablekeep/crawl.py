@@ -249,7 +249,9 @@ class Crawl:
         inflight: dict[Future[_Outcome], _Job] = {}
         last_commit = time.monotonic()
         try:
-            with ThreadPoolExecutor(max_workers=fetch.concurrency, thread_name_prefix="fetch") as pool:
+            pool = ThreadPoolExecutor(max_workers=fetch.concurrency, thread_name_prefix="fetch")
+            finished = False
+            try:
                 while True:
                     if not self.stop.is_set():
                         frontier.refill()
@@ -271,6 +273,10 @@ class Crawl:
                         self._commit(state, writer)
                         self._report_progress(state)
                         last_commit = time.monotonic()
+                finished = True
+            finally:
+                # a second interrupt or an error must not wait for the fetches in flight
+                pool.shutdown(wait=finished, cancel_futures=True)
             self._commit(state, writer)
             self._report_progress(state)
             self._close_warc(state, writer)
