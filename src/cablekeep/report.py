@@ -18,10 +18,23 @@ Problem kinds
 ``not-checked``       something that could not be verified; it is neither passed nor failed
 ``warning``           worth knowing, does not make the target invalid
 
+Three more kinds name what changed in a bag since its last audit. :func:`verify_bag` never
+reports them; :mod:`cablekeep.audit` lists them among its findings, next to the verification:
+
+``renamed``           a file now at ``path`` has the size and checksum of a file that vanished since
+                      the last audit (``expected`` holds the old path): it was moved or renamed
+``added``             a file that was not in the bag at the last audit
+``removed``           a file that was in the bag at the last audit and is gone
+
 ``ok`` is true when the only problems are warnings -- and, in ``fast`` mode only, the
 ``not-checked`` entries that say checksums were not verified. In ``full`` and ``warc`` modes a
 ``not-checked`` problem makes ``ok`` false: "not checked" is never reported as "passed".
 ``fully_checked`` says whether anything at all was left unchecked.
+
+``sample`` mode (``verify_bag(only=...)``) hashes only the payload files named; the rest of the
+bag is checked as in ``full`` mode (structure, completeness, Payload-Oxum, tag files).
+``files_not_sampled`` counts the payload files left out, which makes ``fully_checked`` false
+without failing ``ok``; any other ``not-checked`` problem fails ``ok`` as in ``full`` mode.
 
 JSON schema ``cablekeep.verify/1``
 ----------------------------------
@@ -30,13 +43,14 @@ JSON schema ``cablekeep.verify/1``
     {
       "schema": "cablekeep.verify/1",
       "target": "bags/cables-2024",       # the bag directory or WARC file verified
-      "mode": "full" | "fast" | "warc",
+      "mode": "full" | "fast" | "sample" | "warc",
       "ok": true,                          # see above
       "fully_checked": false,              # false when any "not-checked" problem is present
       "algorithms": ["sha256", "sha512"],  # manifest algorithms (bag) or [] (WARC)
       "files_checked": 12,                 # files whose content was hashed against manifests
       "bytes_checked": 73411,              # bytes hashed
       "warc_records_checked": 40,          # WARC records read and checked
+      "files_not_sampled": 90,             # sample mode only: payload files not hashed this time
       "counts": {"changed": 1},            # number of problems per kind (kinds absent: 0)
       "problems": [                        # in phase order
         {"kind": "changed", "path": "data/a.txt", "detail": "...",
@@ -68,9 +82,12 @@ KINDS = (
     "warc",
     "not-checked",
     "warning",
+    "renamed",
+    "added",
+    "removed",
 )
 
-MODES = ("full", "fast", "warc")
+MODES = ("full", "fast", "sample", "warc")
 
 # Phase of each kind, for the order problems are listed in.
 _PHASE = {
@@ -82,6 +99,9 @@ _PHASE = {
     "oxum": 1,
     "changed": 2,
     "warc": 2,
+    "renamed": 1,
+    "added": 1,
+    "removed": 1,
     "not-checked": 3,
     "warning": 4,
 }
@@ -136,6 +156,7 @@ class Report:
     bytes_checked: int = 0
     warc_records_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
+    files_not_sampled: int = 0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -155,7 +176,7 @@ class Report:
     @property
     def fully_checked(self) -> bool:
         """True when no part of the target was left unverified."""
-        return not any(p.kind == "not-checked" for p in self.problems)
+        return self.files_not_sampled == 0 and not any(p.kind == "not-checked" for p in self.problems)
 
     @property
     def not_checked(self) -> list[Problem]:
@@ -171,7 +192,7 @@ class Report:
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict in the ``cablekeep.verify/1`` schema (module docstring)."""
-        return {
+        out: dict[str, object] = {
             "schema": SCHEMA,
             "target": self.target,
             "mode": self.mode,
@@ -181,6 +202,9 @@ class Report:
             "files_checked": self.files_checked,
             "bytes_checked": self.bytes_checked,
             "warc_records_checked": self.warc_records_checked,
-            "counts": self.counts(),
-            "problems": [p.to_json() for p in self.problems],
         }
+        if self.mode == "sample":
+            out["files_not_sampled"] = self.files_not_sampled
+        out["counts"] = self.counts()
+        out["problems"] = [p.to_json() for p in self.problems]
+        return out
