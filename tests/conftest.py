@@ -12,6 +12,12 @@ import yaml
 from cablekeep.sample_site import SampleSite, serve_sample_site
 
 
+@pytest.fixture(autouse=True)
+def private_fixity_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands record fixity events under $XDG_DATA_HOME: keep each test's apart from the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
 @pytest.fixture(scope="session")
 def sample_site() -> Iterator[SampleSite]:
     with serve_sample_site() as site:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import sys
 import threading
@@ -26,9 +27,14 @@ from rich.table import Table
 
 from . import __version__
 from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
+from .audit import audit as audit_bags
+from .audit import parse_age, parse_share, record_verification
 from .crawl import CrawlProgress
 from .fixity import verify_bag
+from .history import FixityHistory, export_jsonl, export_premis
 from .manifest import load_manifest
+from .repair import compare_copies
+from .repair import repair as repair_bag
 from .report import Report
 from .run import RunSummary, run_manifest, summary_json
 from .warccheck import verify_warc
@@ -111,6 +117,13 @@ def _crawl_display(quiet: bool, log_json: bool) -> Iterator[tuple[EntryCallback,
         yield _plain_line, None
 
 
+_db_option = click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), default=lambda: _default_db(),
+    show_default="$XDG_DATA_HOME/cablekeep/fixity.sqlite", help="The fixity history (SQLite).",
+)
+_existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="cablekeep")
 def main() -> None:
@@ -144,7 +157,8 @@ def _render_summary(summary: RunSummary) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.option("--log-json", is_flag=True, help="One JSON crawl-log line per URL on stdout.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool) -> None:
+@_db_option
+def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool, db: Path) -> None:
     """Crawl MANIFEST, package the WARCs as a bag under bags/, and verify it."""
     try:
         loaded = load_manifest(manifest)
@@ -152,7 +166,7 @@ def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool) -> None:
             summary = run_manifest(loaded, on_entry=on_entry, on_progress=on_progress, stop=stop)
     except CablekeepError as exc:
         _fail(exc)
-
+    _record(db, summary.bag.path, summary.report)
     if as_json:
         click.echo(json.dumps(summary_json(summary), indent=2))
     else:
@@ -183,11 +197,17 @@ def _render_report(report: Report) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--fast", is_flag=True, help="Completeness and Payload-Oxum only (not a fixity check).")
 @click.option("--json", "as_json", is_flag=True, help="Reports as JSON (schema cablekeep.verify/1), one per line.")
-def verify(paths: tuple[Path, ...], fast: bool, as_json: bool) -> None:
-    """Verify bags (full fixity by default) or single WARC files.
+@click.option("--against", type=_existing_dir, help="Compare the bag with another copy of it, file by file.")
+@_db_option
+def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | None, db: Path) -> None:
+    """Verify bags (full fixity by default) or single WARC files; each bag check is recorded.
 
     Exit 0 when all are valid, 1 when any is invalid, 2 on a usage error, 4 when one could not
     be read at all."""
+    if against is not None:
+        if len(paths) != 1 or fast:
+            _fail(UsageError("--against compares one bag with one copy, in full"))
+        _verify_against(paths[0], against, as_json)
     worst = 0
     for path in paths:
         try:
@@ -195,6 +215,7 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool) -> None:
                 report = _verify_warc_file(path)
             else:
                 report = verify_bag(path, fast=fast)
+                _record(db, path, report)
         except BagUnreadableError as exc:
             click.echo(f"cablekeep: error: {exc}", err=True)
             worst = max(worst, exc.exit_code)
@@ -232,7 +253,6 @@ def demo(manifest_path: Path, quiet: bool) -> None:
             summary = run_demo(manifest_path, on_entry=on_entry, on_progress=on_progress, stop=stop)
     except CablekeepError as exc:
         _fail(exc)
-
     _render_summary(summary)
     click.echo("\nwhat is in the bag:")
     for path in sorted(summary.bag.path.rglob("*")):
@@ -273,3 +293,108 @@ def extract(source: Path, url: str | None, profile_path: Path | None) -> None:
         _fail(exc)
     record = parse_page(body, page_url, content_type, profile)
     click.echo(json.dumps({"profile": profile.name, **record.to_json()}, indent=2, ensure_ascii=False))
+
+
+# -- fixity history, audits, repair ----------------------------------------------------------------
+
+def _default_db() -> Path:
+    """Where fixity events go unless --db says: $XDG_DATA_HOME/cablekeep/fixity.sqlite."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cablekeep" / "fixity.sqlite"
+
+
+def _record(db: Path, bag: Path, report: Report) -> None:
+    try:
+        with FixityHistory(db) as history:
+            record_verification(history, bag, report)
+    except CablekeepError as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.argument("bag", required=False, type=click.Path(path_type=Path))
+@click.option("--export", "fmt", type=click.Choice(["premis", "jsonl"]),
+              help="Write the events to stdout as PREMIS 3 XML or one JSON event a line.")
+@_db_option
+def history(bag: Path | None, fmt: str | None, db: Path) -> None:
+    """Show or export the fixity events of BAG (recognised after a move too), or of every bag."""
+    try:
+        with FixityHistory(db) as store:
+            events = list(store.iter_events(bag))
+        if fmt == "premis":
+            export_premis(events, sys.stdout.buffer)
+        elif fmt == "jsonl":
+            export_jsonl(events, sys.stdout)
+    except CablekeepError as exc:
+        _fail(exc)
+    if fmt:
+        return
+    if not events:
+        click.echo("no fixity events recorded" + (f" for {bag}" if bag else ""))
+    for event in events:
+        click.echo(f"{event.time:%Y-%m-%d %H:%M:%S}Z {event.event_type:<12} {event.mode:<6} {event.outcome:<10} "
+                   f"{event.bag.path}: {event.detail}")
+        for problem in event.problems:
+            click.echo(f"  {problem.kind}: {problem.path}: {problem.detail}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--older-than", metavar="AGE", help="Only bags last fully checked longer ago than AGE: 90d, 12h, 2w.")
+@click.option("--sample", metavar="SHARE", help="Hash this share of each bag's files per run (5%); a cycle covers all.")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10), help="Re-reads after a read error.")
+@click.option("--json", "as_json", is_flag=True, help="The audit as JSON (schema cablekeep.audit/1).")
+@_db_option
+def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, retries: int, as_json: bool,
+          db: Path) -> None:
+    """Verify the bags in PATHS (bags or directories of bags) that are due, and record each check."""
+    try:
+        age = parse_age(older_than) if older_than is not None else None
+        share = parse_share(sample) if sample is not None else None
+        with FixityHistory(db) as store:
+            result = audit_bags(list(paths), store, older_than=age, sample=share, rng=random.SystemRandom(),
+                                retries=retries)
+    except CablekeepError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        for bag in result.bags:
+            click.echo(f"{bag.path}: {bag.outcome or bag.status}: {bag.detail}")
+            for finding in bag.findings:
+                click.echo(f"  {finding.kind}: {finding.path}: {finding.detail}")
+    if result.ok:
+        sys.exit(0)
+    sys.exit(BagUnreadableError.exit_code if any(b.status == "unreadable" for b in result.bags) else EXIT_INVALID)
+
+
+@main.command()
+@click.argument("bag", type=_existing_dir)
+@click.option("--from", "source", required=True, type=_existing_dir, help="Another copy of the same bag.")
+@_db_option
+def repair(bag: Path, source: Path, db: Path) -> None:
+    """Replace BAG's files that fail fixity with the copy's, only where the copy's match BAG's manifests."""
+    try:
+        with FixityHistory(db) as store:
+            result = repair_bag(bag, source, store)
+    except CablekeepError as exc:
+        _fail(exc)
+    click.echo(f"{bag}: {result.event.detail}")
+    _render_report(result.after)
+    sys.exit(0 if result.ok else EXIT_INVALID)
+
+
+def _verify_against(bag: Path, copy: Path, as_json: bool) -> NoReturn:
+    try:
+        comparison = compare_copies(bag, copy)
+    except CablekeepError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(comparison.to_json()))
+    else:
+        verdict = "" if comparison.same_bag else "; NOT copies of one bag (their tag manifests differ)"
+        click.echo(f"{bag} against {copy}: {len(comparison.differences)} file(s) differ{verdict}")
+        for diff in comparison.differences:
+            note = "  (repairable from the copy)" if diff.repairable else ""
+            click.echo(f"  {diff.path}: bag {diff.in_bag}, copy {diff.in_copy}{note}")
+    sys.exit(0 if comparison.ok else EXIT_INVALID)
