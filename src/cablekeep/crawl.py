@@ -43,12 +43,12 @@ from . import __version__
 from .cableid import year_before
 from .canon import host_of, normalise_url, surt_key
 from .errors import FetchError, RunInterrupted, UsageError
-from .extract import Link, PageRecord, detect_profile, original_url_from_template, parse_page
+from .extract import Link, PageRecord, original_url_from_template, parse_page
 from .export import citation_counts
 from .fetch import AddressGuard, Exchange, Fetcher
 from .frontier import Frontier
 from .manifest import Manifest
-from .profiles import CABLEBROWSER, Profile, profile_from_mapping
+from .profiles import BUILTIN_PROFILES, CABLEBROWSER, Profile, profile_from_mapping
 from .robots import RobotsRules, rules_from_response
 from .state import CrawlState, QueuedUrl
 from .warc import (
@@ -164,6 +164,7 @@ class Crawl:
         self.host_delay: dict[str, float] = {}
         self.attempts: dict[int, int] = {}  # URLs being retried: attempts so far
         self.profile = resolve_profile(manifest.site.profile)
+        self.fallbacks = tuple(p for p in BUILTIN_PROFILES if p is not self.profile)
         self.result = CrawlResult(workdir, [])
 
     # -- set-up and resume -------------------------------------------------------------------
@@ -434,13 +435,7 @@ class Crawl:
 
     def _parse(self, exchange: Exchange) -> PageRecord:
         """Understand a page: the manifest's profile first, then the built-in layouts."""
-        body = _decoded_body(exchange)
-        record = parse_page(body, exchange.url, exchange.content_type, self.profile)
-        if record.kind == "other":
-            detected = detect_profile(body, exchange.content_type)
-            if detected is not self.profile:
-                record = parse_page(body, exchange.url, exchange.content_type, detected)
-        return record
+        return parse_page(_decoded_body(exchange), exchange.url, exchange.content_type, self.profile, self.fallbacks)
 
     def _try_year_before(self, state: CrawlState, queued: QueuedUrl) -> None:
         """A citation written without a year took the citing cable's; when that cable is not on

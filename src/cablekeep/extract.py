@@ -476,15 +476,55 @@ def parse_page(
     url: str,
     content_type: str | None = None,
     profile: Profile = CABLEBROWSER,
+    fallbacks: Sequence[Profile] = (),
 ) -> PageRecord:
-    """Read one fetched page with ``profile``.
+    """Read one fetched page with ``profile``, or else the first of ``fallbacks`` that finds an
+    identifier (the page is parsed once for all of them).
 
     The kind is the profile's ("cable" or "original") when its ``identifier`` rule finds a
     value, "not-found" when the page says so (``profile.not_found``), else "other". Citations
-    come from the text, dated by the page's own cable ID, which is never among them.
+    come from the text, dated by the page's own cable ID, which is never among them. An "other"
+    page has no text or citations: only its links are read.
     """
     page = _Page(_document(body, content_type))
     base = _base_url(page.root, url)
+    fields: dict[str, str] = {}
+    for candidate in (profile, *fallbacks):
+        fields = _fields(page, base, candidate)
+        if "identifier" in fields:
+            profile = candidate
+            break
+    else:
+        fields = _fields(page, base, profile) if fallbacks else fields
+
+    identifier = fields.get("identifier")
+    kind: PageKind
+    text = ""
+    if identifier is not None:
+        kind = profile.kind
+        cable_id = normalise_cable_id(identifier)
+        text = "\n\n".join(value.strip() for value in page.values(profile.text))
+    else:
+        cable_id = None
+        # the text as lxml sees it (C speed) is enough to find the "Cable not found" phrase
+        page_text = etree.tostring(page.root, method="text", encoding="unicode")
+        kind = "not-found" if profile.not_found_pattern.search(" ".join(page_text.split())) else "other"
+
+    title_element = page.root.find(".//title")
+    return PageRecord(
+        url=url,
+        kind=kind,
+        cable_id=cable_id,
+        fields=fields,
+        tags=tuple(tag for tag in _TAG_SPLIT_RE.split(fields.get("tags", "")) if tag),
+        text=text,
+        citations=tuple(iter_citations(text, cable_id)) if text else (),
+        links=_links(page.root, base, fields.get("original_url")),
+        title=_collapse(_render(title_element)) if title_element is not None else "",
+    )
+
+
+def _fields(page: _Page, base: str, profile: Profile) -> dict[str, str]:
     fields: dict[str, str] = {}
     for name, rule in profile.fields.items():
         value = page.field(rule)
@@ -496,30 +536,7 @@ def parse_page(
             del fields["original_url"]
         else:
             fields["original_url"] = absolute
-
-    identifier = fields.get("identifier")
-    kind: PageKind
-    if identifier is not None:
-        kind = profile.kind
-        cable_id = normalise_cable_id(identifier)
-    else:
-        cable_id = None
-        page_text = _render(page.root)
-        kind = "not-found" if profile.not_found_pattern.search(page_text) else "other"
-
-    text = "\n\n".join(value.strip() for value in page.values(profile.text))
-    title_element = page.root.find(".//title")
-    return PageRecord(
-        url=url,
-        kind=kind,
-        cable_id=cable_id,
-        fields=fields,
-        tags=tuple(tag for tag in _TAG_SPLIT_RE.split(fields.get("tags", "")) if tag),
-        text=text,
-        citations=tuple(iter_citations(text, cable_id)),
-        links=_links(page.root, base, fields.get("original_url")),
-        title=_collapse(_render(title_element)) if title_element is not None else "",
-    )
+    return fields
 
 
 def detect_profile(
