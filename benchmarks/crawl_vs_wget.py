@@ -62,10 +62,14 @@ RSS_FLAT = 1.10  # the larger memory run may use at most this much more than the
 # The manifest knobs used for each case (fetch section); see benchmarks/README.md for the sweep.
 POLITE_FETCH = {"concurrency": POLITE_HOSTS, "per_host_concurrency": 1, "per_host_delay": POLITE_DELAY}
 RAW_CONCURRENCY = 4
+RAW_PROCESSES = 2  # fetch.processes in raw and memory: worker processes on both cores
 
 
-def raw_fetch(concurrency: int) -> dict[str, float | int]:
-    return {"concurrency": concurrency, "per_host_concurrency": concurrency, "per_host_delay": 0}
+def raw_fetch(concurrency: int, processes: int = 1) -> dict[str, float | int]:
+    fetch: dict[str, float | int] = {"concurrency": concurrency, "per_host_concurrency": concurrency, "per_host_delay": 0}
+    if processes > 1:
+        fetch["processes"] = processes
+    return fetch
 
 
 @dataclass
@@ -320,11 +324,11 @@ def case_polite(work: Path, per_host: int, wget_urls: int) -> tuple[list[Result]
     return results, targets
 
 
-def case_raw(work: Path, pages: int, concurrency: int) -> tuple[list[Result], list[Target]]:
+def case_raw(work: Path, pages: int, concurrency: int, processes: int = 1) -> tuple[list[Result], list[Target]]:
     with serve(1, pages, lifetime=pages / 20 + 600) as servers:
         urls = [servers.url(servers.hosts[0], n) for n in range(pages)]
-        ours = run_cablekeep("raw", work / "raw-cablekeep", urls, raw_fetch(concurrency), pages / 20 + 300,
-                             f"concurrency {concurrency}")
+        ours = run_cablekeep("raw", work / "raw-cablekeep", urls, raw_fetch(concurrency, processes), pages / 20 + 300,
+                             f"concurrency {concurrency}, processes {processes}")
         theirs = run_wget("raw", work / "raw-wget", urls, None, pages / 20 + 120)
     print(f"  raw servers: {servers.requests} requests, {servers.cpu_seconds:.1f} CPU s", file=sys.stderr)
     ratio = ours.rate / theirs.rate
@@ -332,18 +336,20 @@ def case_raw(work: Path, pages: int, concurrency: int) -> tuple[list[Result], li
                                    f"{ours.rate:.0f} vs {theirs.rate:.0f} pages/s = {ratio:.2f}x wget")]
 
 
-def case_memory(work: Path, pages: int, concurrency: int, smaller: Result | None) -> tuple[list[Result], list[Target]]:
+def case_memory(
+    work: Path, pages: int, concurrency: int, smaller: Result | None, processes: int = 1
+) -> tuple[list[Result], list[Target]]:
     larger_pages = 10 * pages
     with serve(1, larger_pages, lifetime=larger_pages / 20 + 900) as servers:
         results = []
         if smaller is None:
             urls = [servers.url(servers.hosts[0], n) for n in range(pages)]
-            smaller = run_cablekeep("memory", work / "memory-small", urls, raw_fetch(concurrency),
-                                    pages / 20 + 300, f"concurrency {concurrency}")
+            smaller = run_cablekeep("memory", work / "memory-small", urls, raw_fetch(concurrency, processes),
+                                    pages / 20 + 300, f"concurrency {concurrency}, processes {processes}")
             results.append(smaller)
         urls = [servers.url(servers.hosts[0], n) for n in range(larger_pages)]
-        larger = run_cablekeep("memory", work / "memory-large", urls, raw_fetch(concurrency),
-                               larger_pages / 20 + 300, f"concurrency {concurrency}")
+        larger = run_cablekeep("memory", work / "memory-large", urls, raw_fetch(concurrency, processes),
+                               larger_pages / 20 + 300, f"concurrency {concurrency}, processes {processes}")
         results.append(larger)
     print(f"  memory servers: {servers.requests} requests, {servers.cpu_seconds:.1f} CPU s", file=sys.stderr)
     peak = max(smaller.peak_rss_mb, larger.peak_rss_mb)
@@ -391,6 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wget-polite-urls", type=int, help="URLs wget gets in the polite case (default 200)")
     parser.add_argument("--concurrency", type=int, default=RAW_CONCURRENCY,
                         help=f"cablekeep concurrency (= per_host_concurrency) in raw and memory (default {RAW_CONCURRENCY})")
+    parser.add_argument("--processes", type=int, default=RAW_PROCESSES,
+                        help=f"cablekeep fetch.processes in raw and memory (default {RAW_PROCESSES})")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (manifests, bags, WARCs)")
     parser.add_argument("--json", type=Path, help="also write the results and targets to this JSON file")
     args = parser.parse_args(argv)
@@ -413,13 +421,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if case == "polite":
                 more, checks = case_polite(work, polite_pages, min(wget_urls, POLITE_HOSTS * polite_pages))
             elif case == "raw":
-                more, checks = case_raw(work, pages, args.concurrency)
+                more, checks = case_raw(work, pages, args.concurrency, args.processes)
             else:
                 smaller = next((r for r in results if r.case == "raw" and r.tool == "cablekeep"), None)
                 if smaller is not None:
                     smaller = Result(**{**asdict(smaller), "case": "memory"})
                     results.append(smaller)
-                more, checks = case_memory(work, pages, args.concurrency, smaller)
+                more, checks = case_memory(work, pages, args.concurrency, smaller, args.processes)
             results += more
             targets += checks
     except BenchmarkError as exc:

@@ -27,14 +27,14 @@ from cablekeep.warccheck import verify_warc
 RUNS = 10
 
 
-def _manifest(tmp: Path, site: SampleSite) -> Path:
+def _manifest(tmp: Path, site: SampleSite, processes: int = 1) -> Path:
     path = tmp / "kill.yaml"
     path.write_text(
         "cablekeep: 1\ncollection: killed\n"
         f"site: {{cable_url: '{site.cable_base}/cable/{{id}}'}}\n"
         "seeds: [{cable: 05ALMATY2503}, {cable: 05ALMATY2401}, {cable: 06ASTANA919}]\n"
         "follow: {depth: 3}\n"
-        "fetch: {per_host_delay: 0.01, concurrency: 3, allow_private: true, retries: 0}\n"
+        f"fetch: {{per_host_delay: 0.01, concurrency: 3, processes: {processes}, allow_private: true, retries: 0}}\n"
         "warc: {max_size: 40KB}\n"
         f"bag: {{output: '{tmp / 'bags'}'}}\n",
         encoding="utf-8",
@@ -88,7 +88,7 @@ def test_kill_anywhere_then_resume(run: int, tmp_path: Path, sample_site: Sample
                                    full_size: tuple[int, set[str]]) -> None:
     total, expected_urls = full_size
     target = random.Random(run).randrange(200, int(total * 0.9))
-    manifest = _manifest(tmp_path, sample_site)
+    manifest = _manifest(tmp_path, sample_site, processes=1 + run % 2)  # odd runs fetch in 2 worker processes
     warc_dir = tmp_path / "bags" / ".work" / "killed" / "warc"
     process = _start(manifest)
     deadline = time.monotonic() + 120

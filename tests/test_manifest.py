@@ -189,6 +189,22 @@ def test_seed_spellings_are_normalised_and_each_seed_says_where_it_came_from(tmp
     ]
 
 
+def test_seed_lists_are_streamed_not_held(tmp_path: Path) -> None:
+    """A seed list is checked and counted at load, then read again line by line when the seeds
+    are listed (a crawl streams 100,000 of them into its state); a list broken since is an error."""
+    (tmp_path / "lists").mkdir()
+    seeds = tmp_path / "lists" / "many.txt"
+    seeds.write_text("".join(f"http://h.example/p/{i}\n" for i in range(1000)))
+    manifest = load(tmp_path, "cablekeep: 1\ncollection: c\nseeds:\n  - http://h.example/\n  - file: lists/many.txt\n")
+    assert len(manifest.seeds) == 1001
+    assert len(manifest.seeds.entries) == 2  # the list's seeds are not kept
+    assert [s.url for s in manifest.seeds][-1] == "http://h.example/p/999"
+    seeds.write_text("http://h.example/x\nnot a seed\n")
+    with pytest.raises(ManifestError) as caught:
+        list(manifest.seeds)
+    assert caught.value.key == "seeds[1].file" and "lists/many.txt:2" in caught.value.message
+
+
 def test_bag_output_is_relative_to_the_manifest_directory(tmp_path: Path) -> None:
     manifest = load(tmp_path, "cablekeep: 1\ncollection: c\nseeds: [http://h/]\nbag: {output: ../out}\n")
     assert manifest.bag.output == tmp_path / ".." / "out"

@@ -1,4 +1,5 @@
-"""Politeness on real loopback hosts: per-host delay, Crawl-delay, host-only backoff."""
+"""Politeness on real loopback hosts: per-host delay, Crawl-delay, host-only backoff; with the
+fetches in the crawl's process and in worker processes (``fetch.processes: 2``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from cablekeep.manifest import load_manifest
 from cablekeep.run import run_manifest
@@ -66,17 +69,19 @@ def _gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in zip(times, times[1:])]
 
 
-def test_per_host_delay_and_one_request_at_a_time(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_per_host_delay_and_one_request_at_a_time(tmp_path: Path, processes: int) -> None:
     with host("127.0.0.7") as (base, hits):
-        _run(tmp_path, [f"{base}/p{i}" for i in range(6)], per_host_delay=0.2)
+        _run(tmp_path, [f"{base}/p{i}" for i in range(6)], per_host_delay=0.2, processes=processes)
     starts = sorted(t for path, times in hits.items() if path.startswith("/p") for t in times)
     assert len(starts) == 6
     assert min(_gaps(starts)) >= 0.19
 
 
-def test_robots_crawl_delay_raises_the_delay(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_robots_crawl_delay_raises_the_delay(tmp_path: Path, processes: int) -> None:
     with host("127.0.0.8", robots="User-agent: *\nCrawl-delay: 0.5\nDisallow: /secret\n") as (base, hits):
-        log = _run(tmp_path, [f"{base}/p{i}" for i in range(4)] + [f"{base}/secret"], per_host_delay=0.05)
+        log = _run(tmp_path, [f"{base}/p{i}" for i in range(4)] + [f"{base}/secret"], per_host_delay=0.05, processes=processes)
     starts = sorted(t for path, times in hits.items() if path.startswith("/p") for t in times)
     assert min(_gaps(starts)) >= 0.45
     assert "/secret" not in hits
@@ -84,9 +89,10 @@ def test_robots_crawl_delay_raises_the_delay(tmp_path: Path) -> None:
     assert len(hits["/robots.txt"]) == 1
 
 
-def test_429_backs_off_only_that_host(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_429_backs_off_only_that_host(tmp_path: Path, processes: int) -> None:
     with host("127.0.0.9", slow_429=True) as (slow, slow_hits), host("127.0.0.10") as (fast, fast_hits):
-        log = _run(tmp_path, [f"{slow}/a"] + [f"{fast}/p{i}" for i in range(5)], per_host_delay=0.1)
+        log = _run(tmp_path, [f"{slow}/a"] + [f"{fast}/p{i}" for i in range(5)], per_host_delay=0.1, processes=processes)
     first, second = slow_hits["/a"]
     assert second - first >= 1.9  # Retry-After: 2
     fast_times = sorted(t for path, times in fast_hits.items() if path.startswith("/p") for t in times)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,22 +17,22 @@ from cablekeep.sample_site import SampleSite
 from cablekeep.warccheck import verify_warc
 
 
-def _manifest(tmp: Path, site: SampleSite) -> Path:
+def _manifest(tmp: Path, site: SampleSite, processes: int = 1) -> Path:
     path = tmp / "m.yaml"
     path.write_text(
         "cablekeep: 1\ncollection: signals\n"
         f"site: {{cable_url: '{site.cable_base}/cable/{{id}}'}}\n"
         "seeds: [{cable: 05ALMATY2503}, {cable: 05ALMATY2401}, {cable: 06ASTANA919}]\nfollow: {depth: 3}\n"
-        "fetch: {per_host_delay: 0.1, allow_private: true, retries: 0}\n"
+        f"fetch: {{per_host_delay: 0.1, allow_private: true, retries: 0, processes: {processes}}}\n"
         f"bag: {{output: '{tmp / 'bags'}'}}\n",
         encoding="utf-8",
     )
     return path
 
 
-def _started(tmp: Path, manifest: Path) -> subprocess.Popen[str]:
+def _started(tmp: Path, manifest: Path, new_session: bool = False) -> subprocess.Popen[str]:
     process = subprocess.Popen([sys.executable, "-m", "cablekeep", "run", "--json", str(manifest)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=new_session)
     state = tmp / "bags" / ".work" / "signals" / "warc"
     deadline = time.monotonic() + 30
     while not any(state.glob("*.open")) if state.exists() else True:
@@ -59,9 +60,10 @@ def _resume(manifest: Path) -> Path:
     return bag
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_one_signal_finishes_in_flight_and_closes(tmp_path: Path, sample_site: SampleSite, sig: int) -> None:
-    manifest = _manifest(tmp_path, sample_site)
+def test_one_signal_finishes_in_flight_and_closes(tmp_path: Path, sample_site: SampleSite, sig: int, processes: int) -> None:
+    manifest = _manifest(tmp_path, sample_site, processes)
     process = _started(tmp_path, manifest)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=30)
@@ -74,8 +76,9 @@ def test_one_signal_finishes_in_flight_and_closes(tmp_path: Path, sample_site: S
     _resume(manifest)
 
 
-def test_two_signals_stop_at_once(tmp_path: Path, sample_site: SampleSite) -> None:
-    manifest = _manifest(tmp_path, sample_site)
+@pytest.mark.parametrize("processes", [1, 2])
+def test_two_signals_stop_at_once(tmp_path: Path, sample_site: SampleSite, processes: int) -> None:
+    manifest = _manifest(tmp_path, sample_site, processes)
     process = _started(tmp_path, manifest)
     process.send_signal(signal.SIGINT)
     time.sleep(0.02)
@@ -85,5 +88,19 @@ def test_two_signals_stop_at_once(tmp_path: Path, sample_site: SampleSite) -> No
     assert time.monotonic() - started < 5
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
+    _closed_warcs_valid(tmp_path)
+    _resume(manifest)
+
+
+def test_signal_to_the_process_group_stops_worker_processes_gracefully(tmp_path: Path, sample_site: SampleSite) -> None:
+    """As a service manager stops a crawl: SIGTERM to every process; the workers leave it to the crawl."""
+    manifest = _manifest(tmp_path, sample_site, processes=2)
+    process = _started(tmp_path, manifest, new_session=True)
+    os.killpg(process.pid, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    warc_dir = tmp_path / "bags" / ".work" / "signals" / "warc"
+    assert not list(warc_dir.glob("*.open")), "a graceful stop closes the WARC"
     _closed_warcs_valid(tmp_path)
     _resume(manifest)

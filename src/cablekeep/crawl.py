@@ -1,10 +1,14 @@
 """The crawl: a frontier in SQLite, polite concurrent fetching, WARC records, extraction, following.
 
-One coordinating thread owns the state database and the WARC writer; worker threads only fetch.
-For each finished fetch the coordinator writes the request and response records, understands
-the page (cable metadata, citations, links), queues what the manifest says to follow, logs the
-outcome, and commits. Politeness is per host: at most ``per_host_concurrency`` requests in
-flight to a host and ``per_host_delay`` seconds between them (raised by robots.txt Crawl-delay).
+One coordinating thread owns the state database and the WARC file; workers never touch either.
+A worker fetches and builds the fetch's request and response records (compressed, ready to
+append). Workers are threads in this process, or with ``fetch.processes`` > 1 forked processes
+(see :mod:`cablekeep.fetchpool`) that also parse the page. For each finished fetch the
+coordinator appends the records (or writes a revisit record instead), understands the page
+(cable metadata, citations, links), queues what the manifest says to follow, logs the outcome,
+and commits. Politeness is per host and decided by the coordinator alone: at most
+``per_host_concurrency`` requests in flight to a host and ``per_host_delay`` seconds between
+them (raised by robots.txt Crawl-delay).
 
 What is followed (``follow`` in the manifest), from a page fetched at depth ``d < depth``:
   references  cables cited in a cable page's text, at ``site.cable_url``, depth d+1
@@ -24,15 +28,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
-import re
+import math
 import random
+import re
+import shutil
 import threading
 import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -42,17 +48,19 @@ from urllib.parse import urljoin, urlsplit
 from . import __version__
 from .cableid import year_before
 from .canon import host_of, normalise_url, surt_key
-from .errors import FetchError, RunInterrupted, UsageError
+from .errors import FetchError, OutputError, RunInterrupted, UsageError
 from .extract import Link, PageRecord, original_url_from_template, parse_page
 from .export import citation_counts
 from .fetch import AddressGuard, Exchange, Fetcher
+from .fetchpool import ProcessPool, ThreadPool
 from .frontier import Frontier
 from .manifest import Manifest
 from .profiles import BUILTIN_PROFILES, CABLEBROWSER, Profile, profile_from_mapping
 from .robots import RobotsRules, rules_from_response
 from .state import CrawlState, QueuedUrl
 from .warc import (
-    OPEN_SUFFIX, Capture, WarcWriter, WrittenRecord, make_record_id, sha1_label, timestamp14, trim_open_file, warc_date,
+    OPEN_SUFFIX, Capture, PreparedExchange, WarcWriter, WrittenRecord, make_record_id, sha1_label, timestamp14,
+    trim_open_file, warc_date,
 )
 
 MAX_REDIRECTS = 10
@@ -122,6 +130,30 @@ class _Outcome:
     job: _Job
     exchange: Exchange | None
     error: FetchError | None
+    # made by the worker thread, off the coordinator: the records, ready to append, and the page read
+    prepared: PreparedExchange | None = None
+    record: PageRecord | None = None  # the page read, when a worker process read it
+    index_prefix: str | None = None  # "<surt key> <timestamp14>" of the capture's index line
+    failure: BaseException | None = None  # an unexpected error in the worker, raised by the coordinator
+
+    def close(self) -> None:
+        if self.exchange is not None:
+            self.exchange.close()
+        if self.prepared is not None:
+            self.prepared.close()
+
+    def __getstate__(self) -> dict[str, object]:
+        # sent back from a worker process: a FetchError is rebuilt from its parts
+        state = dict(self.__dict__)
+        if self.error is not None:
+            state["error"] = (self.error.url, self.error.reason, self.error.detail)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        error = state.get("error")
+        if isinstance(error, tuple):
+            state["error"] = FetchError(*error)
+        self.__dict__.update(state)
 
 
 class Crawl:
@@ -212,6 +244,7 @@ class Crawl:
             make_id=self.make_id,
             serial=serial,
         )
+        self.writer = writer
         return state, writer
 
     def _recover_warcs(self, state: CrawlState) -> int:
@@ -247,17 +280,23 @@ class Crawl:
         for host, delay in self.host_delay.items():
             frontier.set_delay(host, delay)
         self.frontier = frontier
-        inflight: dict[Future[_Outcome], _Job] = {}
+        self._inflight = 0
         last_commit = time.monotonic()
         try:
-            pool = ThreadPoolExecutor(max_workers=fetch.concurrency, thread_name_prefix="fetch")
+            pool: ThreadPool[_Job, _Outcome] | ProcessPool[_Job, _Outcome]
+            if fetch.processes > 1:
+                shutil.rmtree(self.spill_dir, ignore_errors=True)  # what a killed run's workers left
+                threads = math.ceil(fetch.concurrency / fetch.processes)
+                pool = ProcessPool(self._fetch_detached, fetch.processes, threads)
+            else:
+                pool = ThreadPool(self._fetch, fetch.concurrency)
             finished = False
             try:
                 while True:
                     if not self.stop.is_set():
                         frontier.refill()
-                        self._fill(state, pool, inflight)
-                    if not inflight:
+                        self._fill(state, pool)
+                    if not self._inflight:
                         if self.stop.is_set() or frontier.drained():
                             break
                         pause = frontier.wait_time(time.monotonic())
@@ -265,10 +304,12 @@ class Crawl:
                         continue
                     pause = frontier.wait_time(time.monotonic())
                     timeout = 0.25 if pause is None else min(max(pause, 0.001), 0.25)
-                    done, _ = wait(list(inflight), timeout=timeout, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        inflight.pop(future)
-                        self._handle(state, writer, future.result())
+                    for outcome in pool.results(timeout):
+                        self._inflight -= 1
+                        if outcome.failure is not None:
+                            outcome.close()
+                            raise outcome.failure
+                        self._handle(state, writer, outcome)
                         self._roll(state, writer)
                     if time.monotonic() - last_commit > COMMIT_EVERY:
                         self._commit(state, writer)
@@ -276,8 +317,7 @@ class Crawl:
                         last_commit = time.monotonic()
                 finished = True
             finally:
-                # a second interrupt or an error must not wait for the fetches in flight
-                pool.shutdown(wait=finished, cancel_futures=True)
+                pool.shutdown(wait=finished)
             self._commit(state, writer)
             self._report_progress(state)
             self._close_warc(state, writer)
@@ -336,9 +376,9 @@ class Crawl:
         result.citations_archived = counts["archived"]
         result.citations_missing = counts["not-on-site"]
 
-    def _fill(self, state: CrawlState, pool: ThreadPoolExecutor, inflight: dict[Future[_Outcome], _Job]) -> None:
+    def _fill(self, state: CrawlState, pool: ThreadPool[_Job, _Outcome] | ProcessPool[_Job, _Outcome]) -> None:
         fetch = self.manifest.fetch
-        while len(inflight) < fetch.concurrency:
+        while self._inflight < fetch.concurrency:
             queued = self.frontier.next_ready(time.monotonic())
             if queued is None:
                 return
@@ -352,14 +392,59 @@ class Crawl:
                     self._log(state, queued, "robots", reason="disallowed by robots.txt")
                     state.mark_done(queued.id, "robots")
                     continue
-            inflight[pool.submit(self._fetch, job)] = job
+            pool.submit(job)
+            self._inflight += 1
 
     def _fetch(self, job: _Job) -> _Outcome:
-        """Runs in a worker thread: one fetch attempt; never touches the state."""
+        """Runs in a worker thread: one fetch attempt, then its WARC records built and compressed
+        (hashing and zlib let other threads run). In one process the page is parsed by the
+        coordinator: Python work spread over the fetch threads made them wait for the GIL and the
+        crawl slower. Worker processes parse it themselves (:meth:`_fetch_detached`)."""
         try:
-            return _Outcome(job, self.fetcher.fetch(job.robots_for or job.queued.url), None)
+            exchange = self.fetcher.fetch(job.robots_for or job.queued.url)
         except FetchError as exc:
             return _Outcome(job, None, exc)
+        except BaseException as exc:  # raised again by the coordinator
+            return _Outcome(job, None, None, failure=exc)
+        outcome = _Outcome(job, exchange, None)
+        try:
+            outcome.prepared = self.writer.prepare_exchange(exchange)
+            outcome.index_prefix = f"{surt_key(exchange.url)} {timestamp14(outcome.prepared.date)}"
+        except BaseException as exc:  # raised again by the coordinator
+            outcome.failure = exc
+        return outcome
+
+    def _fetch_detached(self, job: _Job) -> _Outcome:
+        """Runs in a worker process: :meth:`_fetch`, the page read too, and the outcome made fit
+        to send back: the body left behind (only robots.txt's comes back), the records in memory
+        or in a file under ``spill_dir``, an unexpected error as text."""
+        outcome = self._fetch(job)
+        exchange = outcome.exchange
+        try:
+            if exchange is not None and outcome.failure is None:
+                if job.robots_for is None and _parseable(exchange, job.queued):
+                    outcome.record = self._parse(exchange)
+                kept = exchange.read_body(ROBOTS_LIMIT) if job.robots_for is not None else b""
+                exchange.close()
+                exchange.body, exchange.closed = io.BytesIO(kept), False
+                if outcome.prepared is not None:
+                    outcome.prepared = outcome.prepared.detach(self.spill_dir)
+        except BaseException as exc:  # raised again by the coordinator
+            outcome.failure = exc
+        if outcome.failure is not None:
+            failure = outcome.failure
+            outcome.close()
+            outcome.exchange = outcome.prepared = None
+            if isinstance(failure, OutputError):
+                outcome.failure = OutputError(str(failure))
+            else:
+                outcome.failure = RuntimeError(f"a fetch worker failed: {type(failure).__name__}: {failure}")
+        return outcome
+
+    @property
+    def spill_dir(self) -> Path:
+        """Where worker processes leave the records of large fetches for the coordinator."""
+        return self.workdir / "spool"
 
     # -- one result --------------------------------------------------------------------------
 
@@ -392,8 +477,7 @@ class Crawl:
         if retry_in is not None:
             # 429, 5xx, timeouts and refused connections back off this host only
             self.attempts[queued.id] = job.attempt
-            if outcome.exchange is not None:
-                outcome.exchange.close()
+            outcome.close()
             self.frontier.retry_later(queued, now + retry_in)
             return
         self.attempts.pop(queued.id, None)
@@ -404,12 +488,18 @@ class Crawl:
             return
         exchange = outcome.exchange
         assert exchange is not None
+        prepared = outcome.prepared
         try:
-            revisit = self._earlier_capture(state, exchange)
-            request, response = writer.write_exchange(exchange, revisit_of=revisit)
+            revisit = self._earlier_capture(state, exchange, prepared)
+            if revisit is None and prepared is not None:
+                request, response = writer.write_prepared(exchange, prepared)
+            else:
+                request, response = writer.write_exchange(exchange, revisit_of=revisit)
+            date_text = prepared.warc_date if prepared is not None else warc_date(response.date)
             if revisit is None and _dedupable(exchange):
-                state.add_digest(sha1_label(exchange.body_sha1), exchange.url, warc_date(response.date), response.record_id)
-            self._index(state, response)
+                digest = prepared.payload_digest if prepared is not None else sha1_label(exchange.body_sha1)
+                state.add_digest(digest, exchange.url, date_text, response.record_id)
+            self._index(state, response, date_text, outcome.index_prefix)
             verdict = _classify(exchange.status)
             reason = exchange.reason
             if exchange.truncated:
@@ -418,8 +508,8 @@ class Crawl:
             if location is not None:
                 note = self._follow_redirect(state, queued, location)
                 reason = f"{reason}; {note}" if note else reason
-            elif verdict == "ok" and _is_html(exchange) and queued.hop != "requisite":
-                record = self._parse(exchange)
+            elif _parseable(exchange, queued):
+                record = outcome.record if outcome.record is not None else self._parse(exchange)
                 if record.kind == "not-found":
                     verdict, reason = "soft-404", "page answered 200 but says the cable was not found"
                 self._understood(state, writer, queued, exchange, response, record)
@@ -431,7 +521,7 @@ class Crawl:
             )
             state.mark_done(queued.id, verdict)
         finally:
-            exchange.close()
+            outcome.close()
 
     def _parse(self, exchange: Exchange) -> PageRecord:
         """Understand a page: the manifest's profile first, then the built-in layouts."""
@@ -448,11 +538,13 @@ class Crawl:
             if earlier is not None:
                 self._enqueue(state, cable_url.format(id=earlier), queued, queued.depth, "reference")
 
-    def _earlier_capture(self, state: CrawlState, exchange: Exchange) -> Capture | None:
+    def _earlier_capture(
+        self, state: CrawlState, exchange: Exchange, prepared: PreparedExchange | None = None
+    ) -> Capture | None:
         """The first capture of the same payload, in this crawl or (dedup: collection) an earlier bag."""
         if not _dedupable(exchange):
             return None
-        found = state.first_capture(sha1_label(exchange.body_sha1))
+        found = state.first_capture(prepared.payload_digest if prepared is not None else sha1_label(exchange.body_sha1))
         if found is None:
             return None
         url, date, record_id, bag = found
@@ -485,8 +577,11 @@ class Crawl:
             state.set_robots(host, None, b"")
             return
         try:
-            _, response = writer.write_exchange(exchange)
-            self._index(state, response)
+            if outcome.prepared is not None:
+                _, response = writer.write_prepared(exchange, outcome.prepared)
+            else:
+                _, response = writer.write_exchange(exchange)
+            self._index(state, response, None, outcome.index_prefix)
             robots_entry = QueuedUrl(0, "", exchange.url, host, outcome.job.queued.depth, "robots", None, 0)
             self._log(state, robots_entry, _classify(exchange.status), status=exchange.status,
                       reason=exchange.reason, size=exchange.body_length, record=response)
@@ -494,7 +589,7 @@ class Crawl:
             state.set_robots(host, exchange.status, body)
             self._apply_robots(host, exchange.status, body)
         finally:
-            exchange.close()
+            outcome.close()
 
     def _apply_robots(self, host: str, status: int | None, body: bytes) -> None:
         if status is None:
@@ -618,7 +713,9 @@ class Crawl:
 
     # -- bookkeeping -------------------------------------------------------------------------
 
-    def _index(self, state: CrawlState, record: WrittenRecord) -> None:
+    def _index(
+        self, state: CrawlState, record: WrittenRecord, date_text: str | None = None, prefix: str | None = None
+    ) -> None:
         fields = {
             "url": record.target_uri,
             "mime": "warc/revisit" if record.record_type == "revisit" else record.mime or "unk",
@@ -627,10 +724,12 @@ class Crawl:
             "length": str(record.length),
             "offset": str(record.offset),
             "filename": record.filename,
-            "warc_date": warc_date(record.date),
+            "warc_date": date_text or warc_date(record.date),
             "record_id": record.record_id,
         }
-        state.add_capture(f"{surt_key(record.target_uri)} {timestamp14(record.date)} {json.dumps(fields)}")
+        if prefix is None:
+            prefix = f"{surt_key(record.target_uri)} {timestamp14(record.date)}"
+        state.add_capture(f"{prefix} {json.dumps(fields)}")
 
     def _log(
         self,
@@ -770,6 +869,14 @@ def _has_year(written: str) -> bool:
 def _dedupable(exchange: Exchange) -> bool:
     """Only whole 200 responses with a body are compared by payload digest."""
     return exchange.status == 200 and exchange.body_length > 0 and exchange.truncated is None
+
+
+def _parseable(exchange: Exchange, queued: QueuedUrl) -> bool:
+    """A whole 2xx HTML page that is not a redirect or a requisite: read for fields and links."""
+    return (
+        200 <= exchange.status < 300 and not exchange.truncated and exchange.location is None
+        and _is_html(exchange) and queued.hop != "requisite"
+    )
 
 
 def _is_html(exchange: Exchange) -> bool:

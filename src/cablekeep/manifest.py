@@ -23,7 +23,7 @@ import math
 import re
 import string
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -109,6 +109,58 @@ class Seed:
 
 
 @dataclass(frozen=True)
+class SeedFile:
+    """A seed list named by a manifest (``- file: lists/x.txt``), read again each time the seeds
+    are listed; ``key`` is where the manifest names it (``seeds[2].file``)."""
+
+    path: Path
+    written: str
+    site: Site
+    manifest: Path
+    key: str
+    line: int | None
+
+
+class Seeds:
+    """A manifest's seeds in order. Seed lists stay on disk and are read line by line each time
+    the seeds are iterated, so a list of 100,000 URLs is never held in memory (the crawl streams
+    it into its state once). Compares equal to a tuple of the same :class:`Seed` objects."""
+
+    def __init__(self, entries: Sequence[Seed | SeedFile], count: int) -> None:
+        self.entries = tuple(entries)
+        self.count = count
+
+    def __iter__(self) -> Iterator[Seed]:
+        for entry in self.entries:
+            if isinstance(entry, Seed):
+                yield entry
+                continue
+            try:
+                for _, seed in _iter_seed_file(entry.path, entry.written, entry.site):
+                    yield seed
+            except (OSError, UnicodeDecodeError, _SeedLineError) as error:
+                raise ManifestError(entry.manifest, entry.line, entry.key,
+                                    f"seed list {entry.written} changed or vanished since the manifest was "
+                                    f"loaded: {error}; fix it and run again") from error
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Seeds):
+            return self.entries == other.entries
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.entries)
+
+    def __repr__(self) -> str:
+        return f"Seeds({self.count} seeds from {len(self.entries)} entries)"
+
+
+@dataclass(frozen=True)
 class Follow:
     references: bool = True
     sources: bool = True
@@ -123,6 +175,7 @@ class Follow:
 class FetchOptions:
     user_agent: str = DEFAULT_USER_AGENT
     concurrency: int = 4
+    processes: int = 1
     per_host_concurrency: int = 1
     per_host_delay: float = 1.0
     timeout: float = 30.0
@@ -162,7 +215,7 @@ class Manifest:
     description: str
     organization: Organization
     site: Site
-    seeds: tuple[Seed, ...]
+    seeds: Seeds
     follow: Follow
     fetch: FetchOptions
     warc: WarcOptions
@@ -180,7 +233,7 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "site": ("cable_url", "original_url", "profile"),
     "seeds[]": ("cable", "url", "file"),
     "follow": ("references", "sources", "requisites", "depth", "include", "exclude", "hosts"),
-    "fetch": ("user_agent", "concurrency", "per_host_concurrency", "per_host_delay", "timeout",
+    "fetch": ("user_agent", "concurrency", "processes", "per_host_concurrency", "per_host_delay", "timeout",
               "max_bytes", "retries", "robots", "allow_private", "allow_hosts"),
     "warc": ("max_size", "dedup"),
     "bag": ("algorithms", "info", "output"),
@@ -809,24 +862,27 @@ def _template_reader(reader: _Reader, fields: Sequence[str],
     return read
 
 
-def _read_seeds(reader: _Reader, root: _Section, site: Site) -> tuple[Seed, ...]:
+def _read_seeds(reader: _Reader, root: _Section, site: Site) -> Seeds:
     node = root.values["seeds"]  # required: check_keys made sure it is there
     items = reader.items(node, "seeds")
     if not items:
         reader.fail(node, "seeds", "the seed list is empty; add at least one seed, "
                     "e.g. '- cable: 05ALMATY2503', '- url: https://...' or '- file: lists/cables.txt'")
-    seeds: list[Seed] = []
+    entries: list[Seed | SeedFile] = []
+    count = 0
     for item, key in items:
-        seeds.extend(_read_seed(reader, item, key, site))
-    return tuple(seeds)
+        entry, found = _read_seed(reader, item, key, site)
+        entries.append(entry)
+        count += found
+    return Seeds(entries, count)
 
 
-def _read_seed(reader: _Reader, node: Node, key: str, site: Site) -> list[Seed]:
+def _read_seed(reader: _Reader, node: Node, key: str, site: Site) -> tuple[Seed | SeedFile, int]:
     origin = f"{reader.path.name}:{_line(node)}"
     if isinstance(node, ScalarNode) and not _is_null(node):
         text = reader.text(node, key)
         try:
-            return [_make_seed(*_classify_seed(text), site, origin)]
+            return _make_seed(*_classify_seed(text), site, origin), 1
         except ValueError as error:
             reader.fail(node, key, str(error))
     if not isinstance(node, MappingNode):
@@ -846,41 +902,58 @@ def _read_seed(reader: _Reader, node: Node, key: str, site: Site) -> list[Seed]:
         return _read_seed_file(reader, value_node, value_key, text, site)
     try:
         if kind == "cable":
-            return [_make_seed("cable", _parse_cable_id(text), site, origin)]
-        return [_make_seed("url", _check_http_url(text), site, origin)]
+            return _make_seed("cable", _parse_cable_id(text), site, origin), 1
+        return _make_seed("url", _check_http_url(text), site, origin), 1
     except ValueError as error:
         reader.fail(value_node, value_key, str(error))
 
 
-def _read_seed_file(reader: _Reader, node: Node, key: str, written: str, site: Site) -> list[Seed]:
-    """Seeds from a list file: one cable ID or URL a line; blank lines and '#' comments skipped."""
+class _SeedLineError(ValueError):
+    """A line of a seed list that is not a seed; the message starts with ``<list>:<line>:``."""
+
+
+def _iter_seed_file(list_path: Path, written: str, site: Site) -> Iterator[tuple[int, Seed]]:
+    """(line number, seed) of a seed list, read line by line; blank lines and '#' comments skipped.
+    Raises _SeedLineError for a bad line, UnicodeDecodeError (``number`` is its line) or OSError."""
+    with list_path.open("rb") as lines:  # bytes, decoded line by line, so a bad byte has a line
+        for number, raw in enumerate(lines, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                error.reason = f"{written}:{number}: {error.reason}"
+                raise
+            text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
+            if not text:
+                continue
+            try:
+                yield number, _make_seed(*_classify_seed(text), site, f"{written}:{number}")
+            except ValueError as error:
+                raise _SeedLineError(f"{written}:{number}: {error}") from None
+
+
+def _read_seed_file(reader: _Reader, node: Node, key: str, written: str, site: Site) -> tuple[SeedFile, int]:
+    """A seed list, checked line by line and counted; its seeds are read again when iterated."""
     if not written.strip():
         reader.fail(node, key, "give the path of a seed list, relative to the manifest's directory")
     list_path = reader.base_dir / written
-    seeds: list[Seed] = []
-    number = 0
+    count = 0
     try:
-        with list_path.open("rb") as lines:  # bytes, decoded line by line, so a bad byte has a line
-            for number, raw in enumerate(lines, start=1):
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
-                if not text:
-                    continue
-                try:
-                    seeds.append(_make_seed(*_classify_seed(text), site, f"{written}:{number}"))
-                except ValueError as error:
-                    reader.fail(node, key, f"{written}:{number}: {error}")
+        for _ in _iter_seed_file(list_path, written, site):
+            count += 1
+    except _SeedLineError as error:
+        reader.fail(node, key, str(error))
     except FileNotFoundError:
         reader.fail(node, key, f"seed list {written} not found (looked for {list_path}); create it "
                     "or fix the path, which is relative to the manifest's directory")
-    except UnicodeDecodeError:
-        reader.fail(node, key, f"{written}:{number}: the seed list is not UTF-8 text; save it as UTF-8")
+    except UnicodeDecodeError as error:
+        where = error.reason.split(": ", 1)[0]
+        reader.fail(node, key, f"{where}: the seed list is not UTF-8 text; save it as UTF-8")
     except OSError as error:
         reader.fail(node, key, f"cannot read seed list {list_path}: {error.strerror}")
-    if not seeds:
+    if not count:
         reader.fail(node, key, f"seed list {written} has no seeds, only blank lines or comments; "
                     "add one cable ID or URL a line, or remove this seed")
-    return seeds
+    return SeedFile(list_path.absolute(), written, site, reader.path.absolute(), key, _line(node)), count
 
 
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
@@ -969,6 +1042,7 @@ def _read_fetch(section: _Section) -> FetchOptions:
         user_agent=section.get("user_agent", default.user_agent, reader.non_empty_line),
         concurrency=section.get("concurrency", default.concurrency,
                                 lambda n, k: reader.integer(n, k, low=1, high=256)),
+        processes=section.get("processes", default.processes, lambda n, k: reader.integer(n, k, low=1, high=64)),
         per_host_concurrency=section.get("per_host_concurrency", default.per_host_concurrency,
                                          lambda n, k: reader.integer(n, k, low=1, high=256)),
         per_host_delay=section.get("per_host_delay", default.per_host_delay,

@@ -19,8 +19,12 @@ about twice the speed).
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import io
 import os
+import shutil
+import tempfile
 import uuid
 import zlib
 from collections.abc import Callable, Mapping
@@ -39,6 +43,8 @@ from .fetch import Exchange
 
 OPEN_SUFFIX = ".open"
 WARC_SUFFIX = ".warc.gz"
+_READ_CHUNK = 64 * 1024
+PREPARED_SPOOL = 1024 * 1024  # bytes of prepared (compressed) records kept in memory before spilling to disk
 
 
 def make_record_id() -> str:
@@ -83,6 +89,46 @@ class Capture:
     target_uri: str
     date: str  # its WARC-Date
     record_id: str | None = None
+
+
+@dataclass
+class PreparedExchange:
+    """The request and response records of one fetch, built and compressed off the writer's thread.
+
+    ``data`` holds the response record's gzip member followed by the request record's; the writer
+    only appends them to its open file (:meth:`WarcWriter.write_prepared`). Large bodies spill to
+    a temporary file, so a 100 MB body is never held in memory."""
+
+    request_id: str
+    response_id: str
+    date: datetime
+    warc_date: str
+    payload_digest: str
+    data: IO[bytes]
+    response_length: int
+    request_length: int
+    spill: Path | None = None  # set by detach(): the records are in this file, not in ``data``
+
+    def close(self) -> None:
+        self.data.close()
+        if self.spill is not None:
+            self.spill.unlink(missing_ok=True)
+
+    def detach(self, directory: Path) -> PreparedExchange:
+        """A copy that can be pickled (to another process): the records in memory when small,
+        else moved into a file in ``directory`` that :meth:`close` removes."""
+        try:
+            self.data.seek(0)
+            if self.response_length + self.request_length <= PREPARED_SPOOL:
+                return dataclasses.replace(self, data=io.BytesIO(self.data.read()))
+            directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("wb", dir=directory, suffix=".records", delete=False) as out:
+                shutil.copyfileobj(self.data, out, _READ_CHUNK)
+            return dataclasses.replace(self, data=io.BytesIO(), spill=Path(out.name))
+        except OSError as exc:
+            raise OutputError(f"cannot keep the WARC records of a fetch in {directory}: {exc}") from exc
+        finally:
+            self.data.close()
 
 
 class _GzipMembers:
@@ -233,6 +279,121 @@ class WarcWriter:
             raise OutputError(f"cannot write to {self._path}: {exc}") from exc
         return offset, self._file.tell() - offset
 
+    def _exchange_records(
+        self, builder: Any, exchange: Exchange, revisit_of: Capture | None, payload_digest: str | None = None
+    ) -> tuple[Any, Any, str, str]:
+        """warcio records (response or revisit, request) of one fetch, IDs and dates set and linked."""
+        moment = exchange.started
+        common = {"WARC-IP-Address": exchange.ip_address} if exchange.ip_address else {}
+        payload_digest = payload_digest or sha1_label(exchange.body_sha1)
+
+        head = exchange.response_head.decode("iso-8859-1")
+        status_line, _, rest = head.partition("\r\n")
+        protocol, _, statusline = status_line.partition(" ")
+        headers = [tuple(line.split(": ", 1)) for line in rest.split("\r\n") if ": " in line]
+        http_headers = StatusAndHeaders(statusline, headers, protocol=protocol)
+        response_headers = dict(common)
+        response_headers["WARC-Payload-Digest"] = payload_digest
+        if exchange.truncated:
+            response_headers["WARC-Truncated"] = exchange.truncated
+        exchange.body.seek(0)
+        if revisit_of is None:
+            # the block digest over the HTTP headers and the body, so warcio need not read it again
+            http_headers.compute_headers_buffer()
+            block = hashlib.sha1(http_headers.headers_buff)
+            exchange.body.seek(0)
+            while chunk := exchange.body.read(_READ_CHUNK):
+                block.update(chunk)
+            exchange.body.seek(0)
+            block_digest: str | None = sha1_label(block.digest())
+            response = builder.create_warc_record(
+                exchange.url,
+                "response",
+                payload=exchange.body,
+                length=exchange.body_length,
+                warc_headers_dict=response_headers,
+                http_headers=http_headers,
+            )
+        else:
+            block_digest = None
+            digest = response_headers.pop("WARC-Payload-Digest")
+            if revisit_of.record_id:
+                response_headers["WARC-Refers-To"] = revisit_of.record_id
+            response = builder.create_revisit_record(
+                exchange.url, digest, revisit_of.target_uri, revisit_of.date,
+                http_headers=http_headers, warc_headers_dict=response_headers,
+            )
+        response_id = self._set_id_date(response, moment)
+
+        req_text = exchange.request_head.decode("iso-8859-1")
+        req_line, _, req_rest = req_text.partition("\r\n")
+        req_headers = [tuple(line.split(": ", 1)) for line in req_rest.split("\r\n") if ": " in line]
+        request = builder.create_warc_record(
+            exchange.url,
+            "request",
+            warc_headers_dict=dict(common),
+            http_headers=StatusAndHeaders(req_line, req_headers, is_http_request=True),
+        )
+        request_id = self._set_id_date(request, moment)
+        request.rec_headers.replace_header("WARC-Concurrent-To", response_id)
+        response.rec_headers.replace_header("WARC-Concurrent-To", request_id)
+        if block_digest is not None:
+            response.rec_headers.add_header("WARC-Block-Digest", block_digest)  # where warcio puts it
+        return response, request, response_id, request_id
+
+    def prepare_exchange(self, exchange: Exchange) -> PreparedExchange:
+        """Build and compress the request and response records of one fetch; safe in any thread.
+
+        Touches no file of the writer; :meth:`write_prepared` appends the result. A fetch whose
+        payload turns out to be a duplicate is written with :meth:`write_exchange` instead."""
+        data: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=PREPARED_SPOOL)
+        payload_digest = sha1_label(exchange.body_sha1)
+        try:
+            members = _GzipMembers(data, self.gzip_level)
+            builder = WARCWriter(members, gzip=False, warc_version="1.1")
+            response, request, response_id, request_id = self._exchange_records(builder, exchange, None, payload_digest)
+            builder.write_record(response)
+            response_length = data.tell()
+            builder.write_record(request)
+            request_length = data.tell() - response_length
+            data.seek(0)
+        except OSError as exc:
+            data.close()
+            raise OutputError(f"cannot write a WARC record of {exchange.url} to a temporary file: {exc}") from exc
+        except BaseException:
+            data.close()
+            raise
+        moment = exchange.started
+        return PreparedExchange(
+            request_id, response_id, moment, warc_date(moment), payload_digest, data, response_length, request_length,
+        )
+
+    def write_prepared(self, exchange: Exchange, prepared: PreparedExchange) -> tuple[WrittenRecord, WrittenRecord]:
+        """Append the records :meth:`prepare_exchange` made; returns (request, response) as written."""
+        self._ensure_file()
+        assert self._file is not None and self._path is not None
+        filename = self._path.name[: -len(OPEN_SUFFIX)]
+        offset = self._file.tell()
+        try:
+            if prepared.spill is not None:
+                with open(prepared.spill, "rb") as records:
+                    shutil.copyfileobj(records, self._file, _READ_CHUNK)
+            else:
+                prepared.data.seek(0)
+                shutil.copyfileobj(prepared.data, self._file, _READ_CHUNK)
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self._path}: {exc}") from exc
+        moment = prepared.date
+        mime = (exchange.content_type or "").split(";")[0].strip().lower() or None
+        return (
+            WrittenRecord(prepared.request_id, "request", exchange.url, filename, offset + prepared.response_length,
+                          prepared.request_length, moment),
+            WrittenRecord(
+                prepared.response_id, "response", exchange.url, filename, offset, prepared.response_length, moment,
+                mime=mime, status=exchange.status, payload_digest=prepared.payload_digest,
+            ),
+        )
+
     def write_exchange(
         self, exchange: Exchange, *, revisit_of: Capture | None = None
     ) -> tuple[WrittenRecord, WrittenRecord]:
@@ -245,50 +406,7 @@ class WarcWriter:
         assert self._path is not None
         filename = self._path.name[: -len(OPEN_SUFFIX)]
         moment = exchange.started
-        common = {"WARC-IP-Address": exchange.ip_address} if exchange.ip_address else {}
-
-        head = exchange.response_head.decode("iso-8859-1")
-        status_line, _, rest = head.partition("\r\n")
-        protocol, _, statusline = status_line.partition(" ")
-        headers = [tuple(line.split(": ", 1)) for line in rest.split("\r\n") if ": " in line]
-        http_headers = StatusAndHeaders(statusline, headers, protocol=protocol)
-        response_headers = dict(common)
-        response_headers["WARC-Payload-Digest"] = sha1_label(exchange.body_sha1)
-        if exchange.truncated:
-            response_headers["WARC-Truncated"] = exchange.truncated
-        exchange.body.seek(0)
-        if revisit_of is None:
-            response = self._writer.create_warc_record(
-                exchange.url,
-                "response",
-                payload=exchange.body,
-                length=exchange.body_length,
-                warc_headers_dict=response_headers,
-                http_headers=http_headers,
-            )
-        else:
-            digest = response_headers.pop("WARC-Payload-Digest")
-            if revisit_of.record_id:
-                response_headers["WARC-Refers-To"] = revisit_of.record_id
-            response = self._writer.create_revisit_record(
-                exchange.url, digest, revisit_of.target_uri, revisit_of.date,
-                http_headers=http_headers, warc_headers_dict=response_headers,
-            )
-        response_id = self._set_id_date(response, moment)
-
-        req_text = exchange.request_head.decode("iso-8859-1")
-        req_line, _, req_rest = req_text.partition("\r\n")
-        req_headers = [tuple(line.split(": ", 1)) for line in req_rest.split("\r\n") if ": " in line]
-        request = self._writer.create_warc_record(
-            exchange.url,
-            "request",
-            warc_headers_dict=dict(common),
-            http_headers=StatusAndHeaders(req_line, req_headers, is_http_request=True),
-        )
-        request_id = self._set_id_date(request, moment)
-        request.rec_headers.replace_header("WARC-Concurrent-To", response_id)
-        response.rec_headers.replace_header("WARC-Concurrent-To", request_id)
-
+        response, request, response_id, request_id = self._exchange_records(self._writer, exchange, revisit_of)
         resp_offset, resp_length = self._write(response)
         req_offset, req_length = self._write(request)
         mime = (exchange.content_type or "").split(";")[0].strip().lower() or None
