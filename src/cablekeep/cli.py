@@ -18,26 +18,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from . import __version__
-from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
 from .audit import audit as audit_bags
 from .audit import parse_age, parse_share, record_verification
-from .crawl import CrawlProgress
+from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
 from .fixity import verify_bag
 from .history import FixityHistory, export_jsonl, export_premis
-from .manifest import load_manifest
-from .repair import compare_copies
-from .repair import repair as repair_bag
 from .report import Report
-from .run import RunSummary, run_manifest, summary_json
 from .warccheck import verify_warc
+
+# The crawl's modules (requests, lxml, warcio writing) and rich are imported by the commands that
+# use them: `cablekeep verify` on a big bag should not pay their start-up time.
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from .crawl import CrawlProgress
+    from .run import RunSummary
 
 EXIT_INVALID = 1
 
@@ -81,7 +81,7 @@ def _graceful_stop() -> Iterator[threading.Event]:
 
 
 EntryCallback = Callable[[dict[str, object]], None]
-ProgressCallback = Callable[[CrawlProgress], None]
+ProgressCallback = Callable[["CrawlProgress"], None]
 
 
 def _plain_line(entry: dict[str, object]) -> None:
@@ -91,6 +91,8 @@ def _plain_line(entry: dict[str, object]) -> None:
 
 
 def _progress_table(progress: CrawlProgress | None) -> Table:
+    from rich.table import Table
+
     table = Table(title="cablekeep crawl", show_header=True, header_style="bold")
     for column in ("done", "queued", "failed", "MB", "pages/s", "busiest hosts"):
         table.add_column(column, justify="right" if column != "busiest hosts" else "left")
@@ -111,6 +113,9 @@ def _crawl_display(quiet: bool, log_json: bool) -> Iterator[tuple[EntryCallback,
     elif log_json:
         yield (lambda entry: click.echo(json.dumps(entry))), None
     elif sys.stdout.isatty():
+        from rich.console import Console
+        from rich.live import Live
+
         with Live(_progress_table(None), console=Console(), refresh_per_second=4) as live:
             yield (lambda entry: None), (lambda progress: live.update(_progress_table(progress)))
     else:
@@ -160,6 +165,9 @@ def _render_summary(summary: RunSummary) -> None:
 @_db_option
 def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool, db: Path) -> None:
     """Crawl MANIFEST, package the WARCs as a bag under bags/, and verify it."""
+    from .manifest import load_manifest
+    from .run import run_manifest, summary_json
+
     try:
         loaded = load_manifest(manifest)
         with _graceful_stop() as stop, _crawl_display(quiet or as_json, log_json) as (on_entry, on_progress):
@@ -274,6 +282,7 @@ def extract(source: Path, url: str | None, profile_path: Path | None) -> None:
     For developing and debugging a site profile."""
     from .crawl import resolve_profile
     from .extract import detect_profile, parse_page
+    from .manifest import load_manifest
     from .warc import read_response
 
     content_type: str | None = None
@@ -374,6 +383,8 @@ def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, r
 @_db_option
 def repair(bag: Path, source: Path, db: Path) -> None:
     """Replace BAG's files that fail fixity with the copy's, only where the copy's match BAG's manifests."""
+    from .repair import repair as repair_bag
+
     try:
         with FixityHistory(db) as store:
             result = repair_bag(bag, source, store)
@@ -385,6 +396,8 @@ def repair(bag: Path, source: Path, db: Path) -> None:
 
 
 def _verify_against(bag: Path, copy: Path, as_json: bool) -> NoReturn:
+    from .repair import compare_copies
+
     try:
         comparison = compare_copies(bag, copy)
     except CablekeepError as exc:
