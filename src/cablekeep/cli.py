@@ -29,6 +29,7 @@ from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageErr
 from .fixity import verify_bag
 from .history import FixityHistory, export_jsonl, export_premis
 from .report import Report
+from .serialized import is_serialized_bag_name, verify_serialized
 from .warccheck import verify_warc
 
 # The crawl's modules (requests, lxml, warcio writing) and rich are imported by the commands that
@@ -208,7 +209,8 @@ def _render_report(report: Report) -> None:
 @click.option("--against", type=_existing_dir, help="Compare the bag with another copy of it, file by file.")
 @_db_option
 def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | None, db: Path) -> None:
-    """Verify bags (full fixity by default) or single WARC files; each bag check is recorded.
+    """Verify bags (directories, or .tar, .tar.gz, .tgz and .zip files read without unpacking; full
+    fixity by default) or single WARC files; each check of a bag directory is recorded.
 
     Exit 0 when all are valid, 1 when any is invalid, 2 on a usage error, 4 when one could not
     be read at all."""
@@ -221,6 +223,8 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
         try:
             if path.is_file() and path.name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")):
                 report = _verify_warc_file(path)
+            elif path.is_file() and is_serialized_bag_name(path):
+                report = verify_serialized(path, fast=fast)
             else:
                 report = verify_bag(path, fast=fast)
                 _record(db, path, report)
@@ -411,3 +415,33 @@ def _verify_against(bag: Path, copy: Path, as_json: bool) -> NoReturn:
             note = "  (repairable from the copy)" if diff.repairable else ""
             click.echo(f"  {diff.path}: bag {diff.in_bag}, copy {diff.in_copy}{note}")
     sys.exit(0 if comparison.ok else EXIT_INVALID)
+
+
+@main.command("bag")
+@click.argument("source", type=_existing_dir)
+@click.option("--in-place", is_flag=True, help="Turn SOURCE itself into a bag (its files move into data/).")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("bags"), show_default=True,
+              help="Where the new bag goes when not --in-place.")
+@click.option("--algorithm", "algorithms", multiple=True, default=("sha512", "sha256"), show_default=True,
+              type=click.Choice(["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]), help="Repeat for several.")
+@click.option("--info", "info_items", multiple=True, metavar="LABEL=VALUE", help="A bag-info.txt field; repeatable.")
+@click.option("--processes", type=click.IntRange(1, 256), help="Hashing processes (default: one per core).")
+def bag_command(source: Path, in_place: bool, output: Path, algorithms: tuple[str, ...],
+                info_items: tuple[str, ...], processes: int | None) -> None:
+    """Bag any directory of files as BagIt 1.0, each file read once for all algorithms."""
+    from .bag import bag_directory
+
+    info: dict[str, list[str]] = {}
+    for item in info_items:
+        label, sep, value = item.partition("=")
+        if not sep or not label.strip():
+            _fail(UsageError(f"--info {item!r}: write it as LABEL=VALUE"))
+        info.setdefault(label.strip(), []).append(value)
+    try:
+        ref = bag_directory(source, dest_parent=None if in_place else output, in_place=in_place,
+                            algorithms=algorithms, info=info, processes=processes)
+    except CablekeepError as exc:
+        _fail(exc)
+    click.echo(f"bag: {ref.path}")
+    click.echo(f"Payload-Oxum {ref.payload_oxum} ({ref.payload_files} files); {', '.join(ref.algorithms)}; "
+               f"External-Identifier {ref.external_identifier}")

@@ -21,6 +21,13 @@ listing them all, in phase order. The checks, cheapest first:
 ``fast=True`` does 1 and 2 only and says so: one ``not-checked`` problem per manifest (and one
 for the WARCs), and ``not-checked`` instead of a failure when there is no Payload-Oxum.
 
+``only=paths`` (a sample, used by :mod:`cablekeep.audit`) does 1 and 2 in full, hashes every tag
+file, and hashes only the payload files named (bag paths as stored, ``data/...``); the report's
+mode is ``sample`` and ``files_not_sampled`` counts the rest. WARC references across files are
+resolved only when every WARC file was in the sample. ``open_file`` opens a payload file for
+hashing (``os.open`` without following links by default); it exists so tests can inject read
+errors, and must be a module-level function when a process pool is used.
+
 Scale: hashing runs in-process for small bags and in a ``ProcessPoolExecutor`` (``processes``,
 default ``os.cpu_count()``) when the largest payload manifest has more than
 :data:`POOL_MIN_FILES` lines or Payload-Oxum declares more than :data:`POOL_MIN_BYTES`. The
@@ -42,15 +49,12 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
-import multiprocessing
 import os
-import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 from .bagit_tags import (
     BAG_INFO_TXT,
@@ -73,6 +77,8 @@ from .bagit_tags import (
     split_lines,
 )
 from .errors import BagUnreadableError, UsageError
+from .hashing import hasher_factory as _hasher_factory
+from .hashing import make_pool
 from .report import Problem, Report, problem_order
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
 
@@ -87,21 +93,36 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXE
 _CLUTTER_HINTS = (*sorted(SYSTEM_FILE_NAMES), "/._")
 
 
-def verify_bag(path: Path, *, fast: bool = False, processes: int | None = None) -> Report:
+def verify_bag(
+    path: Path,
+    *,
+    fast: bool = False,
+    processes: int | None = None,
+    only: Collection[str] | None = None,
+    open_file: Callable[[str], int] | None = None,
+) -> Report:
     """Verify the bag at ``path`` and report every problem found.
 
     Raises :class:`BagUnreadableError` when ``path`` is not a readable directory or shows no
     sign of being a bag (no bagit.txt, no manifest, no data/); anything wrong inside a bag is a
-    problem in the report instead. :class:`UsageError` when ``processes`` is below 1.
+    problem in the report instead. :class:`UsageError` when ``processes`` is below 1, or when
+    ``fast`` and ``only`` are both given. ``only`` and ``open_file``: see the module docstring.
     """
     if processes is None:
         processes = os.cpu_count() or 1
     if processes < 1:
         raise UsageError(f"processes must be at least 1, not {processes}")
+    if fast and only is not None:
+        raise UsageError("a fast check hashes nothing, so it cannot hash a sample; choose one")
     root = Path(path)
     if not root.is_dir():
         raise BagUnreadableError(f"{root} is not a directory; a bag is a directory holding bagit.txt")
-    return _BagCheck(root, fast=fast, processes=processes).run()
+    check = _BagCheck(root, fast=fast, processes=processes)
+    if only is not None:
+        check.only = frozenset(only)
+    if open_file is not None:
+        check.open_file = open_file
+    return check.run()
 
 
 # --------------------------------------------------------------------------- manifest entries
@@ -183,15 +204,6 @@ class _BatchResult:
 _buffer: bytearray | None = None
 
 
-def _hasher_factory(name: str | None) -> Callable[[], hashlib._Hash] | None:
-    """hashlib.sha256 and friends are faster to call than hashlib.new("sha256")."""
-    if name is None:
-        return None
-    if name in hashlib.algorithms_guaranteed and hasattr(hashlib, name):
-        return cast("Callable[[], hashlib._Hash]", getattr(hashlib, name))
-    return lambda: hashlib.new(name)
-
-
 def _open_nofollow(path: str) -> int:
     return os.open(path, _OPEN_FLAGS)
 
@@ -209,7 +221,13 @@ class _CountingHashers:
             hasher.update(data)
 
 
-def _check_batch(root: str, layout: _Layout, items: list[tuple[str, bytes]], check_warcs: bool) -> _BatchResult:
+def _check_batch(
+    root: str,
+    layout: _Layout,
+    items: list[tuple[str, bytes]],
+    check_warcs: bool,
+    open_file: Callable[[str], int] = _open_nofollow,
+) -> _BatchResult:
     """Hash each file once for all algorithms and compare; runs in a worker or in-process."""
     global _buffer
     if _buffer is None:
@@ -222,7 +240,7 @@ def _check_batch(root: str, layout: _Layout, items: list[tuple[str, bytes]], che
         active = [h for h in hashers if h is not None]
         size = 0
         try:
-            fd = _open_nofollow(os.path.join(root, rel))
+            fd = open_file(os.path.join(root, rel))
         except FileNotFoundError:
             result.problems.append(Problem("missing", rel, "the file disappeared while the bag was being verified."))
             continue
@@ -279,22 +297,8 @@ def _open_problem(rel: str, exc: OSError) -> Problem:
     return Problem("not-checked", rel, f"the file could not be opened ({exc.strerror or exc}); it was not verified.")
 
 
-def _warm_up() -> int:
-    return os.getpid()
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """fork is cheapest, but only safe while this process has a single thread."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
 def _make_pool(processes: int) -> ProcessPoolExecutor:
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=_pool_context())
-    pool.submit(_warm_up).result()  # start the workers now, while this process is still small
-    return pool
+    return make_pool(processes)  # the patch point for tests; see cablekeep.hashing
 
 
 class _Dispatcher:
@@ -307,7 +311,9 @@ class _Dispatcher:
         pool: Executor | None,
         processes: int,
         on_result: Callable[[_BatchResult], None],
+        open_file: Callable[[str], int] = _open_nofollow,
     ) -> None:
+        self._open_file = open_file
         self._root = root
         self._layout = layout
         self._pool = pool
@@ -333,9 +339,9 @@ class _Dispatcher:
 
     def _submit(self, items: list[tuple[str, bytes]]) -> None:
         if self._pool is None:
-            self._on_result(_check_batch(self._root, self._layout, items, True))
+            self._on_result(_check_batch(self._root, self._layout, items, True, self._open_file))
             return
-        self._inflight.add(self._pool.submit(_check_batch, self._root, self._layout, items, True))
+        self._inflight.add(self._pool.submit(_check_batch, self._root, self._layout, items, True, self._open_file))
         while len(self._inflight) >= self._max_inflight:
             self._collect()
 
@@ -431,6 +437,10 @@ class _BagCheck:
         self.root_s = os.fspath(root)
         self.fast = fast
         self.processes = processes
+        self.only: frozenset[str] | None = None  # a sample: hash only these payload files
+        self.open_file: Callable[[str], int] = _open_nofollow
+        self.not_sampled = 0
+        self.warcs_not_sampled = 0
         self.problems: list[Problem] = []
         self.strict = True
         self.codec = "utf-8-sig"
@@ -487,7 +497,9 @@ class _BagCheck:
             self.warn_case_collisions()
             dispatcher = None
             if not self.fast:
-                dispatcher = _Dispatcher(self.root_s, self.payload_layout, pool, self.processes, self.on_result)
+                dispatcher = _Dispatcher(
+                    self.root_s, self.payload_layout, pool, self.processes, self.on_result, self.open_file
+                )
             self.walk(dispatcher)
             if dispatcher is not None:
                 dispatcher.finish()
@@ -499,18 +511,19 @@ class _BagCheck:
         self.check_tag_files()
         if self.fast:
             self.report_fast_mode()
-        else:
+        elif not self.warcs_not_sampled:
             self.problems.extend(resolve_references(self.scans))
         self.problems.sort(key=problem_order)
         algorithms = tuple(dict.fromkeys(self.payload_layout.algorithms + self.tag_layout.algorithms))
         return Report(
             target=self.root_s,
-            mode="fast" if self.fast else "full",
+            mode="fast" if self.fast else "full" if self.only is None else "sample",
             algorithms=algorithms,
             files_checked=self.files_checked,
             bytes_checked=self.bytes_checked,
             warc_records_checked=sum(scan.records for scan in self.scans),
             problems=self.problems,
+            files_not_sampled=self.not_sampled,
         )
 
     def on_result(self, result: _BatchResult) -> None:
@@ -961,8 +974,13 @@ class _BagCheck:
                     f"this file is missing from {name}; every payload file must be in every payload manifest.",
                     algorithm=layout.algorithms[index],
                 )
-        if dispatcher is not None:
-            dispatcher.add(rel, packed, size)
+        if dispatcher is None:
+            return
+        if self.only is not None and rel not in self.only:
+            self.not_sampled += 1
+            self.warcs_not_sampled += is_warc_name(rel)
+            return
+        dispatcher.add(rel, packed, size)
 
     def under_symlink(self, rel: str) -> bool:
         if not self.symlinks:
