@@ -326,6 +326,21 @@ def test_collection_dedup_points_at_the_earlier_bag(write_manifest: Callable[...
     depends = bag.info["Cablekeep-Depends-On"]
     assert depends.startswith(first.bag.path.name + " urn:uuid:")
     assert (second.bag.path / "cablekeep-depends-on.txt").read_text().startswith(first.bag.path.name)
+    # verify resolves the revisits against the earlier bag beside it
+    report = verify_bag(second.bag.path)
+    assert report.ok and not [p for p in report.problems if "revisit" in p.detail or "earlier bag" in p.detail]
+    # without the earlier bag it says what it could not check
+    away = first.bag.path.with_name("elsewhere")
+    first.bag.path.rename(away)
+    report = verify_bag(second.bag.path)
+    assert report.ok and any(p.kind == "warning" and first.bag.path.name in p.detail for p in report.problems)
+    # an earlier bag that does not hold the originals: broken references
+    first.bag.path.mkdir()
+    (first.bag.path / "data").mkdir()
+    (first.bag.path / "data" / "index.cdxj").write_text("")
+    report = verify_bag(second.bag.path)
+    assert not report.ok
+    assert any(p.kind == "warc" and p.path.startswith("data/warc/") for p in report.problems)
 
 
 def test_dedup_none_keeps_bags_self_contained(write_manifest: Callable[..., Path]) -> None:

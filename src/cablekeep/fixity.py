@@ -49,6 +49,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import json
 import os
 import unicodedata
 from collections.abc import Callable, Collection, Iterator
@@ -83,6 +84,7 @@ from .report import Problem, Report, problem_order
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
 
 BLOCK = 1 << 20
+DEPENDS_FILE = "cablekeep-depends-on.txt"  # tag file naming the earlier bags revisits point into
 POOL_MIN_FILES = 64
 POOL_MIN_BYTES = 64 << 20
 BATCH_FILES = 256
@@ -512,7 +514,8 @@ class _BagCheck:
         if self.fast:
             self.report_fast_mode()
         elif not self.warcs_not_sampled:
-            self.problems.extend(resolve_references(self.scans))
+            elsewhere, all_present = self.earlier_bag_records()
+            self.problems.extend(resolve_references(self.scans, elsewhere=elsewhere, elsewhere_checked=all_present))
         self.problems.sort(key=problem_order)
         algorithms = tuple(dict.fromkeys(self.payload_layout.algorithms + self.tag_layout.algorithms))
         return Report(
@@ -1058,6 +1061,36 @@ class _BagCheck:
                     )
         if to_hash:
             self.on_result(_check_batch(self.root_s, layout, to_hash, False))
+
+    def earlier_bag_records(self) -> tuple[set[str], bool]:
+        """Record ids of the earlier bags this bag names in ``cablekeep-depends-on.txt`` (one
+        "<bag name> <External-Identifier>" a line; a bag of a collection-deduplicated crawl),
+        read from their CDXJ indexes when they sit beside this bag; and whether all of them did."""
+        listing = os.path.join(self.root_s, DEPENDS_FILE)
+        if not os.path.isfile(listing):
+            return set(), False
+        ids: set[str] = set()
+        all_present = True
+        with open(listing, encoding="utf-8") as handle:
+            names = [line.split()[0] for line in handle if line.strip()]
+        for name in names:
+            index = os.path.join(os.path.dirname(self.root_s), name, "data", "index.cdxj")
+            if os.path.sep in name or name in (".", "..") or not os.path.isfile(index):
+                all_present = False
+                self.problems.append(Problem(
+                    "warning", DEPENDS_FILE,
+                    f"earlier bag {name} is not beside this one: revisit records pointing into it were not checked; "
+                    "put it next to this bag and verify again",
+                ))
+                continue
+            with open(index, encoding="utf-8") as handle:
+                for line in handle:
+                    fields = line.split(" ", 2)
+                    if len(fields) == 3 and '"record_id"' in fields[2]:
+                        record_id = json.loads(fields[2]).get("record_id")
+                        if isinstance(record_id, str):
+                            ids.add(record_id)
+        return ids, all_present
 
     def report_fast_mode(self) -> None:
         for layout in (self.payload_layout, self.tag_layout):

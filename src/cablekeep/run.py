@@ -24,7 +24,7 @@ from .bag import BagRef, make_bag
 from .cdxj import write_sorted
 from .crawl import Crawl, CrawlProgress, CrawlResult
 from .export import iter_cable_records, iter_citation_records, write_jsonl
-from .fixity import verify_bag
+from .fixity import DEPENDS_FILE, verify_bag
 from .manifest import Manifest
 from .report import Report
 from .state import CrawlState
@@ -32,7 +32,7 @@ from .warc import make_record_id
 
 WORK_DIR = ".work"
 DEPENDS_LABEL = "Cablekeep-Depends-On"  # bag-info.txt: "<bag name> <External-Identifier>", repeated
-DEPENDS_FILE = "cablekeep-depends-on.txt"  # the same lines, as a tag file
+# the same lines, as a tag file: DEPENDS_FILE, which verify reads to check revisits against those bags
 
 
 def _external_identifier(bag: Path) -> str:

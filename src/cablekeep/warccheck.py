@@ -41,7 +41,7 @@ import binascii
 import hashlib
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Collection, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -1055,9 +1055,17 @@ def scan_warc_stream(
     return scan
 
 
-def resolve_references(scans: Iterable[WarcScan]) -> list[Problem]:
-    """Problems for references no scanned file resolves, and record ids used in two files."""
+def resolve_references(
+    scans: Iterable[WarcScan], *, elsewhere: Collection[str] = (), elsewhere_checked: bool = False
+) -> list[Problem]:
+    """Problems for references no scanned file resolves, and record ids used in two files.
+
+    ``elsewhere`` holds the record ids of earlier bags this one depends on (revisits of a
+    collection-deduplicated crawl point into them). With ``elsewhere_checked`` every one of those
+    bags was present, so a revisit whose original is in none of them is a broken reference, not
+    a warning."""
     scans = list(scans)
+    external = {_norm_id(record_id) for record_id in elsewhere}
     owner: dict[str, str] = {}
     problems: list[Problem] = []
     for scan in scans:
@@ -1074,9 +1082,9 @@ def resolve_references(scans: Iterable[WarcScan]) -> list[Problem]:
                 )
     for scan in scans:
         for ref in scan.unresolved:
-            if _norm_id(ref.target) in owner:
+            if _norm_id(ref.target) in owner or _norm_id(ref.target) in external:
                 continue
-            if ref.external_ok:
+            if ref.external_ok and not elsewhere_checked:
                 problems.append(
                     Problem(
                         "warning",
