@@ -84,3 +84,20 @@ def test_percent_in_a_name_is_encoded_as_rfc_8493_says(tmp_path: Path) -> None:
     bag = tmp_path / "bags" / "labels"
     assert "data/100%25 cotton.txt" in (bag / "manifest-sha512.txt").read_text()
     assert cablekeep("verify", str(bag)).returncode == 0
+
+
+def test_verify_reports_progress_to_a_display(tmp_path: Path) -> None:
+    from cablekeep.fixity import VerifyProgress, verify_bag
+
+    source = tmp_path / "many"
+    source.mkdir()
+    for i in range(300):
+        (source / f"f{i:03d}.txt").write_text(f"file {i}\n" * (i + 1))
+    assert cablekeep("bag", str(source), "--output", str(tmp_path / "bags")).returncode == 0
+    seen: list[VerifyProgress] = []
+    report = verify_bag(tmp_path / "bags" / "many", on_progress=seen.append)
+    assert report.ok and seen
+    assert [p.files_done for p in seen] == sorted(p.files_done for p in seen)
+    last = seen[-1]
+    assert last.files_total == 300 and last.bytes_total == sum(p.stat().st_size for p in source.iterdir())
+    assert last.bytes_done >= last.bytes_total

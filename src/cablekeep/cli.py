@@ -26,7 +26,7 @@ from . import __version__
 from .audit import audit as audit_bags
 from .audit import parse_age, parse_share, record_verification
 from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
-from .fixity import verify_bag
+from .fixity import VerifyProgress, verify_bag
 from .history import FixityHistory, export_jsonl, export_premis
 from .report import Report
 from .serialized import is_serialized_bag_name, verify_serialized
@@ -183,6 +183,31 @@ def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool, db: Path) ->
     sys.exit(0 if summary.report.ok else EXIT_INVALID)
 
 
+@contextmanager
+def _verify_display(target: str, quiet: bool) -> Iterator[Callable[[VerifyProgress], None] | None]:
+    """On a terminal, a live line: files, bytes, rate and time left; off one, nothing extra."""
+    if quiet or not sys.stdout.isatty():
+        yield None
+        return
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+
+    started = time.monotonic()
+    with Live("", console=Console(), refresh_per_second=4, transient=True) as live:
+
+        def show(progress: VerifyProgress) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            rate = progress.bytes_done / elapsed
+            left = (progress.bytes_total - progress.bytes_done) / rate if rate > 0 else 0.0
+            live.update(f"verifying {target}: {progress.files_done}/{progress.files_total} files, "
+                        f"{progress.bytes_done / 1e6:.1f}/{progress.bytes_total / 1e6:.1f} MB, "
+                        f"{rate / 1e6:.1f} MB/s, about {max(left, 0):.0f} s left")
+
+        yield show
+
+
 def _render_report(report: Report) -> None:
     kinds = Counter(p.kind for p in report.problems)
     if report.ok:
@@ -226,7 +251,8 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
             elif path.is_file() and is_serialized_bag_name(path):
                 report = verify_serialized(path, fast=fast)
             else:
-                report = verify_bag(path, fast=fast)
+                with _verify_display(str(path), quiet=as_json or fast) as on_progress:
+                    report = verify_bag(path, fast=fast, on_progress=on_progress)
                 _record(db, path, report)
         except BagUnreadableError as exc:
             click.echo(f"cablekeep: error: {exc}", err=True)

@@ -102,6 +102,7 @@ def verify_bag(
     processes: int | None = None,
     only: Collection[str] | None = None,
     open_file: Callable[[str], int] | None = None,
+    on_progress: Callable[[VerifyProgress], None] | None = None,
 ) -> Report:
     """Verify the bag at ``path`` and report every problem found.
 
@@ -124,7 +125,18 @@ def verify_bag(
         check.only = frozenset(only)
     if open_file is not None:
         check.open_file = open_file
+    check.on_progress = on_progress
     return check.run()
+
+
+@dataclass(frozen=True)
+class VerifyProgress:
+    """How far a full verification is: files and bytes hashed of the payload's (for a display)."""
+
+    files_done: int
+    bytes_done: int
+    files_total: int
+    bytes_total: int
 
 
 # --------------------------------------------------------------------------- manifest entries
@@ -441,6 +453,7 @@ class _BagCheck:
         self.processes = processes
         self.only: frozenset[str] | None = None  # a sample: hash only these payload files
         self.open_file: Callable[[str], int] = _open_nofollow
+        self.on_progress: Callable[[VerifyProgress], None] | None = None
         self.not_sampled = 0
         self.warcs_not_sampled = 0
         self.problems: list[Problem] = []
@@ -534,6 +547,9 @@ class _BagCheck:
         self.files_checked += result.files
         self.bytes_checked += result.bytes
         self.scans.extend(result.scans)
+        if self.on_progress is not None:
+            self.on_progress(VerifyProgress(self.files_checked, self.bytes_checked, self.payload_files,
+                                            self.payload_bytes))
 
     def start_pool(self) -> ProcessPoolExecutor | None:
         """A pool for big bags, started before the manifests are parsed so workers start small."""
