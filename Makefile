@@ -16,11 +16,12 @@ demo: $(STAMP)
 	$(VENV)/bin/cablekeep demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q
 	$(PY) -m mypy
+	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/crawl_vs_wget.py
+	$(PY) benchmarks/verify_vs_bagit.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
