@@ -232,9 +232,13 @@ def record_verification(
     *,
     clock: Clock = utc_now,
     make_id: Callable[[], str] = new_event_id,
+    identity: BagIdentity | None = None,
 ) -> FixityEvent:
-    """Record a verification done outside an audit (``cablekeep verify``, ``cablekeep run``)."""
-    event = FixityEvent.from_report(report, bag_identity(bag), time=clock(), event_id=make_id())
+    """Record a verification done outside an audit (``cablekeep verify``, ``cablekeep run``).
+
+    ``identity`` for a bag that is not a directory (a serialized bag is known by its path only)."""
+    identity = identity if identity is not None else bag_identity(bag)
+    event = FixityEvent.from_report(report, identity, time=clock(), event_id=make_id())
     return replace(event, id=history.record(event))
 
 

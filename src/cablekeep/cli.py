@@ -27,7 +27,7 @@ from .audit import audit as audit_bags
 from .audit import parse_age, parse_share, record_verification
 from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
 from .fixity import VerifyProgress, verify_bag
-from .history import FixityHistory, export_jsonl, export_premis
+from .history import BagIdentity, FixityHistory, export_jsonl, export_premis
 from .report import Report
 from .serialized import is_serialized_bag_name, verify_serialized
 from .warccheck import verify_warc
@@ -250,6 +250,7 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
                 report = _verify_warc_file(path)
             elif path.is_file() and is_serialized_bag_name(path):
                 report = verify_serialized(path, fast=fast)
+                _record(db, path, report, BagIdentity(os.path.abspath(path), None, None))
             else:
                 with _verify_display(str(path), quiet=as_json or fast) as on_progress:
                     report = verify_bag(path, fast=fast, on_progress=on_progress)
@@ -342,10 +343,10 @@ def _default_db() -> Path:
     return Path(base) / "cablekeep" / "fixity.sqlite"
 
 
-def _record(db: Path, bag: Path, report: Report) -> None:
+def _record(db: Path, bag: Path, report: Report, identity: BagIdentity | None = None) -> None:
     try:
         with FixityHistory(db) as history:
-            record_verification(history, bag, report)
+            record_verification(history, bag, report, identity=identity)
     except CablekeepError as exc:
         _fail(exc)
 
