@@ -50,7 +50,6 @@ from .cableid import year_before
 from .canon import host_of, normalise_url, surt_key
 from .errors import FetchError, OutputError, RunInterrupted, UsageError
 from .extract import Link, PageRecord, original_url_from_template, parse_page
-from .export import citation_counts
 from .fetch import AddressGuard, Exchange, Fetcher
 from .fetchpool import ProcessPool, ThreadPool
 from .frontier import Frontier
@@ -66,7 +65,6 @@ from .warc import (
 MAX_REDIRECTS = 10
 EXTRACT_LIMIT = 8 * 1024 * 1024  # bytes of a page read for extraction (decompressed bodies are capped too)
 COMMIT_EVERY = 0.5  # seconds between state commits
-PICK_WINDOW = 500  # queued URLs looked at when choosing the next one to fetch
 ROBOTS_LIMIT = 512 * 1024  # bytes of robots.txt read (RFC 9309 asks for at least 500 KiB)
 MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is capped
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -89,7 +87,7 @@ class CrawlResult:
     pages: int = 0
     cables: int = 0
     bytes: int = 0
-    citations: int = 0
+    citations: int = 0  # these three are counted when the citations are exported (run.package)
     citations_archived: int = 0
     citations_missing: int = 0
     resumed: bool = False
@@ -371,10 +369,6 @@ class Crawl:
             if outcome not in {"ok", "redirect", "out-of-scope", "robots"}:
                 result.failed_hosts[host_of(str(entry["url"]))] += 1
         result.cables = state.count("cables")
-        counts = citation_counts(state)
-        result.citations = counts["cited"]
-        result.citations_archived = counts["archived"]
-        result.citations_missing = counts["not-on-site"]
 
     def _fill(self, state: CrawlState, pool: ThreadPool[_Job, _Outcome] | ProcessPool[_Job, _Outcome]) -> None:
         fetch = self.manifest.fetch

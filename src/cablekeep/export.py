@@ -71,12 +71,12 @@ def iter_citation_records(state: CrawlState) -> Iterator[dict[str, object]]:
         }
 
 
-def citation_counts(state: CrawlState) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for record in iter_citation_records(state):
+def counted(records: Iterable[dict[str, object]], counts: Counter[str]) -> Iterator[dict[str, object]]:
+    """``records`` unchanged, counting each ``outcome`` (and ``cited`` for all) on the way."""
+    for record in records:
         counts["cited"] += 1
         counts[str(record["outcome"])] += 1
-    return counts
+        yield record
 
 
 def _same(field: str, page: str, original: str) -> bool:

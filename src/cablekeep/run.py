@@ -15,6 +15,7 @@ import json
 import shutil
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,7 +24,7 @@ from pathlib import Path
 from .bag import BagRef, make_bag
 from .cdxj import write_sorted
 from .crawl import Crawl, CrawlProgress, CrawlResult
-from .export import iter_cable_records, iter_citation_records, write_jsonl
+from .export import counted, iter_cable_records, iter_citation_records, write_jsonl
 from .fixity import DEPENDS_FILE, verify_bag
 from .manifest import Manifest
 from .report import Report
@@ -114,7 +115,10 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
         started = datetime.fromisoformat(state.get("started") or datetime.now(timezone.utc).isoformat())
         index_lines = write_sorted(state.iter_lines("captures"), export / "index.cdxj")
         write_jsonl(iter_cable_records(state), export / "cables.jsonl")
-        write_jsonl(iter_citation_records(state), export / "citations.jsonl")
+        counts: Counter[str] = Counter()
+        write_jsonl(counted(iter_citation_records(state), counts), export / "citations.jsonl")
+        crawl.citations, crawl.citations_archived = counts["cited"], counts["archived"]
+        crawl.citations_missing = counts["not-on-site"]
         _export(state, "log", export / "crawl-log.jsonl")
         depends = state.depended_bags()
         bagged = state.get("bagged")
