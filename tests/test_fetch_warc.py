@@ -189,3 +189,59 @@ def test_ids_and_clock_are_parameters(server: str, tmp_path: Path) -> None:
     with open(final, "rb") as handle:
         dates = {r.rec_headers.get_header("WARC-Date") for r in ArchiveIterator(handle)}
     assert dates == {"2011-10-04T00:00:00Z"}
+
+
+def _records(path: Path) -> list[tuple[str, dict[str, str], bytes]]:
+    with open(path, "rb") as handle:
+        return [
+            (r.rec_type, dict(r.rec_headers.headers), (r.http_headers.to_bytes() if r.http_headers else b"") + r.raw_stream.read())
+            for r in ArchiveIterator(handle, check_digests="raise")
+        ]
+
+
+@pytest.mark.parametrize("path", ["/big", "/chunked", "/short", "/gzip"])
+def test_prepared_records_match_warcios(server: str, tmp_path: Path, path: str) -> None:
+    """The hot path formats a fetch's records itself; warcio reads them back (digests checked)
+    with the same headers, HTTP head and body as the records warcio's own builder writes."""
+    from datetime import datetime, timezone
+
+    fixed = datetime(2011, 10, 4, 1, 2, 3, 456789, tzinfo=timezone.utc)
+    written = {}
+    for how in ("warcio", "prepared"):
+        ids = iter(f"<urn:uuid:00000000-0000-0000-0000-{n:012d}>" for n in range(100))
+        writer = _writer(tmp_path / how, clock=lambda: fixed, make_id=lambda: next(ids))
+        with fetcher(max_bytes=1000, clock=lambda: fixed).fetch(server + path) as exchange:
+            if how == "warcio":
+                request, response = writer.write_exchange(exchange)
+            else:
+                prepared = writer.prepare_exchange(exchange)
+                request, response = writer.write_prepared(exchange, prepared)
+                prepared.close()
+        assert (request.record_type, response.record_type) == ("request", "response")
+        [final] = writer.close()
+        written[how] = _records(final)
+    assert [r[0] for r in written["prepared"]] == ["warcinfo", "response", "request"]
+    response, request = (headers for _, headers, _ in written["prepared"][1:])
+    assert response["WARC-Concurrent-To"] == request["WARC-Record-ID"]
+    assert request["WARC-Concurrent-To"] == response["WARC-Record-ID"]
+    ids = ("WARC-Record-ID", "WARC-Concurrent-To")  # drawn in another order: warcinfo came first there
+    for (kind, mine, block), (theirs_kind, theirs, theirs_block) in zip(written["prepared"][1:], written["warcio"][1:]):
+        assert kind == theirs_kind
+        assert {k: v for k, v in mine.items() if k not in ids} == {k: v for k, v in theirs.items() if k not in ids}
+        assert block == theirs_block
+
+
+def test_prepared_records_refuse_a_line_break_in_a_header(server: str, tmp_path: Path) -> None:
+    writer = _writer(tmp_path)
+    with fetcher().fetch(server + "/big") as exchange:
+        exchange.ip_address = "127.0.0.1\r\nWARC-Type: forged"
+        with pytest.raises(ValueError, match="line break"):
+            writer.prepare_exchange(exchange)
+
+
+def test_prepared_records_refuse_a_body_shorter_than_recorded(server: str, tmp_path: Path) -> None:
+    writer = _writer(tmp_path)
+    with fetcher().fetch(server + "/big") as exchange:
+        exchange.body_length += 10
+        with pytest.raises(ValueError, match="ended 10 bytes before"):
+            writer.prepare_exchange(exchange)

@@ -161,6 +161,9 @@ class Fetcher:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            # Nothing from the environment: no ~/.netrc credentials sent to the sites we archive,
+            # no proxy settings looked up on every request.
+            session.trust_env = False
             session.headers["User-Agent"] = self.user_agent
             session.headers["Accept-Encoding"] = "gzip, deflate"
             self._local.session = session
@@ -184,7 +187,11 @@ class Fetcher:
         try:
             # The adapter, not Session.send: the session reads (and decodes) the body of every
             # 3xx itself, even with allow_redirects=False, and the record would lose it.
-            prepared = session.prepare_request(requests.Request("GET", url, headers=dict(extra_headers)))
+            # A request prepared on its own, not by Session.prepare_request: the session never
+            # holds cookies or auth (the adapter never gives it any), and merging them costs
+            # a third of a fetch's CPU.
+            prepared = requests.PreparedRequest()
+            prepared.prepare(method="GET", url=url, headers={**session.headers, **dict(extra_headers)})
             response = session.get_adapter(url).send(
                 prepared, stream=True, timeout=(min(self.timeout, 10.0), self.timeout)
             )
