@@ -483,3 +483,55 @@ def test_good_url_templates_pass_the_check() -> None:
     check_url_template("https://example.org/{released:%Y}/{id}", ORIGINAL)
     with pytest.raises(ValueError, match="unknown placeholder"):
         check_url_template("https://example.org/{released:%Y}/{id}")
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"<html><body><p>CABLE \n  not\tFound</p></body></html>", "not-found"),
+        (b"<html><body><h1>Sorry</h1><p>The Cable Not Found.</p></body></html>", "not-found"),
+        (b"<html><body><p>Page not found</p></body></html>", "other"),
+        (b"<html><body><p>cables not found</p></body></html>", "other"),
+    ],
+)
+def test_soft_404_phrase_in_any_case_and_spacing(body: bytes, kind: str) -> None:
+    assert parse_page(body, f"{SITE}/cable/05ALMATY9999").kind == kind
+
+
+def test_a_custom_not_found_phrase_needs_no_word_cable() -> None:
+    profile = Profile("de", CABLEBROWSER.fields, CABLEBROWSER.text, not_found=r"Seite\s+nicht\s+gefunden")
+    body = b"<html><body><p>Seite   nicht gefunden</p></body></html>"
+    assert parse_page(body, f"{SITE}/x", profile=profile).kind == "not-found"
+    assert parse_page(b"<html><body><p>Cable not found</p></body></html>", f"{SITE}/x", profile=profile).kind == "other"
+
+
+def test_links_of_every_kind_in_document_order() -> None:
+    body = (
+        b'<html><head><link rel="stylesheet" href="/s.css"><style>p { background: url("/bg.png") }</style>'
+        b'<meta http-equiv="refresh" content="5; url=/next"></head>'
+        b'<body background="/body.png"><p style="background-image: url(/p.png)">x</p>'
+        b'<a href="/a" style="background: url(/a.png)">A</a><img src="/i.png" srcset="/i2.png 2x">'
+        b'<object data="/o.swf"></object><input type="image" src="/in.png"><area href="/ar" alt="Ar"></body></html>'
+    )
+    record = parse_page(body, f"{SITE}/page")
+    assert [(link.url.removeprefix(SITE), link.rel) for link in record.links] == [
+        ("/s.css", "requisite"), ("/bg.png", "requisite"), ("/next", "source"), ("/body.png", "requisite"),
+        ("/p.png", "requisite"), ("/a", "source"), ("/a.png", "requisite"), ("/i.png", "requisite"),
+        ("/i2.png", "requisite"), ("/o.swf", "requisite"), ("/in.png", "requisite"), ("/ar", "source"),
+    ]
+
+
+def test_links_in_document_order_on_a_page_without_style_attributes() -> None:
+    """Such a page is read by tag (the quick way); the order is still the document's."""
+    body = (
+        b'<html><head><link rel="icon" href="/f.ico"><meta http-equiv="refresh" content="0;URL=\'/r\'"></head>'
+        b'<body><table background="/t.png"><tr><td><a href="/a">A</a></td></tr></table>'
+        b'<script src="/s.js"></script><p>text</p><area href="/ar"><video src="/v.mp4" poster="/v.jpg"></video>'
+        b'<a href="/b">B</a></body></html>'
+    )
+    record = parse_page(body, f"{SITE}/page")
+    assert [(link.url.removeprefix(SITE), link.rel, link.tag) for link in record.links] == [
+        ("/f.ico", "requisite", "link"), ("/r", "source", "meta"), ("/t.png", "requisite", "table"),
+        ("/a", "source", "a"), ("/s.js", "requisite", "script"), ("/ar", "source", "area"),
+        ("/v.mp4", "requisite", "video"), ("/v.jpg", "requisite", "video"), ("/b", "source", "a"),
+    ]

@@ -406,9 +406,17 @@ def _srcset_urls(srcset: str | None) -> Iterator[str]:
             yield words[0]
 
 
+# The elements that can hold a reference, found in document order by libxml2 (most of a page
+# never becomes Python objects); any element can hold one in a style attribute, so a page that
+# has style attributes is walked whole.
+_LINK_TAGS = ("a", "area", "link", "object", "input", "meta", "style", *_REQUISITE_SRC_TAGS, *_BACKGROUND_TAGS)
+_STYLED = etree.XPath("//*[@style]")
+
+
 def _raw_links(root: etree._Element) -> Iterator[tuple[str | None, LinkRel, str, str]]:
     """(href, rel, tag, text) for every reference in the document, in document order."""
-    for element in root.iter():
+    elements = root.iter() if _STYLED(root) else root.iter(*_LINK_TAGS)
+    for element in elements:
         tag = element.tag
         if not isinstance(tag, str):
             continue
@@ -508,7 +516,7 @@ def parse_page(
         cable_id = None
         # the text as lxml sees it (C speed) is enough to find the "Cable not found" phrase
         page_text = etree.tostring(page.root, method="text", encoding="unicode")
-        kind = "not-found" if profile.not_found_pattern.search(" ".join(page_text.split())) else "other"
+        kind = "not-found" if profile.says_not_found(page_text) else "other"
 
     title_element = page.root.find(".//title")
     return PageRecord(

@@ -46,6 +46,7 @@ __all__ = [
 ProfileKind = Literal["cable", "original"]
 
 _NOT_FOUND = r"(?i)\bcable\s+not\s+found\b"
+_NOT_FOUND_LOWER = re.compile(r"cable\s+not\s+found\b")  # _NOT_FOUND on lowered text, less its first \b
 _RULE_KEYS = ("label", "xpath", "css", "regex", "date")
 DATE_OUTPUT = "%Y-%m-%d %H:%M:%S"  # how a ``date`` rule writes the dates it reads
 _PROFILE_KEYS = ("name", "kind", "detect", "text", "fields", "not_found")
@@ -162,6 +163,21 @@ class Profile:
     def not_found_pattern(self) -> re.Pattern[str]:
         """The compiled ``not_found`` expression."""
         return self._not_found
+
+    def says_not_found(self, text: str) -> bool:
+        """Whether a page's text (whitespace runs read as one space) matches ``not_found``.
+
+        The default expression is searched for in the lowered text without its leading ``\b``
+        (checked by hand): Python's case-insensitive search from every position cost more
+        than the rest of reading a page."""
+        if self.not_found != _NOT_FOUND:
+            return self._not_found.search(" ".join(text.split())) is not None
+        lowered = text.lower()
+        for match in _NOT_FOUND_LOWER.finditer(lowered):
+            before = lowered[match.start() - 1] if match.start() else " "
+            if not (before.isalnum() or before == "_"):
+                return True
+        return False
 
 
 def _label_xpath(label: str) -> str:
