@@ -533,6 +533,9 @@ def parse_page(
 
 
 def _fields(page: _Page, base: str, profile: Profile) -> dict[str, str]:
+    """The profile's fields found on the page; none unless its identifier is one of them."""
+    if page.field(profile.fields["identifier"]) is None:
+        return {}
     fields: dict[str, str] = {}
     for name, rule in profile.fields.items():
         value = page.field(rule)
