@@ -776,8 +776,7 @@ class Crawl:
         state.commit()
 
     def _roll(self, state: CrawlState, writer: WarcWriter) -> None:
-        point = writer.commit_point()
-        if point is None or point[1] < writer.max_size:
+        if not writer.full():
             return
         self._commit(state, writer)
         self._close_warc(state, writer)

@@ -50,6 +50,7 @@ _READ_CHUNK = 64 * 1024
 GZIP_LEVEL = 2  # ISA-L's levels are 0-3
 GZIP_WBITS = 15 + 16  # a gzip header and trailer around the deflate stream
 _EMPTY_SHA1_LABEL = "sha1:" + base64.b32encode(hashlib.sha1(b"").digest()).decode("ascii")
+WRITE_BUFFER = 1024 * 1024  # bytes of records buffered before a write(2); commit_point flushes them
 PREPARED_SPOOL = 1024 * 1024  # bytes of prepared (compressed) records kept in memory before spilling to disk
 
 
@@ -155,7 +156,6 @@ class _GzipMembers:
         if self._compressor is not None:
             self.out.write(self._compressor.flush())
             self._compressor = None
-        self.out.flush()
 
 
 class WarcWriter:
@@ -199,7 +199,7 @@ class WarcWriter:
         path = self.directory / (name + OPEN_SUFFIX)
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
-            self._file = open(path, "xb")
+            self._file = open(path, "xb", buffering=WRITE_BUFFER)
         except OSError as exc:
             raise OutputError(f"cannot create WARC file {path}: {exc}") from exc
         self._path = path
@@ -215,7 +215,7 @@ class WarcWriter:
     def reopen(self, open_path: Path, serial: int) -> None:
         """Continue appending to an existing ``.open`` file (after :func:`trim_open_file`)."""
         self.serial = serial
-        self._file = open(open_path, "ab")
+        self._file = open(open_path, "ab", buffering=WRITE_BUFFER)
         self._path = open_path
         self._members = _GzipMembers(self._file, self.gzip_level)
         self._writer = WARCWriter(self._members, gzip=False, warc_version="1.1")
@@ -226,8 +226,12 @@ class WarcWriter:
 
     def roll_if_full(self) -> None:
         """Close the current file if it reached ``max_size``; call between units only."""
-        if self._file is not None and self._file.tell() >= self.max_size:
+        if self.full():
             self.close_file()
+
+    def full(self) -> bool:
+        """Whether the open file reached ``max_size`` (records still buffered count)."""
+        return self._file is not None and self._file.tell() >= self.max_size
 
     def close_file(self) -> Path | None:
         """Flush, fsync and rename the open file to its final name."""
@@ -265,7 +269,10 @@ class WarcWriter:
         """The open file and the offset up to which it holds whole records."""
         if self._file is None or self._path is None:
             return None
-        self._file.flush()
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self._path}: {exc}") from exc
         return self._path.name, self._file.tell()
 
     # -- records -----------------------------------------------------------------------------
