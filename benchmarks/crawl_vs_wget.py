@@ -61,15 +61,22 @@ RSS_FLAT = 1.10  # the larger memory run may use at most this much more than the
 
 # The manifest knobs used for each case (fetch section); see benchmarks/README.md for the sweep.
 POLITE_FETCH = {"concurrency": POLITE_HOSTS, "per_host_concurrency": 1, "per_host_delay": POLITE_DELAY}
-RAW_CONCURRENCY = 4
+RAW_CONCURRENCY = 6
 RAW_PROCESSES = 2  # fetch.processes in raw and memory: worker processes on both cores
+RAW_THREADS = 1  # fetch.threads: one fetch thread a worker, the other URLs handed out wait in its queue
 
 
-def raw_fetch(concurrency: int, processes: int = 1) -> dict[str, float | int]:
+def raw_fetch(concurrency: int, processes: int = 1, threads: int = 0) -> dict[str, float | int]:
     fetch: dict[str, float | int] = {"concurrency": concurrency, "per_host_concurrency": concurrency, "per_host_delay": 0}
     if processes > 1:
         fetch["processes"] = processes
+    if threads:
+        fetch["threads"] = threads
     return fetch
+
+
+def _knobs(concurrency: int, processes: int, threads: int) -> str:
+    return f"concurrency {concurrency}, processes {processes}" + (f", threads {threads}" if threads else "")
 
 
 @dataclass
@@ -324,11 +331,13 @@ def case_polite(work: Path, per_host: int, wget_urls: int) -> tuple[list[Result]
     return results, targets
 
 
-def case_raw(work: Path, pages: int, concurrency: int, processes: int = 1) -> tuple[list[Result], list[Target]]:
+def case_raw(
+    work: Path, pages: int, concurrency: int, processes: int = 1, threads: int = 0
+) -> tuple[list[Result], list[Target]]:
     with serve(1, pages, lifetime=pages / 20 + 600) as servers:
         urls = [servers.url(servers.hosts[0], n) for n in range(pages)]
-        ours = run_cablekeep("raw", work / "raw-cablekeep", urls, raw_fetch(concurrency, processes), pages / 20 + 300,
-                             f"concurrency {concurrency}, processes {processes}")
+        ours = run_cablekeep("raw", work / "raw-cablekeep", urls, raw_fetch(concurrency, processes, threads),
+                             pages / 20 + 300, _knobs(concurrency, processes, threads))
         theirs = run_wget("raw", work / "raw-wget", urls, None, pages / 20 + 120)
     print(f"  raw servers: {servers.requests} requests, {servers.cpu_seconds:.1f} CPU s", file=sys.stderr)
     ratio = ours.rate / theirs.rate
@@ -337,19 +346,19 @@ def case_raw(work: Path, pages: int, concurrency: int, processes: int = 1) -> tu
 
 
 def case_memory(
-    work: Path, pages: int, concurrency: int, smaller: Result | None, processes: int = 1
+    work: Path, pages: int, concurrency: int, smaller: Result | None, processes: int = 1, threads: int = 0
 ) -> tuple[list[Result], list[Target]]:
     larger_pages = 10 * pages
     with serve(1, larger_pages, lifetime=larger_pages / 20 + 900) as servers:
         results = []
         if smaller is None:
             urls = [servers.url(servers.hosts[0], n) for n in range(pages)]
-            smaller = run_cablekeep("memory", work / "memory-small", urls, raw_fetch(concurrency, processes),
-                                    pages / 20 + 300, f"concurrency {concurrency}, processes {processes}")
+            smaller = run_cablekeep("memory", work / "memory-small", urls, raw_fetch(concurrency, processes, threads),
+                                    pages / 20 + 300, _knobs(concurrency, processes, threads))
             results.append(smaller)
         urls = [servers.url(servers.hosts[0], n) for n in range(larger_pages)]
-        larger = run_cablekeep("memory", work / "memory-large", urls, raw_fetch(concurrency, processes),
-                               larger_pages / 20 + 300, f"concurrency {concurrency}, processes {processes}")
+        larger = run_cablekeep("memory", work / "memory-large", urls, raw_fetch(concurrency, processes, threads),
+                               larger_pages / 20 + 300, _knobs(concurrency, processes, threads))
         results.append(larger)
     print(f"  memory servers: {servers.requests} requests, {servers.cpu_seconds:.1f} CPU s", file=sys.stderr)
     peak = max(smaller.peak_rss_mb, larger.peak_rss_mb)
@@ -399,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"cablekeep concurrency (= per_host_concurrency) in raw and memory (default {RAW_CONCURRENCY})")
     parser.add_argument("--processes", type=int, default=RAW_PROCESSES,
                         help=f"cablekeep fetch.processes in raw and memory (default {RAW_PROCESSES})")
+    parser.add_argument("--threads", type=int, default=RAW_THREADS,
+                        help=f"cablekeep fetch.threads in raw and memory, 0 for its default (default {RAW_THREADS})")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (manifests, bags, WARCs)")
     parser.add_argument("--json", type=Path, help="also write the results and targets to this JSON file")
     args = parser.parse_args(argv)
@@ -421,13 +432,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if case == "polite":
                 more, checks = case_polite(work, polite_pages, min(wget_urls, POLITE_HOSTS * polite_pages))
             elif case == "raw":
-                more, checks = case_raw(work, pages, args.concurrency, args.processes)
+                more, checks = case_raw(work, pages, args.concurrency, args.processes, args.threads)
             else:
                 smaller = next((r for r in results if r.case == "raw" and r.tool == "cablekeep"), None)
                 if smaller is not None:
                     smaller = Result(**{**asdict(smaller), "case": "memory"})
                     results.append(smaller)
-                more, checks = case_memory(work, pages, args.concurrency, smaller, args.processes)
+                more, checks = case_memory(work, pages, args.concurrency, smaller, args.processes, args.threads)
             results += more
             targets += checks
     except BenchmarkError as exc:

@@ -315,6 +315,8 @@ ERRORS = [
     ("list-not-list", HEAD + "follow:\n  include: abc\n", 8, "follow.include", "expected a list"),
     ("concurrency-zero", HEAD + "fetch:\n  concurrency: 0\n", 8, "fetch.concurrency", "must be from 1 to 256, got 0"),
     ("concurrency-high", HEAD + "fetch:\n  concurrency: 257\n", 8, "fetch.concurrency", "from 1 to 256"),
+    ("threads-zero", HEAD + "fetch:\n  processes: 2\n  threads: 0\n", 9, "fetch.threads", "must be from 1 to 256, got 0"),
+    ("threads-text", HEAD + "fetch:\n  threads: many\n", 8, "fetch.threads", "many"),
     ("retries-high", HEAD + "fetch:\n  retries: 21\n", 8, "fetch.retries", "from 0 to 20, got 21"),
     ("depth-negative", HEAD + "follow:\n  depth: -1\n", 8, "follow.depth", "must be 0 or more"),
     ("delay-negative", HEAD + "fetch:\n  per_host_delay: -0.5\n", 8, "fetch.per_host_delay", "at least 0"),

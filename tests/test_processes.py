@@ -21,22 +21,28 @@ def _lines(summary: RunSummary, name: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
-def _crawl(write_manifest: Callable[..., Path], name: str, processes: int, **sections: object) -> RunSummary:
-    path = write_manifest(
-        f"{name}.yaml", collection=name, follow={"depth": 2},
-        fetch={"processes": processes, "concurrency": 4, "per_host_concurrency": 2}, **sections,
-    )
+def _crawl(
+    write_manifest: Callable[..., Path], name: str, processes: int, threads: int | None = None, **sections: object
+) -> RunSummary:
+    fetch: dict[str, object] = {"processes": processes, "concurrency": 4, "per_host_concurrency": 2}
+    if threads is not None:
+        fetch["threads"] = threads
+    path = write_manifest(f"{name}.yaml", collection=name, follow={"depth": 2}, fetch=fetch, **sections)
     summary = run_manifest(load_manifest(path))
     bagit.Bag(str(summary.bag.path)).validate()
     assert summary.report.ok
     return summary
 
 
-def test_two_processes_crawl_what_one_does(write_manifest: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("threads", [None, 1])
+def test_two_processes_crawl_what_one_does(
+    write_manifest: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, threads: int | None
+) -> None:
+    """Also with one thread a worker (``fetch.threads: 1``): URLs wait in the workers' queues."""
     one = _crawl(write_manifest, "one", 1)
     # every record goes through a spill file, as those of a 100 MB body would
     monkeypatch.setattr(warc, "PREPARED_SPOOL", 0)
-    two = _crawl(write_manifest, "two", 2)
+    two = _crawl(write_manifest, "two", 2, threads)
 
     def log(summary: RunSummary) -> list[tuple[object, ...]]:
         return sorted((e["url"], e["outcome"], e["status"], e["depth"], e["hop"]) for e in _lines(summary, "crawl-log.jsonl"))

@@ -284,10 +284,10 @@ class Crawl:
             pool: ThreadPool[_Job, _Outcome] | ProcessPool[_Job, _Outcome]
             if fetch.processes > 1:
                 shutil.rmtree(self.spill_dir, ignore_errors=True)  # what a killed run's workers left
-                threads = math.ceil(fetch.concurrency / fetch.processes)
+                threads = fetch.threads or math.ceil(fetch.concurrency / fetch.processes)
                 pool = ProcessPool(self._fetch_detached, fetch.processes, threads)
             else:
-                pool = ThreadPool(self._fetch, fetch.concurrency)
+                pool = ThreadPool(self._fetch, fetch.threads or fetch.concurrency)
             finished = False
             try:
                 while True:

@@ -176,6 +176,7 @@ class FetchOptions:
     user_agent: str = DEFAULT_USER_AGENT
     concurrency: int = 4
     processes: int = 1
+    threads: int | None = None  # fetch threads in each process; None: concurrency / processes
     per_host_concurrency: int = 1
     per_host_delay: float = 1.0
     timeout: float = 30.0
@@ -233,7 +234,7 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "site": ("cable_url", "original_url", "profile"),
     "seeds[]": ("cable", "url", "file"),
     "follow": ("references", "sources", "requisites", "depth", "include", "exclude", "hosts"),
-    "fetch": ("user_agent", "concurrency", "processes", "per_host_concurrency", "per_host_delay", "timeout",
+    "fetch": ("user_agent", "concurrency", "processes", "threads", "per_host_concurrency", "per_host_delay", "timeout",
               "max_bytes", "retries", "robots", "allow_private", "allow_hosts"),
     "warc": ("max_size", "dedup"),
     "bag": ("algorithms", "info", "output"),
@@ -1043,6 +1044,7 @@ def _read_fetch(section: _Section) -> FetchOptions:
         concurrency=section.get("concurrency", default.concurrency,
                                 lambda n, k: reader.integer(n, k, low=1, high=256)),
         processes=section.get("processes", default.processes, lambda n, k: reader.integer(n, k, low=1, high=64)),
+        threads=section.get("threads", default.threads, lambda n, k: reader.integer(n, k, low=1, high=256)),
         per_host_concurrency=section.get("per_host_concurrency", default.per_host_concurrency,
                                          lambda n, k: reader.integer(n, k, low=1, high=256)),
         per_host_delay=section.get("per_host_delay", default.per_host_delay,
