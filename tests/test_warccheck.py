@@ -453,3 +453,82 @@ def test_offsets_agree_with_warcio(tmp_path: Path) -> None:
             for _record in iterator:
                 expected.append(iterator.get_record_offset())
         assert [info.offset for info in iter_warc_records(path)] == expected
+
+
+@pytest.fixture()
+def small_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep only two record ids in memory, so the spooled ids decide what lies further apart."""
+    from cablekeep import warccheck
+
+    monkeypatch.setattr(warccheck, "ID_WINDOW", 2)
+
+
+def test_references_and_duplicates_beyond_the_window(tmp_path: Path, small_window: None) -> None:
+    first, last = new_id(), new_id()
+    filler = [raw_record("resource", b"x%d" % n) for n in range(6)]
+    far_apart = [
+        raw_record("request", b"q", extra=[("WARC-Concurrent-To", last)]),  # forward, 7 records ahead
+        raw_record("response", b"r", record_id=first),
+        *filler,
+        raw_record("response", b"r", record_id=last, extra=[("WARC-Concurrent-To", first)]),  # back 7
+    ]
+    assert verify_warc(write(tmp_path, "far.warc", *far_apart)) == ([], 9)
+    twice = write(tmp_path, "twice.warc", raw_record("resource", b"a", record_id=first), *filler,
+                  raw_record("resource", b"b", record_id=first))
+    problems, _ = verify_warc(twice)
+    assert [p.kind for p in problems] == ["warc"]
+    assert "used by an earlier record of this file (offset 0)" in problems[0].detail
+    dangling = write(tmp_path, "dangling.warc", raw_record("request", b"q", extra=[("WARC-Concurrent-To", new_id())]),
+                     *filler)
+    problems, _ = verify_warc(dangling)
+    assert [p.kind for p in problems] == ["warc"] and "which no checked WARC file holds" in problems[0].detail
+
+
+def test_record_ids_spool_to_disk_and_survive_a_trip_to_another_process(tmp_path: Path) -> None:
+    import pickle
+
+    from cablekeep import recordids
+
+    spool = recordids.IdSpool()
+    pairs = [(recordids.id_hash(f"urn:uuid:{n}"), n * 100) for n in range(20_000)]  # more than one buffer
+    for hashed, offset in pairs:
+        spool.add(hashed, offset)
+    path = spool._path
+    assert path is not None and Path(path).stat().st_size >= 16 * recordids._BUFFER
+    copy = pickle.loads(pickle.dumps(spool))
+    del spool  # the sender lets go: the file is now the copy's
+    assert Path(path).exists() and list(copy.pairs()) == pairs
+    with recordids.IdIndex(tmp_path) as index:
+        index.add(0, copy.pairs())
+        index.add(1, [(pairs[5][0], 7)])
+        assert [(h, places) for h, places in index.duplicates()] == [(pairs[5][0], [(0, 500), (1, 7)])]
+        assert pairs[-1][0] in index and recordids.id_hash("urn:uuid:none") not in index
+    copy.discard()
+    assert not Path(path).exists()
+
+
+def test_verify_memory_does_not_grow_with_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record ids go to disk: checking 10,000 records takes about the memory 1,000 take (both
+    past the ids kept in memory, here 256)."""
+    from cablekeep import warccheck
+
+    monkeypatch.setattr(warccheck, "ID_WINDOW", 256)
+
+    def peak(records: int) -> int:
+        path = tmp_path / f"{records}.warc"
+        with open(path, "wb") as out:
+            for n in range(records // 2):
+                response_id, request_id = new_id(), new_id()
+                out.write(raw_record("response", b"r" * 2000, record_id=response_id,  # files past the read buffer
+                                     extra=[("WARC-Concurrent-To", request_id)]))
+                out.write(raw_record("request", b"q", record_id=request_id, extra=[("WARC-Concurrent-To", response_id)]))
+        tracemalloc.start()
+        try:
+            problems, count = verify_warc(path)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            assert (problems, count) == ([], records)
+
+    small, large = peak(1_000), peak(10_000)
+    assert large < small * 1.25, (small, large)

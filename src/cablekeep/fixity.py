@@ -52,7 +52,7 @@ import io
 import json
 import os
 import unicodedata
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -527,8 +527,12 @@ class _BagCheck:
         if self.fast:
             self.report_fast_mode()
         elif not self.warcs_not_sampled:
-            elsewhere, all_present = self.earlier_bag_records()
-            self.problems.extend(resolve_references(self.scans, elsewhere=elsewhere, elsewhere_checked=all_present))
+            indexes, all_present = self.earlier_bag_indexes()
+            self.problems.extend(
+                resolve_references(self.scans, elsewhere=_cdxj_record_ids(indexes), elsewhere_checked=all_present)
+            )
+        for scan in self.scans:
+            scan.discard()
         self.problems.sort(key=problem_order)
         algorithms = tuple(dict.fromkeys(self.payload_layout.algorithms + self.tag_layout.algorithms))
         return Report(
@@ -1078,14 +1082,14 @@ class _BagCheck:
         if to_hash:
             self.on_result(_check_batch(self.root_s, layout, to_hash, False))
 
-    def earlier_bag_records(self) -> tuple[set[str], bool]:
-        """Record ids of the earlier bags this bag names in ``cablekeep-depends-on.txt`` (one
-        "<bag name> <External-Identifier>" a line; a bag of a collection-deduplicated crawl),
-        read from their CDXJ indexes when they sit beside this bag; and whether all of them did."""
+    def earlier_bag_indexes(self) -> tuple[list[str], bool]:
+        """The CDXJ indexes of the earlier bags this bag names in ``cablekeep-depends-on.txt`` (one
+        "<bag name> <External-Identifier>" a line; a bag of a collection-deduplicated crawl) that
+        sit beside this bag; and whether all of them did."""
         listing = os.path.join(self.root_s, DEPENDS_FILE)
         if not os.path.isfile(listing):
-            return set(), False
-        ids: set[str] = set()
+            return [], False
+        indexes: list[str] = []
         all_present = True
         with open(listing, encoding="utf-8") as handle:
             names = [line.split()[0] for line in handle if line.strip()]
@@ -1099,14 +1103,8 @@ class _BagCheck:
                     "put it next to this bag and verify again",
                 ))
                 continue
-            with open(index, encoding="utf-8") as handle:
-                for line in handle:
-                    fields = line.split(" ", 2)
-                    if len(fields) == 3 and '"record_id"' in fields[2]:
-                        record_id = json.loads(fields[2]).get("record_id")
-                        if isinstance(record_id, str):
-                            ids.add(record_id)
-        return ids, all_present
+            indexes.append(index)
+        return indexes, all_present
 
     def report_fast_mode(self) -> None:
         for layout in (self.payload_layout, self.tag_layout):
@@ -1124,3 +1122,15 @@ class _BagCheck:
                 PAYLOAD_DIR,
                 f"fast mode: the records of {self.warc_files} WARC file(s) were not checked.",
             )
+
+
+def _cdxj_record_ids(indexes: Iterable[str]) -> Iterator[str]:
+    """The record ids of the captures in CDXJ index files, read as they are needed."""
+    for index in indexes:
+        with open(index, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.split(" ", 2)
+                if len(fields) == 3 and '"record_id"' in fields[2]:
+                    record_id = json.loads(fields[2]).get("record_id")
+                    if isinstance(record_id, str):
+                        yield record_id

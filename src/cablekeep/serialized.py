@@ -425,6 +425,8 @@ class _SerializedCheck:
             for scan in listed_scans:
                 self.problems.extend(scan.problems)
             self.problems.extend(resolve_references(listed_scans))
+        for scan in self.scans.values():
+            scan.discard()
         self.problems.sort(key=problem_order)
         payload_algs = tuple(m.alg for name, m in sorted(self.manifests.items()) if m.payload)
         tag_algs = tuple(m.alg for name, m in sorted(self.manifests.items()) if not m.payload)

@@ -41,13 +41,14 @@ import binascii
 import hashlib
 import re
 import zlib
-from collections.abc import Collection, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from .errors import BagUnreadableError
+from .recordids import IdIndex, IdSpool, id_hash
 from .report import Problem, Report, problem_order
 
 BLOCK = 1 << 20
@@ -95,8 +96,12 @@ class WarcScan:
     path: str
     problems: list[Problem] = field(default_factory=list)
     records: int = 0
-    record_ids: set[str] = field(default_factory=set)
+    ids: IdSpool = field(default_factory=IdSpool)  # every record id's hash and offset, on disk
     unresolved: list[Reference] = field(default_factory=list)
+
+    def discard(self) -> None:
+        """Remove the spooled record ids (once the bag's references are resolved)."""
+        self.ids.discard()
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,9 @@ def is_warc_name(name: str) -> bool:
 
 def is_arc_name(name: str) -> bool:
     return name.endswith((".arc", ".arc.gz"))
+
+
+ID_WINDOW = 4096  # record ids (and pending references) of a file kept in memory while it is scanned
 
 
 def _norm_id(value: str) -> str:
@@ -480,7 +488,13 @@ class _Scanner:
         self._buf = bytearray()
         self._base = 0  # decompressed offset of _buf[0]
         self._eof = False
-        self._forward: list[Reference] = []
+        # The last ID_WINDOW record ids (normalised, to their offsets) and the references still
+        # waiting for their target; a file's ids beyond the window are only in its spool.
+        self._recent: dict[str, int] = {}
+        self._pending: dict[str, list[Reference]] = {}
+        self._leftover: list[Reference] = []
+        self._beyond_window = False
+        self._reported: set[int] = set()  # hashes of ids already reported as used twice
         self._mid_member = _Tally()
         self._split = _Tally()
         self._bracketed_uri = _Tally()
@@ -709,13 +723,21 @@ class _Scanner:
             elif not record_id[1:].lower().startswith("urn:"):
                 self._non_urn_id.add(raw_start)
             key = _norm_id(record_id)
-            if key in self._scan.record_ids:
+            hashed = id_hash(key)
+            if key in self._recent:
                 self._problem(
                     f"WARC-Record-ID {record_id} at offset {raw_start} is used by an earlier record of this file.",
                     raw_start,
                     record_id,
                 )
-            self._scan.record_ids.add(key)
+                self._reported.add(hashed)
+            else:
+                self._recent[key] = raw_start
+                if len(self._recent) > ID_WINDOW:
+                    del self._recent[next(iter(self._recent))]
+                    self._beyond_window = True
+            self._scan.ids.add(hashed, raw_start)
+            self._pending.pop(key, None)
 
         date = one("WARC-Date")
         if date is not None and not _valid_date(date):
@@ -943,18 +965,16 @@ class _Scanner:
         ):
             for value in values:
                 for target in value.split() if value.count("<") > 1 else [value]:
-                    if _norm_id(target) in self._scan.record_ids:
+                    key = _norm_id(target)
+                    if key in self._recent:
                         continue
-                    self._forward.append(
-                        Reference(
-                            target,
-                            record_id,
-                            header,
-                            self._scan.path,
-                            offset,
-                            external_ok and header == "WARC-Refers-To",
-                        )
+                    reference = Reference(
+                        target, record_id, header, self._scan.path, offset, external_ok and header == "WARC-Refers-To"
                     )
+                    self._pending.setdefault(key, []).append(reference)
+                    if len(self._pending) > ID_WINDOW:
+                        self._leftover.extend(self._pending.pop(next(iter(self._pending))))
+                        self._beyond_window = True
 
     def _finish(self) -> None:
         for offset, message in self._stream.errors:
@@ -1001,8 +1021,23 @@ class _Scanner:
                 self._non_urn_id.offset,
                 kind="warning",
             )
-        ids = self._scan.record_ids
-        self._scan.unresolved = [ref for ref in self._forward if _norm_id(ref.target) not in ids]
+        leftover = self._leftover + [ref for refs in self._pending.values() for ref in refs]
+        if self._beyond_window:
+            # ids further apart than the window: the file's spool decides
+            with IdIndex() as index:
+                index.add(0, self._scan.ids.pairs())
+                for hashed, places in index.duplicates():
+                    if hashed in self._reported:
+                        continue
+                    first = places[0][1]
+                    for _, offset in places[1:]:
+                        self._problem(
+                            f"the WARC-Record-ID at offset {offset} is used by an earlier record of this file "
+                            f"(offset {first}).",
+                            offset,
+                        )
+                leftover = [ref for ref in leftover if id_hash(_norm_id(ref.target)) not in index]
+        self._scan.unresolved = leftover
 
 
 # --------------------------------------------------------------------------- public functions
@@ -1056,56 +1091,66 @@ def scan_warc_stream(
 
 
 def resolve_references(
-    scans: Iterable[WarcScan], *, elsewhere: Collection[str] = (), elsewhere_checked: bool = False
+    scans: Iterable[WarcScan], *, elsewhere: Iterable[str] = (), elsewhere_checked: bool = False
 ) -> list[Problem]:
     """Problems for references no scanned file resolves, and record ids used in two files.
 
-    ``elsewhere`` holds the record ids of earlier bags this one depends on (revisits of a
+    ``elsewhere`` yields the record ids of earlier bags this one depends on (revisits of a
     collection-deduplicated crawl point into them). With ``elsewhere_checked`` every one of those
     bags was present, so a revisit whose original is in none of them is a broken reference, not
-    a warning."""
+    a warning. The ids go through a temporary index on disk (:mod:`recordids`): memory stays the
+    same for a bag of any size."""
     scans = list(scans)
-    external = {_norm_id(record_id) for record_id in elsewhere}
-    owner: dict[str, str] = {}
     problems: list[Problem] = []
-    for scan in scans:
-        for record_id in scan.record_ids:
-            first = owner.setdefault(record_id, scan.path)
-            if first != scan.path:
+    if not scans:
+        return problems
+    with IdIndex() as index:
+        for number, scan in enumerate(scans):
+            index.add(number, scan.ids.pairs())
+        index.add(-1, ((id_hash(_norm_id(record_id)), 0) for record_id in elsewhere))
+        for _, places in index.duplicates():
+            files = list(dict.fromkeys(number for number, _ in places if number >= 0))
+            if len(files) < 2:
+                continue  # within one file: its scan reported it
+            first_path = scans[files[0]].path
+            first_offset = next(offset for number, offset in places if number == files[0])
+            for number in files[1:]:
+                offset = next(offset for n, offset in places if n == number)
                 problems.append(
                     Problem(
                         "warc",
-                        scan.path,
-                        f"WARC-Record-ID <{record_id}> is also used in {first}; record ids must be unique.",
-                        record_id=f"<{record_id}>",
+                        scans[number].path,
+                        f"the WARC-Record-ID at offset {offset} is also used in {first_path} (offset "
+                        f"{first_offset}); record ids must be unique.",
+                        offset=offset,
                     )
                 )
-    for scan in scans:
-        for ref in scan.unresolved:
-            if _norm_id(ref.target) in owner or _norm_id(ref.target) in external:
-                continue
-            if ref.external_ok and not elsewhere_checked:
-                problems.append(
-                    Problem(
-                        "warning",
-                        ref.path,
-                        f"the revisit at offset {ref.offset} refers to {ref.target}, which is not here; its "
-                        "WARC-Refers-To-Target-URI and -Date identify the original elsewhere.",
-                        offset=ref.offset,
-                        record_id=ref.source,
+        for scan in scans:
+            for ref in scan.unresolved:
+                if id_hash(_norm_id(ref.target)) in index:
+                    continue
+                if ref.external_ok and not elsewhere_checked:
+                    problems.append(
+                        Problem(
+                            "warning",
+                            ref.path,
+                            f"the revisit at offset {ref.offset} refers to {ref.target}, which is not here; its "
+                            "WARC-Refers-To-Target-URI and -Date identify the original elsewhere.",
+                            offset=ref.offset,
+                            record_id=ref.source,
+                        )
                     )
-                )
-            else:
-                problems.append(
-                    Problem(
-                        "warc",
-                        ref.path,
-                        f"{ref.header} of the record at offset {ref.offset} names {ref.target}, which no "
-                        "checked WARC file holds.",
-                        offset=ref.offset,
-                        record_id=ref.source,
+                else:
+                    problems.append(
+                        Problem(
+                            "warc",
+                            ref.path,
+                            f"{ref.header} of the record at offset {ref.offset} names {ref.target}, which no "
+                            "checked WARC file holds.",
+                            offset=ref.offset,
+                            record_id=ref.source,
+                        )
                     )
-                )
     return problems
 
 
@@ -1118,7 +1163,10 @@ def verify_warc(path: Path, *, display_path: str | None = None) -> tuple[list[Pr
         scan = scan_warc(path, display_path=display_path)
     except OSError as exc:
         raise BagUnreadableError(f"cannot read WARC file {path}: {exc.strerror or exc}") from exc
-    problems = scan.problems + resolve_references([scan])
+    try:
+        problems = scan.problems + resolve_references([scan])
+    finally:
+        scan.discard()
     problems.sort(key=problem_order)
     return problems, scan.records
 

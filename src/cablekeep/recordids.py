@@ -1,0 +1,160 @@
+"""WARC-Record-IDs of whole bags, checked in bounded memory.
+
+A bag of 100,000 fetches holds 200,000 record ids; a library's audit, billions. Checking that
+each id is unique and that every WARC-Concurrent-To / WARC-Refers-To names a record that exists
+must not hold them all in memory. So each id is kept as an 8-byte hash of its text (blake2b):
+
+- :class:`IdSpool` appends (hash, offset) pairs of one WARC file to a temporary file while the
+  file is scanned, 16 bytes a record on disk and none in memory; it can be pickled to another
+  process (a verify worker hands it to the coordinator), and the file is removed with the last
+  owner of the spool.
+- :class:`IdIndex` loads spools into a temporary SQLite database and answers which hashes occur
+  twice and whether a hash exists.
+
+Two different ids share a 64-bit hash with a probability of about n^2 / 2^65 (3e-8 for a
+million records): a duplicate the index reports is certain only when its ids were also seen in
+full by the scanner; the verifier reports what the hashes say and names the offsets to look at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import tempfile
+import weakref
+from array import array
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+_BUFFER = 8192  # pairs kept before they are written to the spool file
+
+
+def id_hash(normalised_id: str) -> int:
+    """The signed 64-bit hash (SQLite's INTEGER) of a record id, brackets already removed."""
+    digest = hashlib.blake2b(normalised_id.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class IdSpool:
+    """(hash, offset) of each record of one WARC file, in a temporary file."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._pending = array("q")
+        self._path: str | None = None
+        self._finalizer: weakref.finalize[[str], IdSpool] | None = None
+
+    def add(self, hashed: int, offset: int) -> None:
+        self._pending.append(hashed)
+        self._pending.append(offset)
+        self.count += 1
+        if len(self._pending) >= 2 * _BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        if self._path is None:
+            handle, self._path = tempfile.mkstemp(prefix="cablekeep-ids-", suffix=".bin")
+            os.close(handle)
+            self._finalizer = weakref.finalize(self, _unlink, self._path)
+        with open(self._path, "ab") as out:
+            self._pending.tofile(out)
+        self._pending = array("q")
+
+    def pairs(self) -> Iterator[tuple[int, int]]:
+        """Every (hash, offset), in the order added."""
+        if self._path is not None:
+            with open(self._path, "rb") as spool:
+                while chunk := spool.read(16 * _BUFFER):
+                    values = array("q")
+                    values.frombytes(chunk)
+                    yield from zip(values[::2], values[1::2])
+        yield from zip(self._pending[::2], self._pending[1::2])
+
+    def discard(self) -> None:
+        """Remove the spool file now (it is removed anyway when the spool is collected)."""
+        if self._finalizer is not None:
+            self._finalizer()
+        self._pending = array("q")
+
+    def __getstate__(self) -> dict[str, object]:
+        # Sent to another process: the file is the receiver's to remove from now on.
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        return {"count": self.count, "pending": self._pending.tobytes(), "path": self._path}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.count = int(state["count"])  # type: ignore[call-overload]
+        self._pending = array("q")
+        pending = state["pending"]
+        assert isinstance(pending, bytes)
+        self._pending.frombytes(pending)
+        path = state["path"]
+        self._path = path if isinstance(path, str) else None
+        self._finalizer = weakref.finalize(self, _unlink, self._path) if self._path is not None else None
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class IdIndex:
+    """Record-id hashes of several files (numbered by the caller) in a temporary SQLite database."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="cablekeep-idindex-", dir=directory)
+        self.db = sqlite3.connect(Path(self._dir.name) / "ids.sqlite")
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE ids (hash INTEGER NOT NULL, file INTEGER NOT NULL, offset INTEGER NOT NULL)")
+        self._indexed = False
+
+    def add(self, file: int, pairs: Iterable[tuple[int, int]]) -> None:
+        self.db.executemany("INSERT INTO ids (hash, file, offset) VALUES (?, ?, ?)",
+                            ((hashed, file, offset) for hashed, offset in pairs))
+        self._indexed = False
+
+    def _index(self) -> None:
+        if not self._indexed:
+            self.db.execute("CREATE INDEX IF NOT EXISTS ids_hash ON ids (hash)")
+            self._indexed = True
+
+    def duplicates(self) -> Iterator[tuple[int, list[tuple[int, int]]]]:
+        """Each hash held more than once, with its (file, offset) places in file and offset order."""
+        self._index()
+        cursor = self.db.execute(
+            "SELECT hash, file, offset FROM ids WHERE hash IN "
+            "(SELECT hash FROM ids GROUP BY hash HAVING COUNT(*) > 1) ORDER BY hash, file, offset"
+        )
+        group: list[tuple[int, int]] = []
+        current: int | None = None
+        for hashed, file, offset in cursor:
+            if hashed != current and group:
+                assert current is not None
+                yield current, group
+                group = []
+            current = int(hashed)
+            group.append((int(file), int(offset)))
+        if group:
+            assert current is not None
+            yield current, group
+
+    def __contains__(self, hashed: object) -> bool:
+        self._index()
+        return self.db.execute("SELECT 1 FROM ids WHERE hash = ? LIMIT 1", (hashed,)).fetchone() is not None
+
+    def close(self) -> None:
+        self.db.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> IdIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
