@@ -14,6 +14,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
+RUN_LINES = 10_000  # index lines sorted in memory at a time (a few MB); more are merged from files
+
 
 def _spill(lines: list[str], directory: Path) -> Path:
     lines.sort()
@@ -28,7 +30,7 @@ def _read_run(handle: IO[str]) -> Iterator[str]:
         yield line.rstrip("\n")
 
 
-def write_sorted(lines: Iterable[str], out: Path, *, run_lines: int = 100_000) -> int:
+def write_sorted(lines: Iterable[str], out: Path, *, run_lines: int = RUN_LINES) -> int:
     """Write ``lines`` sorted to ``out`` (one per line); returns how many were written."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".cdxj-sort-") as tmp:
