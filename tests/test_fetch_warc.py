@@ -245,3 +245,14 @@ def test_prepared_records_refuse_a_body_shorter_than_recorded(server: str, tmp_p
         exchange.body_length += 10
         with pytest.raises(ValueError, match="ended 10 bytes before"):
             writer.prepare_exchange(exchange)
+
+
+def test_netrc_credentials_are_never_sent(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An archival crawler sends no credentials from the operator's ~/.netrc to the sites it archives."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login operator password secret\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with fetcher().fetch(server + "/big") as exchange:
+        assert exchange.status == 200
+        assert b"authorization" not in exchange.request_head.lower()
