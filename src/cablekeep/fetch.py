@@ -117,10 +117,13 @@ class AddressGuard:
     allow_hosts: frozenset[str] = frozenset()
 
     def check(self, url: str) -> None:
-        host = urlsplit(url).hostname or ""
-        if self.allow_private or host.lower() in self.allow_hosts:
+        if self.allow_private:
             return
-        port = urlsplit(url).port or 80
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if host.lower() in self.allow_hosts:
+            return
+        port = parts.port or 80
         try:
             infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
         except (socket.gaierror, UnicodeError) as exc:

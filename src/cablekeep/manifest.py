@@ -958,6 +958,8 @@ def _read_seed_file(reader: _Reader, node: Node, key: str, written: str, site: S
 
 
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# white space (str.isspace) or a control character (Unicode category Cc: C0, DEL, C1)
+_SPACE_OR_CONTROL_RE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
 def _classify_seed(text: str) -> tuple[SeedKind, str]:
@@ -982,7 +984,7 @@ def _parse_cable_id(text: str) -> str:
 
 def _check_http_url(text: str) -> str:
     """``text`` when it is an absolute http(s) URL with a host, else ValueError saying why."""
-    if _control_characters(text) or any(c.isspace() for c in text):
+    if _SPACE_OR_CONTROL_RE.search(text):
         raise ValueError(f"{text!r} contains spaces or control characters; percent-encode them (%20)")
     try:
         parts = urlsplit(text)
