@@ -36,6 +36,7 @@ import os
 import select
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,7 @@ RSS_FLAT = 1.10  # the larger memory run may use at most this much more than the
 POLITE_FETCH = {"concurrency": POLITE_HOSTS, "per_host_concurrency": 1, "per_host_delay": POLITE_DELAY}
 RAW_CONCURRENCY = 6
 RAW_PROCESSES = 2  # fetch.processes in raw and memory: worker processes on both cores
+RAW_REPEAT = 3  # rounds of the raw case; the target compares medians
 RAW_THREADS = 1  # fetch.threads: one fetch thread a worker, the other URLs handed out wait in its queue
 
 
@@ -332,17 +334,35 @@ def case_polite(work: Path, per_host: int, wget_urls: int) -> tuple[list[Result]
 
 
 def case_raw(
-    work: Path, pages: int, concurrency: int, processes: int = 1, threads: int = 0
+    work: Path, pages: int, concurrency: int, processes: int = 1, threads: int = 0, repeat: int = RAW_REPEAT
 ) -> tuple[list[Result], list[Target]]:
-    with serve(1, pages, lifetime=pages / 20 + 600) as servers:
+    """``repeat`` rounds of both crawlers on the same site, alternating which goes first (the
+    machine's speed drifts between runs); the target compares the medians."""
+    ours: list[Result] = []
+    theirs: list[Result] = []
+    with serve(1, pages, lifetime=repeat * (pages / 10 + 600)) as servers:
         urls = [servers.url(servers.hosts[0], n) for n in range(pages)]
-        ours = run_cablekeep("raw", work / "raw-cablekeep", urls, raw_fetch(concurrency, processes, threads),
-                             pages / 20 + 300, _knobs(concurrency, processes, threads))
-        theirs = run_wget("raw", work / "raw-wget", urls, None, pages / 20 + 120)
+        for round_ in range(1, repeat + 1):
+            note = f"round {round_}/{repeat}" if repeat > 1 else ""
+            knobs = ", ".join(filter(None, (_knobs(concurrency, processes, threads), note)))
+
+            def cablekeep_run() -> None:
+                ours.append(run_cablekeep("raw", work / f"raw-cablekeep-{round_}", urls,
+                                          raw_fetch(concurrency, processes, threads), pages / 20 + 300, knobs))
+
+            def wget_run() -> None:
+                theirs.append(run_wget("raw", work / f"raw-wget-{round_}", urls, None, pages / 20 + 120, note))
+
+            for run in (cablekeep_run, wget_run) if round_ % 2 else (wget_run, cablekeep_run):
+                run()
     print(f"  raw servers: {servers.requests} requests, {servers.cpu_seconds:.1f} CPU s", file=sys.stderr)
-    ratio = ours.rate / theirs.rate
-    return [ours, theirs], [Target("raw: cablekeep >= wget pages/s", ratio >= 1.0,
-                                   f"{ours.rate:.0f} vs {theirs.rate:.0f} pages/s = {ratio:.2f}x wget")]
+    ours_rate = statistics.median(r.rate for r in ours)
+    theirs_rate = statistics.median(r.rate for r in theirs)
+    ratio = ours_rate / theirs_rate
+    rounds = ", ".join(f"{a.rate / b.rate:.2f}x" for a, b in zip(ours, theirs))
+    median = "medians of {} rounds ({}): ".format(repeat, rounds) if repeat > 1 else ""
+    return [*ours, *theirs], [Target("raw: cablekeep >= wget pages/s", ratio >= 1.0,
+                                     f"{median}{ours_rate:.0f} vs {theirs_rate:.0f} pages/s = {ratio:.2f}x wget")]
 
 
 def case_memory(
@@ -376,13 +396,14 @@ def case_memory(
 
 
 def render(results: Sequence[Result], targets: Sequence[Target], polite_limit: float) -> str:
-    wget_raw = next((r.rate for r in results if r.case == "raw" and r.tool == "wget"), None)
+    wget_rates = [r.rate for r in results if r.case == "raw" and r.tool == "wget"]
+    wget_raw = statistics.median(wget_rates) if wget_rates else None  # the median of the rounds
     lines = [f"{'case':<7} {'tool':<9} {'pages':>7} {'crawl s':>8} {'pages/s':>8} {'run s':>7} "
              f"{'ratio':>12} {'RSS MB':>7} {'CPU s':>7}  note"]
     for result in results:
         if result.case == "polite":
             ratio = f"{result.rate / polite_limit:.2f} of limit"
-        elif wget_raw and result.tool == "cablekeep":
+        elif wget_raw and result.tool == "cablekeep" and result.case == "raw":
             ratio = f"{result.rate / wget_raw:.2f}x wget"
         else:
             ratio = "1.00x wget" if result.tool == "wget" and result.case == "raw" else "-"
@@ -408,6 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"cablekeep concurrency (= per_host_concurrency) in raw and memory (default {RAW_CONCURRENCY})")
     parser.add_argument("--processes", type=int, default=RAW_PROCESSES,
                         help=f"cablekeep fetch.processes in raw and memory (default {RAW_PROCESSES})")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help=f"rounds of the raw case, alternating which crawler goes first; medians compared "
+                             f"(default {RAW_REPEAT}; 1 with --quick)")
     parser.add_argument("--threads", type=int, default=RAW_THREADS,
                         help=f"cablekeep fetch.threads in raw and memory, 0 for its default (default {RAW_THREADS})")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (manifests, bags, WARCs)")
@@ -432,7 +456,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if case == "polite":
                 more, checks = case_polite(work, polite_pages, min(wget_urls, POLITE_HOSTS * polite_pages))
             elif case == "raw":
-                more, checks = case_raw(work, pages, args.concurrency, args.processes, args.threads)
+                repeat = args.repeat or (1 if args.quick else RAW_REPEAT)
+                more, checks = case_raw(work, pages, args.concurrency, args.processes, args.threads, repeat)
             else:
                 smaller = next((r for r in results if r.case == "raw" and r.tool == "cablekeep"), None)
                 if smaller is not None:
