@@ -535,3 +535,12 @@ def test_links_in_document_order_on_a_page_without_style_attributes() -> None:
         ("/a", "source", "a"), ("/s.js", "requisite", "script"), ("/ar", "source", "area"),
         ("/v.mp4", "requisite", "video"), ("/v.jpg", "requisite", "video"), ("/b", "source", "a"),
     ]
+
+
+def test_links_of_other_pages_only_when_wanted(seed_record: PageRecord) -> None:
+    """A crawl that follows nothing does not read an unknown page's links; a cable's are always read."""
+    body = b'<html><body><a href="/a">A</a><img src="/i.png"></body></html>'
+    assert len(parse_page(body, f"{SITE}/page").links) == 2
+    assert parse_page(body, f"{SITE}/page", other_links=False).links == ()
+    seed = parse_page(page("cable-05ALMATY2503.html"), SEED_URL, "text/html; charset=utf-8", other_links=False)
+    assert seed.kind == "cable" and seed.links == seed_record.links

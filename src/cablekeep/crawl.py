@@ -417,7 +417,7 @@ class Crawl:
         try:
             if exchange is not None and outcome.failure is None:
                 if job.robots_for is None and _parseable(exchange, job.queued):
-                    outcome.record = self._parse(exchange)
+                    outcome.record = self._parse(exchange, job.queued)
                 kept = exchange.read_body(ROBOTS_LIMIT) if job.robots_for is not None else b""
                 exchange.close()
                 exchange.body, exchange.closed = io.BytesIO(kept), False
@@ -503,7 +503,7 @@ class Crawl:
                 note = self._follow_redirect(state, queued, location)
                 reason = f"{reason}; {note}" if note else reason
             elif _parseable(exchange, queued):
-                record = outcome.record if outcome.record is not None else self._parse(exchange)
+                record = outcome.record if outcome.record is not None else self._parse(exchange, queued)
                 if record.kind == "not-found":
                     verdict, reason = "soft-404", "page answered 200 but says the cable was not found"
                 self._understood(state, writer, queued, exchange, response, record)
@@ -517,9 +517,15 @@ class Crawl:
         finally:
             outcome.close()
 
-    def _parse(self, exchange: Exchange) -> PageRecord:
-        """Understand a page: the manifest's profile first, then the built-in layouts."""
-        return parse_page(_decoded_body(exchange), exchange.url, exchange.content_type, self.profile, self.fallbacks)
+    def _parse(self, exchange: Exchange, queued: QueuedUrl) -> PageRecord:
+        """Understand a page: the manifest's profile first, then the built-in layouts. The links
+        of a page that is not a cable or an original are read only when some would be followed."""
+        follow = self.manifest.follow
+        other_links = follow.requisites or (follow.sources and queued.depth < follow.depth)
+        return parse_page(
+            _decoded_body(exchange), exchange.url, exchange.content_type, self.profile, self.fallbacks,
+            other_links=other_links,
+        )
 
     def _try_year_before(self, state: CrawlState, queued: QueuedUrl) -> None:
         """A citation written without a year took the citing cable's; when that cable is not on

@@ -488,9 +488,12 @@ def parse_page(
     content_type: str | None = None,
     profile: Profile = CABLEBROWSER,
     fallbacks: Sequence[Profile] = (),
+    *,
+    other_links: bool = True,
 ) -> PageRecord:
     """Read one fetched page with ``profile``, or else the first of ``fallbacks`` that finds an
-    identifier (the page is parsed once for all of them).
+    identifier (the page is parsed once for all of them). With ``other_links`` false, the links
+    of a page that is neither a cable nor an original are not read (a crawl that follows none).
 
     The kind is the profile's ("cable" or "original") when its ``identifier`` rule finds a
     value, "not-found" when the page says so (``profile.not_found``), else "other". Citations
@@ -530,7 +533,7 @@ def parse_page(
         tags=tuple(tag for tag in _TAG_SPLIT_RE.split(fields.get("tags", "")) if tag),
         text=text,
         citations=tuple(iter_citations(text, cable_id)) if text else (),
-        links=_links(page.root, base, fields.get("original_url")),
+        links=_links(page.root, base, fields.get("original_url")) if other_links or identifier is not None else (),
         title=_collapse(_render(title_element)) if title_element is not None else "",
     )
 
