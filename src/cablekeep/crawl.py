@@ -647,7 +647,7 @@ class Crawl:
                     )
         elif record.kind == "original" and record.cable_id:
             state.add_original(record.cable_id, exchange.url, record.fields)
-        page_host = host_of(exchange.url)
+        page_host = queued.host if exchange.url == queued.url else host_of(exchange.url)
         for link in record.links:
             if link.rel == "requisite":
                 if follow.requisites:

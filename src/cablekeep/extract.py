@@ -57,6 +57,11 @@ class Link:
     tag: str
     text: str = ""
 
+    def __reduce__(self) -> tuple[type[Link], tuple[str, LinkRel, str, str]]:
+        # pickled by its fields (crawl workers send pages back): a frozen dataclass's default
+        # state is set field by field through object.__setattr__, several times slower
+        return (Link, (self.url, self.rel, self.tag, self.text))
+
 
 @dataclass(frozen=True)
 class PageRecord:
@@ -71,6 +76,10 @@ class PageRecord:
     citations: tuple[Citation, ...]
     links: tuple[Link, ...]
     title: str
+
+    def __reduce__(self) -> tuple[type[PageRecord], tuple[object, ...]]:
+        return (PageRecord, (self.url, self.kind, self.cable_id, self.fields, self.tags, self.text,
+                             self.citations, self.links, self.title))
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict; keys in a fixed order, ``fields`` sorted by name."""

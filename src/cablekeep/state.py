@@ -16,10 +16,11 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from .errors import OutputError
 
+BATCH_ROWS = 2_000  # rows of a kind held before they are written anyway
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -72,6 +73,10 @@ class QueuedUrl:
     via: str | None
     redirects: int
 
+    def __reduce__(self) -> tuple[type[QueuedUrl], tuple[object, ...]]:
+        # sent to fetch workers: by its fields, not slot by slot through dataclasses' __setstate__
+        return (QueuedUrl, (self.id, self.key, self.url, self.host, self.depth, self.hop, self.via, self.redirects))
+
 
 class CrawlState:
     """The SQLite database of one crawl."""
@@ -83,6 +88,27 @@ class CrawlState:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self.db.commit()
+        # Rows written for every fetch, batched until the next read of their table or commit
+        # (executemany): the same transactions, a fraction of the calls.
+        self._done: list[tuple[str, int]] = []
+        self._logs: list[tuple[str]] = []
+        self._captures: list[tuple[str]] = []
+
+    def _flush(self) -> None:
+        if self._done:
+            self.db.executemany("UPDATE urls SET state = 'done', outcome = ? WHERE id = ?", self._done)
+            self._done = []
+        if self._logs:
+            self.db.executemany("INSERT INTO log (line) VALUES (?)", self._logs)
+            self._logs = []
+        if self._captures:
+            self.db.executemany("INSERT INTO captures (line) VALUES (?)", self._captures)
+            self._captures = []
+
+    def _batched(self, rows: list[Any], row: Any) -> None:
+        rows.append(row)
+        if len(rows) >= BATCH_ROWS:
+            self._flush()
 
     def close(self) -> None:
         self.commit()
@@ -90,12 +116,14 @@ class CrawlState:
 
     def abandon(self) -> None:
         """Close without committing: after a failure, the last commit is the truth."""
+        self._done, self._logs, self._captures = [], [], []
         try:
             self.db.rollback()
         finally:
             self.db.close()
 
     def commit(self) -> None:
+        self._flush()
         self.db.commit()
 
     # -- meta --------------------------------------------------------------------------------
@@ -135,6 +163,7 @@ class CrawlState:
 
     def redirect_chain(self, key: str, limit: int) -> list[str]:
         """Keys of ``key`` and the URLs that redirected to it, walking ``via`` back ``limit`` hops."""
+        self._flush()
         chain = [key]
         row = self.db.execute("SELECT via, redirects FROM urls WHERE key = ?", (key,)).fetchone()
         while row is not None and row[0] is not None and int(row[1]) > 0 and len(chain) <= limit:
@@ -146,6 +175,7 @@ class CrawlState:
         return chain
 
     def iter_queued(self, limit: int, after_id: int = 0) -> list[QueuedUrl]:
+        self._flush()
         rows = self.db.execute(
             "SELECT id, key, url, host, depth, hop, via, redirects FROM urls "
             "WHERE state = 'queued' AND id > ? ORDER BY id LIMIT ?",
@@ -154,18 +184,21 @@ class CrawlState:
         return [QueuedUrl(*row) for row in rows]
 
     def queued_count(self) -> int:
+        self._flush()
         return int(self.db.execute("SELECT COUNT(*) FROM urls WHERE state = 'queued'").fetchone()[0])
 
     def mark_done(self, url_id: int, outcome: str) -> None:
-        self.db.execute("UPDATE urls SET state = 'done', outcome = ? WHERE id = ?", (outcome, url_id))
+        self._batched(self._done, (outcome, url_id))
 
     def url_outcome(self, key: str) -> tuple[str, str, str | None] | None:
         """(url, state, outcome) of a URL by its key."""
+        self._flush()
         row = self.db.execute("SELECT url, state, outcome FROM urls WHERE key = ?", (key,)).fetchone()
         return None if row is None else (str(row[0]), str(row[1]), row[2])
 
     def redirect_target(self, url: str) -> tuple[str, str, str | None] | None:
         """(url, state, outcome) of the URL that ``url`` redirected to."""
+        self._flush()
         row = self.db.execute(
             "SELECT url, state, outcome FROM urls WHERE via = ? AND redirects > 0 ORDER BY id LIMIT 1", (url,)
         ).fetchone()
@@ -210,17 +243,18 @@ class CrawlState:
     # -- outputs -----------------------------------------------------------------------------
 
     def add_log(self, entry: dict[str, object]) -> None:
-        self.db.execute("INSERT INTO log (line) VALUES (?)", (json.dumps(entry, sort_keys=False),))
+        self._batched(self._logs, (json.dumps(entry, sort_keys=False),))
 
     def add_cable(self, entry: dict[str, object]) -> None:
         self.db.execute("INSERT INTO cables (line) VALUES (?)", (json.dumps(entry, ensure_ascii=False),))
 
     def add_capture(self, line: str) -> None:
-        self.db.execute("INSERT INTO captures (line) VALUES (?)", (line,))
+        self._batched(self._captures, (line,))
 
     def iter_lines(self, table: str) -> Iterator[str]:
         if table not in {"log", "cables", "captures"}:
             raise ValueError(table)
+        self._flush()
         cursor = self.db.execute(f"SELECT line FROM {table} ORDER BY id")  # noqa: S608 - table checked above
         for (line,) in cursor:
             yield str(line)
@@ -228,6 +262,7 @@ class CrawlState:
     def count(self, table: str) -> int:
         if table not in {"log", "cables", "captures", "urls"}:
             raise ValueError(table)
+        self._flush()
         return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
 
     def iter_log_entries(self) -> Iterator[dict[str, object]]:
