@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import http.server
 import threading
 import time
@@ -256,3 +257,19 @@ def test_netrc_credentials_are_never_sent(server: str, tmp_path: Path, monkeypat
     with fetcher().fetch(server + "/big") as exchange:
         assert exchange.status == 200
         assert b"authorization" not in exchange.request_head.lower()
+
+
+def test_a_long_body_moves_to_a_file_whole(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cablekeep import fetch
+
+    monkeypatch.setattr(fetch, "SPOOL_MAX", 1000)
+    writer = _writer(tmp_path)
+    with fetcher().fetch(server + "/big") as exchange:
+        assert not isinstance(exchange.body, io.BytesIO)  # past 1,000 bytes it went to a temporary file
+        assert exchange.read_body(10**6) == b"x" * 50_000
+        prepared = writer.prepare_exchange(exchange)
+        writer.write_prepared(exchange, prepared)
+        prepared.close()
+    [final] = writer.close()
+    bodies = [body for kind, _, body in _records(final) if kind == "response"]
+    assert len(bodies) == 1 and bodies[0].endswith(b"\r\n\r\n" + b"x" * 50_000)

@@ -17,6 +17,7 @@ link-local or reserved, unless allowed (see :class:`AddressGuard`).
 from __future__ import annotations
 
 import hashlib
+import io
 import ipaddress
 import socket
 import tempfile
@@ -225,7 +226,7 @@ class Fetcher:
         ip_address = _peer_address(raw)
         request = response.request
         request_head = _request_head(request, url)
-        body: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)
+        body: IO[bytes] = io.BytesIO()  # moved to a temporary file past SPOOL_MAX
         digest = hashlib.sha1()
         length = 0
         truncated: str | None = None
@@ -244,6 +245,10 @@ class Fetcher:
                 body.write(chunk)
                 digest.update(chunk)
                 length += len(chunk)
+                if length > SPOOL_MAX and isinstance(body, io.BytesIO):
+                    spilled = tempfile.TemporaryFile()
+                    spilled.write(body.getbuffer())
+                    body = spilled
                 if truncated:
                     break
         except (urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError):
