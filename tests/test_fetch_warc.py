@@ -273,3 +273,32 @@ def test_a_long_body_moves_to_a_file_whole(server: str, tmp_path: Path, monkeypa
     [final] = writer.close()
     bodies = [body for kind, _, body in _records(final) if kind == "response"]
     assert len(bodies) == 1 and bodies[0].endswith(b"\r\n\r\n" + b"x" * 50_000)
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000/cable/05ALMATY2503",
+    "https://example.org/a/b?x=1&y=2",
+    "http://example.org/p;params?q=a:b@c/d?e",
+    "http://example.org/~user/(1)!$'*+,=",
+    "http://example.org/",
+    # not in prepared form: requests' own preparation runs
+    "http://Example.ORG/a",
+    "http://example.org/a%41%2fb",
+    "http://example.org/a b",
+    "http://example.org/a?",
+    "http://user:pw@example.org/a",
+    "http://example.org/caf\u00e9",
+    "http://b\u00fccher.example/",
+    "http://example.org/a#frag",
+    "http://[::1]:8080/a",
+])
+def test_prepared_get_is_what_requests_prepares(url: str) -> None:
+    import requests
+
+    from cablekeep.fetch import prepare_get
+
+    headers = {"User-Agent": "test", "Accept": "*/*"}
+    ours, theirs = prepare_get(url, headers), requests.PreparedRequest()
+    theirs.prepare(method="GET", url=url, headers=headers)
+    assert (ours.method, ours.url, dict(ours.headers), ours.body) == (
+        theirs.method, theirs.url, dict(theirs.headers), theirs.body)
