@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from .state import CrawlState, QueuedUrl
 
 
+WINDOW = 10_000  # queued URLs held in memory (~2.5 MB), refilled from the state in batches
+
+
 @dataclass
 class _Host:
     name: str
@@ -37,7 +40,7 @@ class Frontier:
         *,
         per_host_concurrency: int,
         per_host_delay: float,
-        window: int = 20_000,
+        window: int = WINDOW,
         batch: int = 2_000,
     ) -> None:
         self.state = state

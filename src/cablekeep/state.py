@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS warc_files (
 """
 
 
-@dataclass(frozen=True, slots=True)  # a frontier window holds 20,000 of them
+@dataclass(frozen=True, slots=True)  # a frontier window holds 10,000 of them
 class QueuedUrl:
     id: int
     key: str
