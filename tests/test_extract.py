@@ -492,6 +492,8 @@ def test_good_url_templates_pass_the_check() -> None:
         (b"<html><body><h1>Sorry</h1><p>The Cable Not Found.</p></body></html>", "not-found"),
         (b"<html><body><p>Page not found</p></body></html>", "other"),
         (b"<html><body><p>cables not found</p></body></html>", "other"),
+        ("<html><body><p>\u0130cable not found</p></body></html>".encode(), "other"),  # lowers to two
+        ("<html><body><p>\u0130 CABLE not found</p></body></html>".encode(), "not-found"),
     ],
 )
 def test_soft_404_phrase_in_any_case_and_spacing(body: bytes, kind: str) -> None:

@@ -7,7 +7,7 @@ import io
 import http.server
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -296,6 +296,14 @@ def test_a_long_body_moves_to_a_file_whole(server: str, tmp_path: Path, monkeypa
     "http://b\u00fccher.example/",
     "http://example.org/a#frag",
     "http://[::1]:8080/a",
+    "http://example.org/b/../c",
+    "http://example.org/./b",
+    "http://example.org/b/..",
+    "http://example.org/p;x=1/..",
+    "http://example.org:080/x",
+    "http://example.org:00000/x",
+    "http://.example.org/x",
+    "http://example..org/x",
 ])
 def test_prepared_get_is_what_requests_prepares(url: str) -> None:
     import requests
@@ -303,7 +311,17 @@ def test_prepared_get_is_what_requests_prepares(url: str) -> None:
     from cablekeep.fetch import prepare_get
 
     headers = {"User-Agent": "test", "Accept": "*/*"}
-    ours, theirs = prepare_get(url, headers), requests.PreparedRequest()
-    theirs.prepare(method="GET", url=url, headers=headers)
-    assert (ours.method, ours.url, dict(ours.headers), ours.body) == (
-        theirs.method, theirs.url, dict(theirs.headers), theirs.body)
+
+    def prepared(prepare: Callable[[], requests.PreparedRequest]) -> tuple[object, ...]:
+        try:
+            request = prepare()
+        except requests.exceptions.RequestException as exc:
+            return (type(exc),)
+        return (request.method, request.url, dict(request.headers), request.body)
+
+    def theirs() -> requests.PreparedRequest:
+        request = requests.PreparedRequest()
+        request.prepare(method="GET", url=url, headers=headers)
+        return request
+
+    assert prepared(lambda: prepare_get(url, headers)) == prepared(theirs)

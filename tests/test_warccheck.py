@@ -484,6 +484,17 @@ def test_references_and_duplicates_beyond_the_window(tmp_path: Path, small_windo
     assert [p.kind for p in problems] == ["warc"] and "which no checked WARC file holds" in problems[0].detail
 
 
+@pytest.mark.parametrize("order", ["near-then-far", "far-then-near"])
+def test_an_id_used_three_times_is_reported_twice(tmp_path: Path, small_window: None, order: str) -> None:
+    again = new_id()
+    filler = [raw_record("resource", b"x%d" % n) for n in range(6)]
+    same = [raw_record("resource", b"s%d" % n, record_id=again) for n in range(3)]
+    records = [same[0], same[1], *filler, same[2]] if order == "near-then-far" else [same[0], *filler, same[1], same[2]]
+    problems, _ = verify_warc(write(tmp_path, f"{order}.warc", *records))
+    assert [p.kind for p in problems] == ["warc", "warc"], problems
+    assert all("used by an earlier record" in p.detail for p in problems)
+
+
 def test_record_ids_spool_to_disk_and_survive_a_trip_to_another_process(tmp_path: Path) -> None:
     import pickle
 

@@ -274,10 +274,13 @@ class Fetcher:
         )
 
 
-# A URL already in the form requests' prepare_url gives it (lower-case host, no user info, no
-# percent-escapes to normalise, no fragment, no empty query): its parse and re-quote can be skipped.
+# A URL already in the form requests' prepare_url gives it (lower-case host of whole labels, a
+# port without leading zeros, no user info, no dot segments, no percent-escapes to normalise, no
+# fragment, no empty query): its parse and re-quote can be skipped.
 _PREPARED_URL_RE = re.compile(
-    r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]+)?\Z"
+    r"(?!.*/\.{1,2}(?:[/?;]|\Z))"
+    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[1-9][0-9]{0,4})?"
+    r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]+)?\Z"
 )
 
 

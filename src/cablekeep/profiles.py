@@ -173,8 +173,10 @@ class Profile:
         if self.not_found != _NOT_FOUND:
             return self._not_found.search(" ".join(text.split())) is not None
         lowered = text.lower()
+        if len(lowered) != len(text):  # a letter that lowers to two (e.g. "İ"): positions differ
+            return self._not_found.search(" ".join(text.split())) is not None
         for match in _NOT_FOUND_LOWER.finditer(lowered):
-            before = lowered[match.start() - 1] if match.start() else " "
+            before = text[match.start() - 1] if match.start() else " "
             if not (before.isalnum() or before == "_"):
                 return True
         return False

@@ -494,7 +494,7 @@ class _Scanner:
         self._pending: dict[str, list[Reference]] = {}
         self._leftover: list[Reference] = []
         self._beyond_window = False
-        self._reported: set[int] = set()  # hashes of ids already reported as used twice
+        self._reported: set[int] = set()  # offsets of the records already reported as reusing an id
         self._mid_member = _Tally()
         self._split = _Tally()
         self._bracketed_uri = _Tally()
@@ -730,7 +730,8 @@ class _Scanner:
                     raw_start,
                     record_id,
                 )
-                self._reported.add(hashed)
+                self._reported.add(raw_start)
+                self._recent[key] = self._recent.pop(key)  # seen again: it stays in the window longer
             else:
                 self._recent[key] = raw_start
                 if len(self._recent) > ID_WINDOW:
@@ -1026,11 +1027,11 @@ class _Scanner:
             # ids further apart than the window: the file's spool decides
             with IdIndex() as index:
                 index.add(0, self._scan.ids.pairs())
-                for hashed, places in index.duplicates():
-                    if hashed in self._reported:
-                        continue
+                for _, places in index.duplicates():
                     first = places[0][1]
                     for _, offset in places[1:]:
+                        if offset in self._reported:
+                            continue
                         self._problem(
                             f"the WARC-Record-ID at offset {offset} is used by an earlier record of this file "
                             f"(offset {first}).",
