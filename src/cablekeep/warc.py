@@ -49,7 +49,6 @@ WARC_SUFFIX = ".warc.gz"
 _READ_CHUNK = 64 * 1024
 GZIP_LEVEL = 2  # ISA-L's levels are 0-3
 GZIP_WBITS = 15 + 16  # a gzip header and trailer around the deflate stream
-_EMPTY_SHA1_LABEL = "sha1:" + base64.b32encode(hashlib.sha1(b"").digest()).decode("ascii")
 WRITE_BUFFER = 1024 * 1024  # bytes of records buffered before a write(2); commit_point flushes them
 PREPARED_SPOOL = 1024 * 1024  # bytes of prepared (compressed) records kept in memory before spilling to disk
 
@@ -67,6 +66,9 @@ def sha1_label(raw_digest: bytes) -> str:
 def warc_date(moment: datetime) -> str:
     """WARC-Date with microseconds (WARC/1.1)."""
     return str(datetime_to_iso_date(moment.astimezone(timezone.utc).replace(tzinfo=None), use_micros=True))
+
+
+_EMPTY_SHA1_LABEL = sha1_label(hashlib.sha1(b"").digest())  # the payload digest of a request without a body
 
 
 def timestamp14(moment: datetime) -> str:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1105,10 +1106,17 @@ def resolve_references(
     problems: list[Problem] = []
     if not scans:
         return problems
+    others = iter(elsewhere)
+    first_other = next(others, None)
+    if len(scans) == 1 and first_other is None:
+        # one file and nothing elsewhere: its scan already checked its ids and references against
+        # itself, so an index of the same ids would only say so again
+        return [_unresolved(ref, elsewhere_checked) for ref in scans[0].unresolved]
     with IdIndex() as index:
         for number, scan in enumerate(scans):
             index.add(number, scan.ids.pairs())
-        index.add(-1, ((id_hash(_norm_id(record_id)), 0) for record_id in elsewhere))
+        if first_other is not None:
+            index.add(-1, ((id_hash(_norm_id(record_id)), 0) for record_id in itertools.chain([first_other], others)))
         for _, places in index.duplicates():
             files = list(dict.fromkeys(number for number, _ in places if number >= 0))
             if len(files) < 2:
@@ -1127,32 +1135,32 @@ def resolve_references(
                     )
                 )
         for scan in scans:
-            for ref in scan.unresolved:
-                if id_hash(_norm_id(ref.target)) in index:
-                    continue
-                if ref.external_ok and not elsewhere_checked:
-                    problems.append(
-                        Problem(
-                            "warning",
-                            ref.path,
-                            f"the revisit at offset {ref.offset} refers to {ref.target}, which is not here; its "
-                            "WARC-Refers-To-Target-URI and -Date identify the original elsewhere.",
-                            offset=ref.offset,
-                            record_id=ref.source,
-                        )
-                    )
-                else:
-                    problems.append(
-                        Problem(
-                            "warc",
-                            ref.path,
-                            f"{ref.header} of the record at offset {ref.offset} names {ref.target}, which no "
-                            "checked WARC file holds.",
-                            offset=ref.offset,
-                            record_id=ref.source,
-                        )
-                    )
+            problems += [
+                _unresolved(ref, elsewhere_checked) for ref in scan.unresolved if id_hash(_norm_id(ref.target)) not in index
+            ]
     return problems
+
+
+def _unresolved(ref: Reference, elsewhere_checked: bool) -> Problem:
+    """The problem of a reference no checked file resolves: a warning for a revisit that names its
+    original by URI and date (unless the earlier bags were all checked), else a broken reference."""
+    if ref.external_ok and not elsewhere_checked:
+        return Problem(
+            "warning",
+            ref.path,
+            f"the revisit at offset {ref.offset} refers to {ref.target}, which is not here; its "
+            "WARC-Refers-To-Target-URI and -Date identify the original elsewhere.",
+            offset=ref.offset,
+            record_id=ref.source,
+        )
+    return Problem(
+        "warc",
+        ref.path,
+        f"{ref.header} of the record at offset {ref.offset} names {ref.target}, which no "
+        "checked WARC file holds.",
+        offset=ref.offset,
+        record_id=ref.source,
+    )
 
 
 def verify_warc(path: Path, *, display_path: str | None = None) -> tuple[list[Problem], int]:
