@@ -102,7 +102,7 @@ HASH_REFERENCE = textwrap.dedent(
 
 
 VERIFY_LIBRARY = (
-    "import sys; from pathlib import Path; from cablekeep.fixity import verify_bag; "
+    "import sys; from pathlib import Path; from cablekeep.fixity.verify import verify_bag; "
     "sys.exit(0 if verify_bag(Path(sys.argv[1])).ok else 1)"
 )
 
@@ -346,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         wait_for_idle(args.idle_wait)  # bagging in place runs once, so start it on a quiet machine
         bag_ours = run_child(
             [PYTHON, "-c",
-             "import sys; from pathlib import Path; from cablekeep.bag import bag_directory; "
+             "import sys; from pathlib import Path; from cablekeep.bagging.build import bag_directory; "
              f"bag_directory(Path(sys.argv[1]), dest_parent=None, in_place=True, algorithms={algorithms}, "
              f"processes={args.processes})", ours],
             log=log, cwd=work, retry=False,
@@ -360,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(Row("(a) bag", f"bagit.make_bag(processes={args.processes})", bag_theirs))
         rows.append(speedup("(a) bag", "cablekeep bag (in place)", bag_ours, bag_theirs, 3.0))
         run_child([PYTHON, "-c",
-                   "import sys; from pathlib import Path; from cablekeep.bag import bag_directory; "
+                   "import sys; from pathlib import Path; from cablekeep.bagging.build import bag_directory; "
                    f"bag_directory(Path(sys.argv[1]), dest_parent=None, in_place=True, algorithms={algorithms})",
                    work / "b"], log=log, cwd=work, retry=False)
 

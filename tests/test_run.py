@@ -16,9 +16,9 @@ import bagit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from cablekeep.canon import surt_key
+from cablekeep.capture.canon import surt_key
 from cablekeep.errors import OutputError, RunInterrupted
-from cablekeep.fixity import verify_bag
+from cablekeep.fixity.verify import verify_bag
 from cablekeep.manifest import load_manifest
 from cablekeep.run import RunSummary, run_manifest, work_dir
 from cablekeep.sample_site import SampleSite
@@ -267,7 +267,7 @@ def test_stopped_crawl_resumes_without_duplicates(write_manifest: Callable[..., 
 
 
 def test_existing_bag_is_not_overwritten(write_manifest: Callable[..., Path], tmp_path: Path) -> None:
-    from cablekeep.bag import make_bag
+    from cablekeep.bagging.build import make_bag
     from datetime import datetime, timezone
 
     payload = tmp_path / "f.txt"

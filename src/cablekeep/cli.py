@@ -23,21 +23,21 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from . import __version__
-from .audit import audit as audit_bags
-from .audit import parse_age, parse_share, record_verification
+from .fixity.audit import audit as audit_bags
+from .fixity.audit import parse_age, parse_share, record_verification
 from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
-from .fixity import VerifyProgress, verify_bag
-from .history import BagIdentity, FixityHistory, export_jsonl, export_premis
-from .report import Report
-from .serialized import is_serialized_bag_name, verify_serialized
-from .warccheck import verify_warc
+from .fixity.verify import VerifyProgress, verify_bag
+from .fixity.history import BagIdentity, FixityHistory, export_jsonl, export_premis
+from .fixity.report import Report
+from .fixity.serialized import is_serialized_bag_name, verify_serialized
+from .fixity.warccheck import verify_warc
 
 # The crawl's modules (requests, lxml, warcio writing) and rich are imported by the commands that
 # use them: `cablekeep verify` on a big bag should not pay their start-up time.
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from .crawl import CrawlProgress
+    from .capture.crawl import CrawlProgress
     from .run import RunSummary
 
 EXIT_INVALID = 1
@@ -311,10 +311,10 @@ def extract(source: Path, url: str | None, profile_path: Path | None) -> None:
     """Print what cablekeep understands of a page, as JSON: from an HTML file, or from a WARC and a URL.
 
     For developing and debugging a site profile."""
-    from .crawl import resolve_profile
-    from .extract import detect_profile, parse_page
+    from .capture.crawl import resolve_profile
+    from .cables.extract import detect_profile, parse_page
     from .manifest import load_manifest
-    from .warc import read_response
+    from .capture.warc import read_response
 
     content_type: str | None = None
     if source.name.endswith((".warc", ".warc.gz")):
@@ -414,7 +414,7 @@ def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, r
 @_db_option
 def repair(bag: Path, source: Path, db: Path) -> None:
     """Replace BAG's files that fail fixity with the copy's, only where the copy's match BAG's manifests."""
-    from .repair import repair as repair_bag
+    from .fixity.repair import repair as repair_bag
 
     try:
         with FixityHistory(db) as store:
@@ -427,7 +427,7 @@ def repair(bag: Path, source: Path, db: Path) -> None:
 
 
 def _verify_against(bag: Path, copy: Path, as_json: bool) -> NoReturn:
-    from .repair import compare_copies
+    from .fixity.repair import compare_copies
 
     try:
         comparison = compare_copies(bag, copy)
@@ -456,7 +456,7 @@ def _verify_against(bag: Path, copy: Path, as_json: bool) -> NoReturn:
 def bag_command(source: Path, in_place: bool, output: Path, algorithms: tuple[str, ...],
                 info_items: tuple[str, ...], processes: int | None) -> None:
     """Bag any directory of files as BagIt 1.0, each file read once for all algorithms."""
-    from .bag import bag_directory
+    from .bagging.build import bag_directory
 
     info: dict[str, list[str]] = {}
     for item in info_items:

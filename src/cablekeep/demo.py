@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .crawl import CrawlProgress
+from .capture.crawl import CrawlProgress
 from .errors import UsageError
 from .manifest import Manifest, load_manifest
 from .run import RunSummary, run_manifest

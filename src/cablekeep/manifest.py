@@ -35,10 +35,10 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
-from cablekeep import __version__
-from cablekeep.cableid import is_cable_id, normalise_cable_id
-from cablekeep.errors import ManifestError
-from cablekeep.profiles import profile_from_mapping
+from . import __version__
+from .cables.cableid import is_cable_id, normalise_cable_id
+from .errors import ManifestError
+from .cables.profiles import profile_from_mapping
 
 MANIFEST_VERSION = 1
 DEFAULT_USER_AGENT = f"cablekeep/{__version__} (+https://github.com/cablekeep/cablekeep)"

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .bag import BagRef, make_bag
-from .cdxj import write_sorted
-from .crawl import Crawl, CrawlProgress, CrawlResult
-from .export import counted, iter_cable_records, iter_citation_records, write_jsonl
-from .fixity import DEPENDS_FILE, verify_bag
+from .bagging.build import BagRef, make_bag
+from .capture.cdxj import write_sorted
+from .capture.crawl import Crawl, CrawlProgress, CrawlResult
+from .capture.export import counted, iter_cable_records, iter_citation_records, write_jsonl
+from .fixity.verify import DEPENDS_FILE, verify_bag
 from .manifest import Manifest
-from .report import Report
-from .state import CrawlState
-from .warc import make_record_id
+from .fixity.report import Report
+from .capture.state import CrawlState
+from .capture.warc import make_record_id
 
 WORK_DIR = ".work"
 DEPENDS_LABEL = "Cablekeep-Depends-On"  # bag-info.txt: "<bag name> <External-Identifier>", repeated

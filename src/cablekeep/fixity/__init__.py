@@ -1,0 +1,16 @@
+"""Fixity: is a bag (or a WARC) still what it was, and what happened to it over time.
+
+Takes bags (directories, tar or zip read without unpacking) and WARC files; gives reports that collect
+every problem (never stopping at the first, and keeping "not checked" apart from "passed"), and a
+history of fixity events in SQLite, exportable as PREMIS.
+
+- ``verify``: the full and fast checks of a bag directory (every manifest, Payload-Oxum, completeness).
+- ``serialized``: the same for a bag inside a tar or zip, read as a stream.
+- ``tagfiles``: reading BagIt tag files (bagit.txt, bag-info.txt, manifests, fetch.txt) per RFC 8493.
+- ``warccheck``: every WARC record complete, its digests right, its references resolved.
+- ``recordids``: WARC-Record-IDs checked for uniqueness and references in bounded memory.
+- ``report``: the result types: problems and reports.
+- ``history``: the fixity history (SQLite) and its PREMIS and JSON-lines exports.
+- ``audit``: verifying the bags that are due, or a sample of each, and recording each check.
+- ``repair``: replacing a file that fails fixity from a good copy, and comparing two copies.
+"""

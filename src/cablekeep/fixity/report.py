@@ -1,0 +1,210 @@
+"""The result of a verification: every problem found, and what was checked.
+
+A :class:`Report` is what :func:`cablekeep.fixity.verify.verify_bag` returns for a bag and what the CLI
+renders for a WARC file. Verification never stops at the first problem, so a report lists them
+all, in phase order: structure, then completeness and Payload-Oxum, then content (checksums and
+WARC records), then what was not checked, then warnings.
+
+Problem kinds
+-------------
+``changed``           a file's checksum differs from its manifest (one problem per algorithm)
+``missing``           a file listed in a manifest or fetch.txt is not in the bag
+``unexpected``        a payload file is on disk but in no payload manifest
+``invalid-structure`` the bag does not follow RFC 8493 (bagit.txt, manifests, duplicates...)
+``oxum``              Payload-Oxum is malformed or disagrees with the payload on disk
+``unsafe-path``       a manifest or fetch.txt path escapes the bag (absolute, ``..``, ``~``)
+``symlink``           a symbolic link inside the bag; refused, never followed
+``warc``              a WARC file is broken (cut short, bad digest, bad header, bad gzip member)
+``not-checked``       something that could not be verified; it is neither passed nor failed
+``warning``           worth knowing, does not make the target invalid
+
+Three more kinds name what changed in a bag since its last audit. :func:`verify_bag` never
+reports them; :mod:`cablekeep.fixity.audit` lists them among its findings, next to the verification:
+
+``renamed``           a file now at ``path`` has the size and checksum of a file that vanished since
+                      the last audit (``expected`` holds the old path): it was moved or renamed
+``added``             a file that was not in the bag at the last audit
+``removed``           a file that was in the bag at the last audit and is gone
+
+``ok`` is true when the only problems are warnings -- and, in ``fast`` mode only, the
+``not-checked`` entries that say checksums were not verified. In ``full`` and ``warc`` modes a
+``not-checked`` problem makes ``ok`` false: "not checked" is never reported as "passed".
+``fully_checked`` says whether anything at all was left unchecked.
+
+``sample`` mode (``verify_bag(only=...)``) hashes only the payload files named; the rest of the
+bag is checked as in ``full`` mode (structure, completeness, Payload-Oxum, tag files).
+``files_not_sampled`` counts the payload files left out, which makes ``fully_checked`` false
+without failing ``ok``; any other ``not-checked`` problem fails ``ok`` as in ``full`` mode.
+
+JSON schema ``cablekeep.verify/1``
+----------------------------------
+::
+
+    {
+      "schema": "cablekeep.verify/1",
+      "target": "bags/cables-2024",       # the bag directory or WARC file verified
+      "mode": "full" | "fast" | "sample" | "warc",
+      "ok": true,                          # see above
+      "fully_checked": false,              # false when any "not-checked" problem is present
+      "algorithms": ["sha256", "sha512"],  # manifest algorithms (bag) or [] (WARC)
+      "files_checked": 12,                 # files whose content was hashed against manifests
+      "bytes_checked": 73411,              # bytes hashed
+      "warc_records_checked": 40,          # WARC records read and checked
+      "files_not_sampled": 90,             # sample mode only: payload files not hashed this time
+      "counts": {"changed": 1},            # number of problems per kind (kinds absent: 0)
+      "problems": [                        # in phase order
+        {"kind": "changed", "path": "data/a.txt", "detail": "...",
+         "algorithm": "sha256", "expected": "...", "found": "..."},
+        {"kind": "warc", "path": "data/x.warc.gz", "detail": "...",
+         "offset": 1234, "record_id": "<urn:uuid:...>"}
+      ]
+    }
+
+Optional problem fields (``algorithm``, ``expected``, ``found``, ``offset``, ``record_id``) are
+present only when known. Paths are bag-relative with ``/`` separators.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+SCHEMA = "cablekeep.verify/1"
+
+KINDS = (
+    "changed",
+    "missing",
+    "unexpected",
+    "invalid-structure",
+    "oxum",
+    "unsafe-path",
+    "symlink",
+    "warc",
+    "not-checked",
+    "warning",
+    "renamed",
+    "added",
+    "removed",
+)
+
+MODES = ("full", "fast", "sample", "warc")
+
+# Phase of each kind, for the order problems are listed in.
+_PHASE = {
+    "invalid-structure": 0,
+    "unsafe-path": 0,
+    "symlink": 0,
+    "missing": 1,
+    "unexpected": 1,
+    "oxum": 1,
+    "changed": 2,
+    "warc": 2,
+    "renamed": 1,
+    "added": 1,
+    "removed": 1,
+    "not-checked": 3,
+    "warning": 4,
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or not checked, or worth a warning) with one file."""
+
+    kind: str
+    path: str
+    detail: str
+    algorithm: str | None = None
+    expected: str | None = None
+    found: str | None = None
+    offset: int | None = None
+    record_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in _PHASE:
+            raise ValueError(f"unknown problem kind {self.kind!r}; expected one of {KINDS}")
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"kind": self.kind, "path": self.path, "detail": self.detail}
+        for name in ("algorithm", "expected", "found", "offset", "record_id"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+def problem_order(problem: Problem) -> tuple[int, str, str, str, int, str]:
+    """Sort key: phase, then path, so reports are the same however the work was scheduled."""
+    return (
+        _PHASE[problem.kind],
+        problem.path,
+        problem.kind,
+        problem.algorithm or "",
+        -1 if problem.offset is None else problem.offset,
+        problem.detail,
+    )
+
+
+@dataclass
+class Report:
+    """Everything one verification found. See the module docstring for ``ok``."""
+
+    target: str
+    mode: str
+    algorithms: tuple[str, ...] = ()
+    files_checked: int = 0
+    bytes_checked: int = 0
+    warc_records_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    files_not_sampled: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown report mode {self.mode!r}; expected one of {MODES}")
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed. ``not-checked`` only passes in fast mode."""
+        for problem in self.problems:
+            if problem.kind == "warning":
+                continue
+            if problem.kind == "not-checked" and self.mode == "fast":
+                continue
+            return False
+        return True
+
+    @property
+    def fully_checked(self) -> bool:
+        """True when no part of the target was left unverified."""
+        return self.files_not_sampled == 0 and not any(p.kind == "not-checked" for p in self.problems)
+
+    @property
+    def not_checked(self) -> list[Problem]:
+        return [p for p in self.problems if p.kind == "not-checked"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.kind == "warning"]
+
+    def counts(self) -> dict[str, int]:
+        """Number of problems per kind, only kinds that occur."""
+        return dict(sorted(Counter(p.kind for p in self.problems).items()))
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict in the ``cablekeep.verify/1`` schema (module docstring)."""
+        out: dict[str, object] = {
+            "schema": SCHEMA,
+            "target": self.target,
+            "mode": self.mode,
+            "ok": self.ok,
+            "fully_checked": self.fully_checked,
+            "algorithms": list(self.algorithms),
+            "files_checked": self.files_checked,
+            "bytes_checked": self.bytes_checked,
+            "warc_records_checked": self.warc_records_checked,
+        }
+        if self.mode == "sample":
+            out["files_not_sampled"] = self.files_not_sampled
+        out["counts"] = self.counts()
+        out["problems"] = [p.to_json() for p in self.problems]
+        return out
