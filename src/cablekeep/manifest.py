@@ -37,13 +37,13 @@ from yaml.reader import ReaderError
 
 from . import __version__
 from .cables.cableid import is_cable_id, normalise_cable_id
+from .bagging.layout import WRITABLE_ALGORITHMS
 from .errors import ManifestError
 from .cables.profiles import profile_from_mapping
 
 MANIFEST_VERSION = 1
 DEFAULT_USER_AGENT = f"cablekeep/{__version__} (+https://github.com/cablekeep/cablekeep)"
 PROFILES = ("cablebrowser",)
-HASH_ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 # The bag directory is named after the collection: lower-case letters, digits and hyphens. It may not
 # start with a hyphen, so a collection name can never be read as a command-line option.
 COLLECTION_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -1084,10 +1084,10 @@ def _read_algorithms(reader: _Reader) -> Callable[[Node, str], tuple[str, ...]]:
     def read(node: Node, key: str) -> tuple[str, ...]:
         items = reader.items(node, key)
         if not items:
-            reader.fail(node, key, f"list at least one checksum algorithm: {', '.join(HASH_ALGORITHMS)}")
+            reader.fail(node, key, f"list at least one checksum algorithm: {', '.join(WRITABLE_ALGORITHMS)}")
         names: list[str] = []
         for item, item_key in items:
-            name = reader.choice(item, item_key, HASH_ALGORITHMS)
+            name = reader.choice(item, item_key, WRITABLE_ALGORITHMS)
             if name in names:
                 reader.fail(item, item_key, f"{name} is listed twice (items {names.index(name)} and "
                             f"{len(names)}); list each algorithm once")

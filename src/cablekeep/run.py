@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .bagging.build import BagRef, make_bag
+from .bagging.build import BagRef, make_bag, read_bag_info
 from .capture.cdxj import write_sorted
 from .capture.crawl import Crawl, CrawlProgress, CrawlResult
 from .capture.export import counted, iter_cable_records, iter_citation_records, write_jsonl
-from .fixity.verify import DEPENDS_FILE, verify_bag
+from .bagging.layout import DEPENDS_FILE
+from .fixity.verify import verify_bag
 from .manifest import Manifest
 from .fixity.report import Report
 from .capture.state import CrawlState
@@ -37,13 +38,7 @@ DEPENDS_LABEL = "Cablekeep-Depends-On"  # bag-info.txt: "<bag name> <External-Id
 
 
 def _external_identifier(bag: Path) -> str:
-    info = bag / "bag-info.txt"
-    if info.is_file():
-        for line in info.read_text(encoding="utf-8", errors="replace").splitlines():
-            label, _, value = line.partition(":")
-            if label.strip() == "External-Identifier":
-                return value.strip()
-    return "unknown"
+    return read_bag_info(bag).get("External-Identifier", "unknown")
 
 
 def earlier_bags(manifest: Manifest) -> list[Path]:
@@ -170,10 +165,7 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
 
 
 def _existing_bag(path: Path, algorithms: Sequence[str]) -> BagRef:
-    info: dict[str, str] = {}
-    for line in (path / "bag-info.txt").read_text(encoding="utf-8").splitlines():
-        label, _, value = line.partition(":")
-        info.setdefault(label.strip(), value.strip())
+    info = read_bag_info(path)
     size, _, files = info.get("Payload-Oxum", "0.0").partition(".")
     return BagRef(path, path.name, info.get("External-Identifier", ""), int(files or 0), int(size or 0), tuple(algorithms))
 

@@ -26,12 +26,9 @@ from pathlib import Path, PurePosixPath
 from .. import __version__
 from ..errors import OutputError, UsageError
 from .hashing import OrderedBatches, digest_batch, make_pool
+from .layout import BAG_INFO_TXT, BAGIT_TXT, BLOCK, WRITABLE_ALGORITHMS
 
-BLOCK = 1024 * 1024
-SUPPORTED_ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 STAGING_PREFIX = ".staging-"
-BAGIT_TXT = "bagit.txt"
-BAG_INFO_TXT = "bag-info.txt"
 
 
 @dataclass(frozen=True)
@@ -158,8 +155,8 @@ def make_bag(
 ) -> BagRef:
     """Build the bag ``parent/name`` from ``payload`` (source file, path under ``data/``)."""
     for algorithm in algorithms:
-        if algorithm not in SUPPORTED_ALGORITHMS:
-            raise UsageError(f"unsupported checksum algorithm {algorithm!r}; use one of {', '.join(SUPPORTED_ALGORITHMS)}")
+        if algorithm not in WRITABLE_ALGORITHMS:
+            raise UsageError(f"unsupported checksum algorithm {algorithm!r}; use one of {', '.join(WRITABLE_ALGORITHMS)}")
     final = parent / name
     if final.exists():
         raise OutputError(f"bag {final} already exists; remove it or choose another name")
@@ -361,8 +358,8 @@ def _check_algorithms(algorithms: Sequence[str]) -> tuple[str, ...]:
     if not algorithms:
         raise UsageError("give at least one checksum algorithm")
     for algorithm in algorithms:
-        if algorithm not in SUPPORTED_ALGORITHMS:
-            raise UsageError(f"unsupported checksum algorithm {algorithm!r}; use one of {', '.join(SUPPORTED_ALGORITHMS)}")
+        if algorithm not in WRITABLE_ALGORITHMS:
+            raise UsageError(f"unsupported checksum algorithm {algorithm!r}; use one of {', '.join(WRITABLE_ALGORITHMS)}")
     return tuple(dict.fromkeys(algorithms))
 
 
@@ -537,3 +534,28 @@ def _bag_copy(
     except OSError as exc:
         raise OutputError(f"cannot bag {source} into {dest_parent}: {exc}; {staging} is not a bag, {source} is unchanged") from exc
     return BagRef(final, final.name, identifier, files, total, algorithms)
+
+
+def read_bag_info(bag: Path) -> dict[str, str]:
+    """The first value of each label in a bag's bag-info.txt (continuation lines joined); {} without one.
+
+    For bags cablekeep made or is about to extend (their External-Identifier, Payload-Oxum); a bag's
+    verification reads bag-info.txt through :mod:`cablekeep.fixity.tagfiles`, with every problem named.
+    """
+    try:
+        text = (bag / BAG_INFO_TXT).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return {}
+    info: dict[str, str] = {}
+    current = ""  # the label a continuation line extends; "" after a repeated label or a bad line
+    for line in text.splitlines():
+        if line[:1] in (" ", "\t"):
+            if current:
+                info[current] = f"{info[current]} {line.strip()}".strip()
+            continue
+        label, colon, value = line.partition(":")
+        label = label.strip()
+        current = label if colon and label and label not in info else ""
+        if current:
+            info[current] = value.strip()
+    return info

@@ -27,10 +27,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Generic, TypeVar, cast
 
-BLOCK = 1 << 20
+from .layout import BLOCK, CREATE_FLAGS, open_nofollow
 
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 HashFactory = Callable[[], "hashlib._Hash"]
 T = TypeVar("T")
@@ -43,11 +41,6 @@ def hasher_factory(name: str | None) -> HashFactory | None:
     if name in hashlib.algorithms_guaranteed and hasattr(hashlib, name):
         return cast(HashFactory, getattr(hashlib, name))
     return lambda: hashlib.new(name)
-
-
-def open_nofollow(path: str) -> int:
-    """A read-only descriptor for ``path``; ``OSError`` (ELOOP) when it is a symbolic link."""
-    return os.open(path, _READ_FLAGS)
 
 
 _buffer: bytearray | None = None
@@ -107,7 +100,7 @@ def digest_batch(
             target = os.path.join(copy_root, rel)
             info = os.fstat(fd)
             try:
-                out = os.open(target, _WRITE_FLAGS, 0o600)
+                out = os.open(target, CREATE_FLAGS, 0o600)
             except OSError as exc:
                 raise OSError(exc.errno, exc.strerror, target) from None
             try:

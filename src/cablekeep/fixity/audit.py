@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .tagfiles import BAGIT_TXT, MANIFEST_RE, PAYLOAD_DIR, hashlib_name
+from ..bagging.layout import BAGIT_TXT, BLOCK, MANIFEST_RE, PAYLOAD_DIR, READ_FLAGS, hashlib_name
 from ..errors import BagUnreadableError, UsageError
 from .verify import verify_bag
 from .history import (
@@ -61,8 +61,6 @@ ALGORITHM_PREFERENCE = (
     "sha512", "sha3-512", "sha3_512", "blake2b", "sha384", "sha3-384", "sha3_384", "sha256", "sha3-256",
     "sha3_256", "blake2s", "sha224", "sha3-224", "sha3_224", "sha1", "md5",
 )
-_BLOCK = 1 << 20
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 Clock = Callable[[], datetime]
 OpenFile = Callable[[str], int]
@@ -471,7 +469,7 @@ def _hash_file(bag: Path, rel: str, algorithm: str, open_file: OpenFile | None) 
     hasher = hashlib.new(name)
     try:
         with os.fdopen(fd, "rb", buffering=0) as stream:
-            while block := stream.read(_BLOCK):
+            while block := stream.read(BLOCK):
                 hasher.update(block)
     except OSError:
         return None
@@ -479,7 +477,7 @@ def _hash_file(bag: Path, rel: str, algorithm: str, open_file: OpenFile | None) 
 
 
 def _open_nofollow(path: str) -> int:
-    return os.open(path, _OPEN_FLAGS)
+    return os.open(path, READ_FLAGS)
 
 
 def _findings(report: Report, changes: _Changes, algorithm: str | None) -> list[Problem]:

@@ -45,11 +45,8 @@ from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesNSImpl
 
 from .. import __version__
+from ..bagging.layout import BAGIT_TXT, BAG_INFO_TXT, BLOCK, MANIFEST_RE, READ_FLAGS, TAGMANIFEST_RE
 from .tagfiles import (
-    BAG_INFO_TXT,
-    BAGIT_TXT,
-    MANIFEST_RE,
-    TAGMANIFEST_RE,
     check_path,
     parse_bag_info,
     parse_declaration,
@@ -77,8 +74,6 @@ PREMIS_EVENT_TYPES = {
     "repair": ("recovery", "rec"),
 }
 
-_BLOCK = 1 << 20
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 _SCHEMA = """
@@ -166,7 +161,7 @@ class BagIdentity:
 
 
 def _read_small(path: Path) -> bytes:
-    fd = os.open(path, _OPEN_FLAGS)
+    fd = os.open(path, READ_FLAGS)
     with os.fdopen(fd, "rb") as stream:
         return stream.read()
 
@@ -211,12 +206,12 @@ def bag_identity(path: Path) -> BagIdentity:
         for name in covered:
             hasher.update(name.encode("utf-8", "surrogateescape") + b"\0")
             try:
-                fd = os.open(root / name, _OPEN_FLAGS)
+                fd = os.open(root / name, READ_FLAGS)
             except OSError:
                 hasher.update(b"unreadable\0")
                 continue
             with os.fdopen(fd, "rb") as stream:
-                while block := stream.read(_BLOCK):
+                while block := stream.read(BLOCK):
                     hasher.update(block)
             hasher.update(b"\0")
         digest = hasher.hexdigest()
@@ -232,7 +227,7 @@ def iter_manifest_entries(bag: Path, name: str) -> Iterator[tuple[str, str]]:
     """
     codec, strict = _tag_codec(bag)
     try:
-        fd = os.open(bag / name, _OPEN_FLAGS)
+        fd = os.open(bag / name, READ_FLAGS)
     except OSError:
         return
     with open(fd, encoding=codec, errors="surrogateescape", newline="") as stream:

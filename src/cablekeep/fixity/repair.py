@@ -14,7 +14,7 @@ the damaged one; a file for which neither copy is good is left exactly as it was
 is verified again afterwards and a ``repair`` event records what was replaced.
 
 No symbolic link is followed in either copy: every directory on the way to a file is opened
-relative to its parent with ``O_NOFOLLOW`` (a link there makes the file unrepairable), and a
+relative to its parent with ``ONOFOLLOW`` (a link there makes the file unrepairable), and a
 link where a file should be is replaced by the file, never written through. An interrupted
 repair leaves at most one ``.cablekeep-repair-*.tmp`` file, which verification reports as
 ``unexpected``; every file is either the old one or the new one, never half written.
@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from .tagfiles import MANIFEST_RE, TAGMANIFEST_RE, hashlib_name
+from ..bagging.layout import BLOCK, CLOEXEC, DIRECTORY, MANIFEST_RE, NOFOLLOW, TAGMANIFEST_RE, hashlib_name
 from ..errors import BagUnreadableError, UsageError
 from .verify import verify_bag
 from .history import FixityEvent, FixityHistory, bag_identity, iter_manifest_entries, new_event_id, utc_now
@@ -40,10 +40,6 @@ from .report import Problem, Report
 COMPARE_SCHEMA = "cablekeep.compare/1"
 REPAIR_SCHEMA = "cablekeep.repair/1"
 TEMP_PREFIX = ".cablekeep-repair-"
-_BLOCK = 1 << 20
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 # Problem kind -> a file's verdict, worst first.
 _VERDICTS = {
     "symlink": "symlink",
@@ -332,10 +328,10 @@ def _restore_one(
 def _open_parent(root: Path, parts: list[str], *, create: bool) -> int:
     """A descriptor of the directory ``root/parts...``, opened one component at a time without
     following links; missing directories are created when ``create``."""
-    fd = os.open(root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    fd = os.open(root, os.O_RDONLY | DIRECTORY | CLOEXEC)
     try:
         for part in parts:
-            flags = os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC
+            flags = os.O_RDONLY | DIRECTORY | NOFOLLOW | CLOEXEC
             try:
                 child = os.open(part, flags, dir_fd=fd)
             except FileNotFoundError:
@@ -366,7 +362,7 @@ def _restore(bag: Path, source: Path, path: str, expected: dict[str, str]) -> st
         return f"a directory on the way to it in the copy is a symbolic link or unreadable ({exc.strerror or exc})"
     try:
         try:
-            src = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=src_dir)
+            src = os.open(name, os.O_RDONLY | NOFOLLOW | CLOEXEC, dir_fd=src_dir)
         except FileNotFoundError:
             return "the copy does not have it either"
         except OSError as exc:
@@ -383,7 +379,7 @@ def _hash_fd(fd: int, usable: dict[str, str], out: int | None = None) -> dict[st
     """Hex digests of ``fd`` from its start, for every algorithm at once; copied to ``out`` if given."""
     os.lseek(fd, 0, os.SEEK_SET)
     hashers = {alg: hashlib.new(h) for alg, h in usable.items()}
-    while block := os.read(fd, _BLOCK):
+    while block := os.read(fd, BLOCK):
         for hasher in hashers.values():
             hasher.update(block)
         if out is not None:
@@ -419,7 +415,7 @@ def _copy_verified(
     try:
         try:
             out = os.open(
-                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, info.st_mode & 0o666, dir_fd=dst_dir
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC, info.st_mode & 0o666, dir_fd=dst_dir
             )
         except OSError as exc:
             return f"a temporary file could not be created next to it ({exc.strerror or exc})"

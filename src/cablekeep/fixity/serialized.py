@@ -47,18 +47,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO, cast
 
+from ..bagging.layout import BAGIT_TXT, BAG_INFO_TXT, BLOCK, FETCH_TXT, MANIFEST_RE, PAYLOAD_DIR, TAGMANIFEST_RE, hashlib_name
 from .tagfiles import (
-    BAG_INFO_TXT,
-    BAGIT_TXT,
-    FETCH_TXT,
     LINE_END_RE,
-    MANIFEST_RE,
-    PAYLOAD_DIR,
     SYSTEM_FILE_NAMES,
-    TAGMANIFEST_RE,
     check_path,
     has_undecodable,
-    hashlib_name,
     is_hex_digest,
     parse_bag_info,
     parse_declaration,
@@ -68,7 +62,7 @@ from .tagfiles import (
     split_lines,
 )
 from ..errors import BagUnreadableError
-from ..bagging.hashing import BLOCK, hasher_factory
+from ..bagging.hashing import hasher_factory
 from .report import Problem, Report, problem_order
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
 

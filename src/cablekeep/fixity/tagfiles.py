@@ -9,43 +9,23 @@ layout) apply from BagIt 1.0 on; older bags get warnings where 1.0 would be inva
 from __future__ import annotations
 
 import codecs
-import hashlib
 import re
 from dataclasses import dataclass, field
 
+from ..bagging.layout import (
+    BAG_INFO_TXT,
+    BAGIT_TXT,
+    FETCH_TXT,
+    MANIFEST_RE,
+    PAYLOAD_DIR,
+    TAGMANIFEST_RE,
+    hashlib_name,
+)
 from .report import Problem
-
-BAGIT_TXT = "bagit.txt"
-BAG_INFO_TXT = "bag-info.txt"
-FETCH_TXT = "fetch.txt"
-PAYLOAD_DIR = "data"
 
 V1_0 = (1, 0)
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-
-# BagIt algorithm names (lower case, as in manifest-<alg>.txt) to hashlib names.
-_HASHLIB_NAMES = {
-    "md5": "md5",
-    "sha1": "sha1",
-    "sha224": "sha224",
-    "sha256": "sha256",
-    "sha384": "sha384",
-    "sha512": "sha512",
-    "sha3-224": "sha3_224",
-    "sha3-256": "sha3_256",
-    "sha3-384": "sha3_384",
-    "sha3-512": "sha3_512",
-    "sha3_224": "sha3_224",
-    "sha3_256": "sha3_256",
-    "sha3_384": "sha3_384",
-    "sha3_512": "sha3_512",
-    "blake2b": "blake2b",
-    "blake2s": "blake2s",
-}
-
-MANIFEST_RE = re.compile(r"^manifest-([A-Za-z0-9_-]+)\.txt$")
-TAGMANIFEST_RE = re.compile(r"^tagmanifest-([A-Za-z0-9_-]+)\.txt$")
 
 # Names operating systems drop into folders; listed in a manifest they are most likely accidents.
 SYSTEM_FILE_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "ehthumbs.db", ".directory"})
@@ -58,14 +38,6 @@ _FETCH_LINE_RE = re.compile(r"^([^ \t]+)[ \t]+([^ \t]+)[ \t]+(.+)$")
 _PERCENT_RE = re.compile(r"%(0[AaDd]|25)")
 _PERCENT_VALUES = {"0a": "\n", "0d": "\r", "25": "%"}
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]+$")
-
-
-def hashlib_name(algorithm: str) -> str | None:
-    """The hashlib name for a BagIt algorithm name, or None when cablekeep cannot compute it."""
-    name = _HASHLIB_NAMES.get(algorithm.lower())
-    if name is None or name not in hashlib.algorithms_available:
-        return None
-    return name
 
 
 def split_lines(text: str) -> list[str]:

@@ -57,18 +57,12 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..bagging.layout import BAGIT_TXT, BAG_INFO_TXT, BLOCK, DEPENDS_FILE, FETCH_TXT, MANIFEST_RE, PAYLOAD_DIR, READ_FLAGS, TAGMANIFEST_RE, hashlib_name
 from .tagfiles import (
-    BAG_INFO_TXT,
-    BAGIT_TXT,
-    FETCH_TXT,
     LINE_END_RE,
-    MANIFEST_RE,
-    PAYLOAD_DIR,
     SYSTEM_FILE_NAMES,
-    TAGMANIFEST_RE,
     check_path,
     has_undecodable,
-    hashlib_name,
     is_hex_digest,
     parse_bag_info,
     parse_declaration,
@@ -83,15 +77,12 @@ from ..bagging.hashing import make_pool
 from .report import Problem, Report, problem_order
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
 
-BLOCK = 1 << 20
-DEPENDS_FILE = "cablekeep-depends-on.txt"  # tag file naming the earlier bags revisits point into
 POOL_MIN_FILES = 64
 POOL_MIN_BYTES = 64 << 20
 BATCH_FILES = 256
 BATCH_BYTES = 32 << 20
 INFLIGHT_PER_PROCESS = 3
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _CLUTTER_HINTS = (*sorted(SYSTEM_FILE_NAMES), "/._")
 
 
@@ -219,7 +210,7 @@ _buffer: bytearray | None = None
 
 
 def _open_nofollow(path: str) -> int:
-    return os.open(path, _OPEN_FLAGS)
+    return os.open(path, READ_FLAGS)
 
 
 class _CountingHashers:
