@@ -24,15 +24,16 @@ SRC = REPO / "src" / "cablekeep"
 WINGS: dict[str, set[str]] = {
     "__init__": set(),
     "errors": set(),
+    "locks": {"errors"},  # one writer per collection or bag: spans the stages that write
     "sample_site": set(),  # the bundled demo site stands alone: it is what cablekeep archives
     "cables": {"__init__", "errors"},  # pure: understanding pages
-    "bagging": {"__init__", "errors"},
+    "bagging": {"__init__", "errors", "locks"},
     "manifest": {"__init__", "errors", "cables", "bagging"},
     "capture": {"__init__", "errors", "cables", "manifest"},
-    "fixity": {"__init__", "errors", "bagging", "capture"},
-    "run": {"__init__", "errors", "cables", "bagging", "manifest", "capture", "fixity"},
+    "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
+    "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
-    "cli": {"__init__", "errors", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo"},
+    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo"},
     "__main__": {"cli"},
 }
 

@@ -17,7 +17,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from cablekeep.capture.canon import surt_key
-from cablekeep.errors import OutputError, RunInterrupted
+from cablekeep.errors import CrawlFailedError, OutputError, RunInterrupted
 from cablekeep.fixity.verify import verify_bag
 from cablekeep.manifest import load_manifest
 from cablekeep.run import RunSummary, run_manifest, work_dir
@@ -218,11 +218,38 @@ def test_refused_connection_is_logged(write_manifest: Callable[..., Path], sampl
     assert summary.report.ok
 
 
-def test_blocked_address_without_allow_private(write_manifest: Callable[..., Path]) -> None:
+def test_blocked_address_without_allow_private(write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    """Every seed refused: the run fails with each seed's reason, makes no bag and leaves no work behind."""
     path = write_manifest(fetch={"allow_private": False}, follow={"depth": 0})
+    with pytest.raises(CrawlFailedError) as caught:
+        run_manifest(load_manifest(path))
+    assert caught.value.exit_code == 5
+    [(url, outcome, reason)] = caught.value.failures
+    assert url.endswith("/cable/05ALMATY2503") and outcome == "blocked-address"
+    assert "allow_private" in reason and "allow_private" in str(caught.value)
+    bags = tmp_path / "bags"
+    assert sorted(p.name for p in bags.iterdir()) == [".work"]
+    assert [p.name for p in (bags / ".work").iterdir()] == ["test-cables.lock"]
+
+
+def test_some_seeds_failing_still_bags_the_rest(write_manifest: Callable[..., Path], sample_site: SampleSite) -> None:
+    path = write_manifest(
+        seeds=[{"cable": "05ALMATY2503"}, {"url": "http://127.0.0.1:1/nothing-listens-here"}],
+        follow={"depth": 0},
+        fetch={"allow_private": True, "retries": 0, "timeout": 5},
+    )
     summary = run_manifest(load_manifest(path))
-    log = _jsonl(summary.bag.path / "data" / "crawl-log.jsonl")
-    assert [e["outcome"] for e in log] == ["blocked-address"]
+    outcomes = {e["url"]: e["outcome"] for e in _jsonl(summary.bag.path / "data" / "crawl-log.jsonl")}
+    assert outcomes["http://127.0.0.1:1/nothing-listens-here"] == "refused"
+    assert summary.report.ok
+
+
+def test_all_seeds_not_found_is_a_failure(write_manifest: Callable[..., Path]) -> None:
+    path = write_manifest(seeds=[{"cable": "99NOWHERE1"}], follow={"depth": 0})
+    with pytest.raises(CrawlFailedError) as caught:
+        run_manifest(load_manifest(path))
+    [(_, outcome, reason)] = caught.value.failures
+    assert outcome in {"not-found", "soft-404"} and "HTTP" in reason
 
 
 def test_warc_rolls_over_at_max_size(write_manifest: Callable[..., Path]) -> None:

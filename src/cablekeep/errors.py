@@ -7,7 +7,9 @@
     ├── ManifestError               exit 3   a manifest is malformed (file, line, key)
     ├── BagUnreadableError          exit 4   a bag or WARC could not be read at all
     ├── FetchError                  exit 5   a URL got no HTTP response (refused, DNS, timeout)
+    │   └── CrawlFailedError        exit 5   a run captured none of its seeds (each one's reason named)
     ├── OutputError                 exit 6   an output could not be written (disk full, permissions)
+    ├── LockedError                 exit 7   another process is writing the same collection or bag
     └── RunInterrupted              exit 130 a run was stopped by a signal; it can be resumed
 
 A verification that finds problems is not an error: it returns a report and the CLI exits 1.
@@ -64,10 +66,30 @@ class FetchError(CablekeepError):
         super().__init__(f"{url}: {reason}: {detail}")
 
 
+class CrawlFailedError(FetchError):
+    """A run captured none of the seeds it was asked for. ``failures``: (seed URL, outcome, reason) each."""
+
+    def __init__(self, failures: list[tuple[str, str, str]]) -> None:
+        self.failures = failures
+        lines = [f"  {url}: {outcome}" + (f" ({reason})" if reason else "") for url, outcome, reason in failures]
+        CablekeepError.__init__(
+            self, "no seed was captured, so no bag was made:\n" + "\n".join(lines or ["  (the manifest has no seeds)"])
+        )
+        self.url = failures[0][0] if failures else ""
+        self.reason = failures[0][1] if failures else "no-seed"
+        self.detail = str(self)
+
+
 class OutputError(CablekeepError):
     """An output could not be written; what was finished before stays valid."""
 
     exit_code = 6
+
+
+class LockedError(CablekeepError):
+    """Another process holds the lock of a collection or a bag; the message names it."""
+
+    exit_code = 7
 
 
 class RunInterrupted(CablekeepError):

@@ -26,13 +26,17 @@ from .capture.cdxj import write_sorted
 from .capture.crawl import Crawl, CrawlProgress, CrawlResult
 from .capture.export import counted, iter_cable_records, iter_citation_records, write_jsonl
 from .bagging.layout import DEPENDS_FILE
+from .errors import CrawlFailedError
 from .fixity.verify import verify_bag
 from .manifest import Manifest
 from .fixity.report import Report
 from .capture.state import CrawlState
 from .capture.warc import make_record_id
+from .locks import LOCK_SUFFIX, exclusive
 
 WORK_DIR = ".work"
+# A seed counts as captured when its chain ended in a response holding what was asked for.
+CAPTURED_OUTCOMES = frozenset({"ok", "truncated"})
 DEPENDS_LABEL = "Cablekeep-Depends-On"  # bag-info.txt: "<bag name> <External-Identifier>", repeated
 # the same lines, as a tag file: DEPENDS_FILE, which verify reads to check revisits against those bags
 
@@ -182,16 +186,40 @@ def run_manifest(
 ) -> RunSummary:
     """Crawl, bag and verify one manifest; resumes an interrupted crawl of the same collection."""
     workdir = work_dir(manifest)
-    earlier = earlier_bags(manifest) if manifest.warc.dedup == "collection" else []
-    crawl = Crawl(
-        manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop, earlier_bags=earlier,
-        on_progress=on_progress,
-    ).run()
-    ref, index_lines = package(manifest, crawl, make_id=make_id)
-    report = verify_bag(ref.path)
-    if report.ok:
-        shutil.rmtree(workdir)
-    return RunSummary(ref, crawl, report, index_lines)
+    with exclusive(workdir.with_name(workdir.name + LOCK_SUFFIX), f"collection {manifest.collection!r}"):
+        earlier = earlier_bags(manifest) if manifest.warc.dedup == "collection" else []
+        crawl = Crawl(
+            manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop, earlier_bags=earlier,
+            on_progress=on_progress,
+        ).run()
+        failures = seed_failures(workdir)
+        if failures is not None:
+            shutil.rmtree(workdir)  # nothing asked for was captured: the next run starts afresh
+            raise CrawlFailedError(failures)
+        ref, index_lines = package(manifest, crawl, make_id=make_id)
+        report = verify_bag(ref.path)
+        if report.ok:
+            shutil.rmtree(workdir)
+        return RunSummary(ref, crawl, report, index_lines)
+
+
+def seed_failures(workdir: Path) -> list[tuple[str, str, str]] | None:
+    """Each seed's (URL, outcome, reason) when no seed was captured; None when at least one was."""
+    state = CrawlState(workdir / "state.sqlite")
+    try:
+        failures: list[tuple[str, str, str]] = []
+        for line in state.iter_lines("log"):
+            entry = json.loads(line)
+            if entry.get("hop") != "seed":
+                continue
+            if entry.get("outcome") in CAPTURED_OUTCOMES:
+                return None
+            status = f"HTTP {entry['status']}" if entry.get("status") else ""
+            reason = "; ".join(part for part in (status, str(entry.get("reason") or "")) if part)
+            failures.append((str(entry.get("url")), str(entry.get("outcome")), reason))
+        return failures
+    finally:
+        state.close()
 
 
 def summary_json(summary: RunSummary) -> dict[str, object]:
