@@ -122,7 +122,7 @@ def test_2011_markup_gives_the_same_record(seed_record: PageRecord) -> None:
 def test_to_json_is_json_ready_with_a_fixed_key_order(seed_record: PageRecord) -> None:
     data = seed_record.to_json()
     assert list(data) == [
-        "url", "kind", "cable_id", "title", "fields", "tags", "citations", "links", "text",
+        "url", "kind", "cable_id", "title", "fields", "tags", "citations", "links", "text", "text_rule", "truncated",
     ]  # fmt: skip
     fields = data["fields"]
     assert isinstance(fields, Mapping)

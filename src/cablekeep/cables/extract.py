@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+from copy import deepcopy as copy_element
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from .citations import Citation, iter_citations
 from .profiles import BUILTIN_PROFILES, CABLEBROWSER, DATE_OUTPUT, FieldRule, Profile, normalise_label
 
 __all__ = [
+    "PAGE_LIMIT",
     "Link",
     "PageKind",
     "PageRecord",
@@ -37,11 +39,19 @@ __all__ = [
     "decode_html",
     "detect_profile",
     "original_url_from_template",
+    "main_text",
     "parse_page",
 ]
 
 PageKind = Literal["cable", "original", "not-found", "other"]
 LinkRel = Literal["requisite", "source", "original"]
+# Where a cable's text came from: the profile's text rule, the page's main text when that rule
+# selected nothing, or nowhere; "" on pages that are not cables or originals.
+TextRule = Literal["profile", "main-text", "none", ""]
+
+# At most this much of a page is parsed (a crawl reads no more of a body for extraction, and
+# ``cablekeep extract`` no more of a file): libxml2 and XPath on a page of 100 MB take gigabytes.
+PAGE_LIMIT = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -76,10 +86,12 @@ class PageRecord:
     citations: tuple[Citation, ...]
     links: tuple[Link, ...]
     title: str
+    text_rule: TextRule = ""
+    truncated: bool = False  # only the first PAGE_LIMIT bytes were read
 
     def __reduce__(self) -> tuple[type[PageRecord], tuple[object, ...]]:
         return (PageRecord, (self.url, self.kind, self.cable_id, self.fields, self.tags, self.text,
-                             self.citations, self.links, self.title))
+                             self.citations, self.links, self.title, self.text_rule, self.truncated))
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict; keys in a fixed order, ``fields`` sorted by name."""
@@ -99,6 +111,8 @@ class PageRecord:
                 for link in self.links
             ],
             "text": self.text,
+            "text_rule": self.text_rule or None,
+            "truncated": self.truncated,
         }
 
 
@@ -509,7 +523,8 @@ def parse_page(
     come from the text, dated by the page's own cable ID, which is never among them. An "other"
     page has no text or citations: only its links are read.
     """
-    page = _Page(_document(body, content_type))
+    truncated = len(body) > PAGE_LIMIT
+    page = _Page(_document(body[:PAGE_LIMIT] if truncated else body, content_type))
     base = _base_url(page.root, url)
     fields: dict[str, str] = {}
     for candidate in (profile, *fallbacks):
@@ -523,10 +538,15 @@ def parse_page(
     identifier = fields.get("identifier")
     kind: PageKind
     text = ""
+    text_rule: TextRule = ""
     if identifier is not None:
         kind = profile.kind
         cable_id = normalise_cable_id(identifier)
-        text = "\n\n".join(value.strip() for value in page.values(profile.text))
+        text = "\n\n".join(value.strip() for value in page.values(profile.text)).strip()
+        text_rule = "profile"
+        if not text:
+            text = main_text(page.root)
+            text_rule = "main-text" if text else "none"
     else:
         cable_id = None
         # the text as lxml sees it (C speed) is enough to find the "Cable not found" phrase
@@ -544,6 +564,83 @@ def parse_page(
         citations=tuple(iter_citations(text, cable_id)) if text else (),
         links=_links(page.root, base, fields.get("original_url")) if other_links or identifier is not None else (),
         title=_collapse(_render(title_element)) if title_element is not None else "",
+        text_rule=text_rule,
+        truncated=truncated,
+    )
+
+
+# --- the main text, when a profile's text rule selects nothing ---------------------------------
+
+_CHROME_TAGS = frozenset({"nav", "header", "footer", "aside", "form", "menu", "script", "style", "noscript"})
+_CHROME_NAME_RE = re.compile(r"(?:^|[\s_-])(?:nav|navbar|menu|header|footer|sidebar|breadcrumbs?|banner)(?:$|[\s_-])", re.I)
+_TEXT_CONTAINERS = ("p", "pre", "blockquote")
+_BARE_TEXT_HOSTS = ("div", "td", "article", "section", "main", "body", "center", "font")
+MIN_MAIN_TEXT = 40  # characters: less is a label or a date, not a cable's text
+
+
+def _is_chrome(element: etree._Element) -> bool:
+    """Inside navigation, a header or a footer (by tag, or by a class, id or role that says so)."""
+    return any(_is_own_chrome(node) for node in (element, *element.iterancestors()) if isinstance(node.tag, str))
+
+
+def _bare_text_length(element: etree._Element) -> int:
+    """Characters of text directly inside ``element`` (its text and its children's tails)."""
+    total = len((element.text or "").strip())
+    for child in element:
+        total += len((child.tail or "").strip())
+    return total
+
+
+def main_text(root: etree._Element) -> str:
+    """The largest block of text outside navigation, header and footer, rendered; "" when none.
+
+    Each paragraph (``p``, ``pre``, ``blockquote``) scores its length for its parent, and text
+    standing bare in a container (lines between ``<br>``) scores for the container itself; the
+    element with the highest score is the main text. Readability-style, without its heuristics
+    for ads: cable pages have none.
+    """
+    scores: dict[etree._Element, int] = {}
+    for element in root.iter(*_TEXT_CONTAINERS):
+        parent = element.getparent()
+        if parent is None or _is_chrome(element):
+            continue
+        length = len(etree.tostring(element, method="text", encoding="unicode").strip())
+        scores[parent] = scores.get(parent, 0) + length
+    for element in root.iter(*_BARE_TEXT_HOSTS):
+        length = _bare_text_length(element)
+        if length and not _is_chrome(element):
+            scores[element] = scores.get(element, 0) + length
+    if not scores:
+        return ""
+    best = max(scores, key=lambda element: scores[element])
+    if scores[best] < MIN_MAIN_TEXT:
+        return ""
+    return _render(_without_chrome(best)).strip()
+
+
+def _without_chrome(element: etree._Element) -> etree._Element:
+    """A copy of ``element`` without its navigation, header and footer (their tails kept)."""
+    copy = copy_element(element)
+    for node in [n for n in copy.iterdescendants() if isinstance(n.tag, str) and _is_own_chrome(n)]:
+        parent = node.getparent()
+        if parent is None:
+            continue
+        if node.tail:
+            previous = node.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + node.tail
+            else:
+                parent.text = (parent.text or "") + node.tail
+        parent.remove(node)
+    return copy
+
+
+def _is_own_chrome(element: etree._Element) -> bool:
+    if element.tag in _CHROME_TAGS:
+        return True
+    return any(
+        (value := element.get(attribute)) is not None and _CHROME_NAME_RE.search(value) is not None
+        for attribute in ("class", "id", "role")
     )
 
 
