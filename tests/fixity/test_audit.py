@@ -367,3 +367,28 @@ def test_a_bag_that_vanishes_is_recorded_as_unreadable(bags: Path, history: Fixi
     (result,) = report.bags
     assert result.status == "unreadable" and result.outcome == "unreadable" and not report.ok
     assert history.last_full_check(bag_identity(bags / "beta")) is None
+
+
+def test_bags_are_found_at_any_depth_and_not_inside_bags(bags: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "library" / "2005" / "july"
+    deep.mkdir(parents=True)
+    shutil.copytree(bags / "alpha", deep / "alpha")
+    shutil.copytree(bags / "beta", deep / "alpha" / "data" / "nested-bag")  # payload, not a bag to audit
+    shutil.copytree(bags / "gamma", tmp_path / "library" / "gamma")
+    (tmp_path / "library" / ".hidden").mkdir()
+    shutil.copytree(bags / "beta", tmp_path / "library" / ".hidden" / "beta")
+    found = find_bags([tmp_path / "library"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["library/2005/july/alpha", "library/gamma"]
+    assert [p.name for p in find_bags([tmp_path / "library"], max_depth=1)] == ["gamma"]
+    with pytest.raises(BagUnreadableError, match="no bags found .*down to 0 level"):
+        find_bags([tmp_path / "library"], max_depth=0)
+
+
+def test_a_folder_without_bags_is_an_error_not_a_passed_audit(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("no bag here")
+    for folder in ("empty", "notes"):
+        with pytest.raises(BagUnreadableError, match="no bags found"):
+            find_bags([tmp_path / folder])
+

@@ -34,7 +34,7 @@ import hashlib
 import math
 import os
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -151,8 +151,9 @@ def audit(
     processes: int | None = None,
     open_file: OpenFile | None = None,
     make_id: Callable[[], str] = new_event_id,
+    max_depth: int | None = None,
 ) -> AuditReport:
-    """Audit the bags at or under ``paths``; see the module docstring.
+    """Audit the bags at or under ``paths`` (at most ``max_depth`` levels down); see the module docstring.
 
     ``sample`` is a fraction in (0, 1]; ``retries`` how many more attempts a read error gets;
     ``open_file`` replaces ``os.open`` for every payload read (a seam for injecting read
@@ -167,7 +168,7 @@ def audit(
     if older_than is not None and older_than < timedelta(0):
         raise UsageError("--older-than must not be negative")
     run = _Audit(history, older_than, sample, rng, clock, retries, processes, open_file, make_id)
-    return AuditReport(tuple(run.bag(bag) for bag in find_bags(paths)))
+    return AuditReport(tuple(run.bag(bag) for bag in find_bags(paths, max_depth)))
 
 
 _AGE_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -193,26 +194,56 @@ def parse_share(text: str) -> float:
     return value
 
 
-def find_bags(paths: Iterable[Path]) -> list[Path]:
-    """The bags at or directly under ``paths``, each once, without following symbolic links
-    below a path given. Hidden directories (``.work``, ``.staging-*``) are not bags."""
+def find_bags(paths: Iterable[Path], max_depth: int | None = None) -> list[Path]:
+    """The bags at or under ``paths``, at any depth (at most ``max_depth`` levels below a path given),
+    each once, in name order, without following symbolic links below a path given and without
+    looking inside a bag. Hidden directories (``.work``, ``.staging-*``) are not searched.
+
+    Raises :class:`BagUnreadableError` when a path does not exist, is neither a bag nor a
+    directory, or when no bag is found at all (an audit of nothing is not a passed audit).
+    """
+    if max_depth is not None and max_depth < 0:
+        raise UsageError(f"--max-depth must be 0 or more, not {max_depth}")
     found: dict[str, Path] = {}
-    for path in paths:
-        path = Path(path)
+    given = [Path(path) for path in paths]
+    for path in given:
         if not os.path.lexists(path):
             raise BagUnreadableError(f"{path} does not exist")
         if _looks_like_bag(path):
             found.setdefault(os.path.abspath(path), path)
         elif path.is_dir():
-            with os.scandir(path) as iterator:
-                entries = sorted(iterator, key=lambda e: e.name)
-            for entry in entries:
-                child = Path(entry.path)
-                if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False) and _looks_like_bag(child):
-                    found.setdefault(os.path.abspath(child), child)
+            for bag in _iter_bags_below(path, max_depth):
+                found.setdefault(os.path.abspath(bag), bag)
         else:
             raise BagUnreadableError(f"{path} is neither a bag nor a directory of bags")
+    if not found:
+        depth = "at any depth" if max_depth is None else f"down to {max_depth} level(s)"
+        raise BagUnreadableError(
+            f"no bags found in {', '.join(str(p) for p in given)} ({depth}): a bag is a folder holding bagit.txt"
+        )
     return list(found.values())
+
+
+def _iter_bags_below(folder: Path, max_depth: int | None, depth: int = 0) -> Iterator[Path]:
+    """Bags below ``folder``, depth first in name order; a bag's own folders are not searched. A folder
+    that cannot be listed is yielded too: its audit fails as unreadable, never passes in silence."""
+    if max_depth is not None and depth >= max_depth:
+        return
+    try:
+        with os.scandir(folder) as iterator:
+            entries = sorted(
+                (e for e in iterator if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)),
+                key=lambda e: e.name,
+            )
+    except OSError:
+        yield folder
+        return
+    for entry in entries:
+        child = Path(entry.path)
+        if _looks_like_bag(child):
+            yield child
+        else:
+            yield from _iter_bags_below(child, max_depth, depth + 1)
 
 
 def _looks_like_bag(path: Path) -> bool:
