@@ -14,7 +14,9 @@ import pytest
 from cablekeep.errors import UsageError
 from cablekeep.fixity.verify import verify_bag
 from cablekeep.fixity.history import FixityHistory
-from cablekeep.fixity.repair import TEMP_PREFIX, compare_copies, repair
+from cablekeep.errors import LockedError
+from cablekeep.fixity.repair import TEMP_PREFIX, bag_lock_path, compare_copies, repair
+from cablekeep.locks import exclusive
 
 T0 = datetime(2026, 2, 1, tzinfo=timezone.utc)
 FILES = {
@@ -241,3 +243,32 @@ def test_a_repaired_bag_verifies_in_both_modes_of_the_engine(pair: tuple[Path, P
     (bag / "data" / "deep" / "c.txt").write_bytes(b"")
     repair(bag, copy, history, processes=1)
     assert verify_bag(bag, processes=1).ok and verify_bag(bag, fast=True).ok
+
+
+def test_a_killed_repair_leaves_temporary_files_the_next_repair_removes(
+    pair: tuple[Path, Path], history: FixityHistory
+) -> None:
+    bag, copy = pair
+    flip(bag / "data" / "a.txt")
+    # what a repair killed between creating and renaming its temporary copies leaves behind
+    (bag / "data" / f"{TEMP_PREFIX}0123.tmp").write_bytes(b"half a file")
+    (bag / "data" / "deep" / f"{TEMP_PREFIX}4567.tmp").write_bytes(b"another half")
+    (bag / "data" / "deep" / "not-ours.tmp").write_bytes(b"someone else's")
+    assert {p.kind for p in verify_bag(bag, processes=1).problems} >= {"unexpected"}
+    result = repair(bag, copy, history, processes=1)
+    assert result.cleaned == (f"data/{TEMP_PREFIX}0123.tmp", f"data/deep/{TEMP_PREFIX}4567.tmp")
+    assert result.to_json()["cleaned"] == list(result.cleaned)
+    assert not list(bag.rglob(f"{TEMP_PREFIX}*"))
+    assert (bag / "data" / "deep" / "not-ours.tmp").exists()  # only cablekeep's own leftovers go
+    assert result.replaced == ("data/a.txt",)
+
+
+def test_one_repair_of_a_bag_at_a_time(pair: tuple[Path, Path], history: FixityHistory) -> None:
+    bag, copy = pair
+    flip(bag / "data" / "a.txt")
+    with exclusive(bag_lock_path(bag), "bag"):
+        with pytest.raises(LockedError, match=f"process {os.getpid()}"):
+            repair(bag, copy, history, processes=1)
+    assert (bag / "data" / "a.txt").read_bytes() != FILES["a.txt"]  # untouched while locked
+    assert repair(bag, copy, history, processes=1).ok
+    assert not any(p.name.endswith(".lock") for p in bag.rglob("*"))  # the lock is beside the bag, not in it

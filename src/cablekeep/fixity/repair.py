@@ -17,7 +17,8 @@ No symbolic link is followed in either copy: every directory on the way to a fil
 relative to its parent with ``ONOFOLLOW`` (a link there makes the file unrepairable), and a
 link where a file should be is replaced by the file, never written through. An interrupted
 repair leaves at most one ``.cablekeep-repair-*.tmp`` file, which verification reports as
-``unexpected``; every file is either the old one or the new one, never half written.
+``unexpected`` and the next repair of the bag removes (and names); every file is either the old
+one or the new one, never half written. One repair of a bag at a time: a lock beside the bag.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from ..bagging.layout import BLOCK, CLOEXEC, DIRECTORY, MANIFEST_RE, NOFOLLOW, TAGMANIFEST_RE, hashlib_name
 from ..errors import BagUnreadableError, UsageError
+from ..locks import LOCK_SUFFIX, exclusive
 from .verify import verify_bag
 from .history import FixityEvent, FixityHistory, bag_identity, iter_manifest_entries, new_event_id, utc_now
 from .report import Problem, Report
@@ -194,6 +196,7 @@ class RepairResult:
     replaced: tuple[str, ...]
     unrepairable: tuple[UnrepairableFile, ...]
     event: FixityEvent
+    cleaned: tuple[str, ...] = ()  # temporary files an interrupted repair had left, removed first
 
     @property
     def ok(self) -> bool:
@@ -208,6 +211,7 @@ class RepairResult:
             "ok": self.ok,
             "replaced": list(self.replaced),
             "unrepairable": [{"path": u.path, "reason": u.reason} for u in self.unrepairable],
+            "cleaned": list(self.cleaned),
             "event_id": self.event.event_id,
             "before": self.before.to_json(),
             "after": self.after.to_json(),
@@ -226,9 +230,50 @@ def repair(
     """Replace each file of ``bag`` that fails fixity with ``source``'s, where ``source``'s is good.
 
     See the module docstring. Raises :class:`UsageError` when ``source`` is ``bag`` itself or
-    not a copy of it, :class:`BagUnreadableError` when either cannot be read at all.
+    not a copy of it, :class:`BagUnreadableError` when either cannot be read at all, and
+    :class:`LockedError` while another process repairs (or otherwise writes) the same bag.
+    Temporary files left by an interrupted repair are removed first and named in the result.
     """
     bag, source = Path(bag), Path(source)
+    if not bag.is_dir():
+        raise BagUnreadableError(f"{bag} is not a bag directory")
+    with exclusive(bag_lock_path(bag), f"bag {bag}"):
+        cleaned = remove_leftovers(bag)
+        result = _repair(bag, source, history, clock=clock, make_id=make_id, processes=processes)
+    return replace(result, cleaned=cleaned)
+
+
+def bag_lock_path(bag: Path) -> Path:
+    """The lock beside a bag (hidden, outside its payload, so verification never sees it)."""
+    absolute = Path(os.path.abspath(bag))
+    return absolute.parent / f".{absolute.name}{LOCK_SUFFIX}"
+
+
+def remove_leftovers(bag: Path) -> tuple[str, ...]:
+    """Remove the temporary files an interrupted repair left in ``bag``; their bag paths, sorted.
+
+    Only regular files named like this module's temporary files; links are never followed.
+    """
+    removed: list[str] = []
+    for folder, dirs, files in os.walk(bag, followlinks=False):
+        for name in files:
+            if name.startswith(TEMP_PREFIX) and name.endswith(".tmp"):
+                path = os.path.join(folder, name)
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    os.unlink(path)
+                    removed.append(Path(path).relative_to(bag).as_posix())
+    return tuple(sorted(removed))
+
+
+def _repair(
+    bag: Path,
+    source: Path,
+    history: FixityHistory,
+    *,
+    clock: Callable[[], datetime],
+    make_id: Callable[[], str],
+    processes: int | None,
+) -> RepairResult:
     identity, theirs = bag_identity(bag), bag_identity(source)
     if os.path.samefile(bag, source):
         raise UsageError(f"{source} is {bag} itself; repair needs another copy of the bag")
