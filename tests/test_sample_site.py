@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import http.client
+import json
 import re
+import shutil
 import struct
+import subprocess
+import sys
 import time
+from importlib.resources import files
+from pathlib import Path
 from collections.abc import Iterator
 from email.message import Message
 from html.parser import HTMLParser
@@ -26,7 +33,9 @@ from cablekeep.sample_site.cables import (
     SAMPLE_CABLES,
     SOFT_404_IDS,
     SampleCable,
+    SampleDataError,
     cable_page,
+    load_sample_cables,
     original_page,
 )
 
@@ -174,6 +183,92 @@ def test_at_least_40_distinct_cables_in_canonical_form() -> None:
     origins = {re.sub(r"^\d\d|\d+$", "", cable_id) for cable_id in ids}
     assert {"ALMATY", "ASTANA", "TASHKENT", "BISHKEK", "DUSHANBE", "STATE"} <= origins
     assert {"BUENOSAIRES", "KUALALUMPUR", "USUNNEWYORK"} <= origins
+
+
+# --- the data files ------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = files("cablekeep.sample_site").joinpath("data")
+
+
+def test_cables_come_from_the_package_data_whatever_the_working_directory(tmp_path: Path) -> None:
+    code = "from cablekeep.sample_site.cables import SAMPLE_CABLES as c; print(len(c), c[0].id, len(c[0].text))"
+    env = {"PYTHONPATH": str(Path(data.__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    first = SAMPLE_CABLES[0]
+    assert result.stdout.split() == [str(len(SAMPLE_CABLES)), first.id, str(len(first.text))]
+    assert load_sample_cables(DATA) == SAMPLE_CABLES
+    assert SAMPLE_CABLES[0].text == DATA.joinpath("cables", f"{first.id}.txt").read_text(encoding="utf-8")
+
+
+def test_every_data_file_is_declared_package_data() -> None:
+    tomllib = pytest.importorskip("tomllib")
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["cablekeep"]
+    package = ROOT / "src" / "cablekeep"
+    shipped = [p.relative_to(package).as_posix() for p in (package / "sample_site").rglob("*")
+               if p.is_file() and p.suffix not in (".py", ".pyc")]
+    assert any(name.startswith("sample_site/data/cables/") for name in shipped)
+    # setuptools matches each pattern against the path below the package, '*' not crossing '/'
+    undeclared = [name for name in shipped
+                  if not any(fnmatch.fnmatch(name, pattern) and name.count("/") == pattern.count("/") for pattern in patterns)]
+    assert undeclared == []
+
+
+def _copy_data(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    shutil.copytree(str(DATA), root)
+    return root
+
+
+def test_loader_reads_a_copy_of_the_data_as_the_bundle(tmp_path: Path) -> None:
+    root = _copy_data(tmp_path)
+    (root / "cables" / "05ALMATY2503.txt").write_bytes(b"SUBJECT: CHANGED\r\nTEXT\n")
+    entries = json.loads((root / "cables.json").read_text())
+    entries[0]["sources"] = [{"path": "/doc/x.html", "title": "X"}]
+    (root / "cables.json").write_text(json.dumps(entries))
+    loaded = {cable.id: cable for cable in load_sample_cables(root)}
+    assert loaded["05ALMATY2503"].text == "SUBJECT: CHANGED\r\nTEXT\n"  # bytes as written, no newline translation
+    assert loaded[entries[0]["id"]].sources == (("/doc/x.html", "X"),)
+    assert [cable.id for cable in load_sample_cables(root)] == [cable.id for cable in SAMPLE_CABLES]
+
+
+def test_loader_lists_every_problem_of_broken_data(tmp_path: Path) -> None:
+    root = _copy_data(tmp_path)
+    entries = json.loads((root / "cables.json").read_text())
+    entries[0]["colour"] = "red"
+    del entries[1]["subject"]
+    entries[2]["tags"] = "PREL, KZ"
+    entries[3]["original"] = "lost"
+    entries[4]["created"] = "6 July 2005"
+    entries[5]["sources"] = [["/doc/a.html", "A"]]
+    renamed, entries[6]["id"] = entries[6]["id"], "almaty 1"
+    entries.append(dict(entries[7]))
+    entries.append("05ALMATY9999")
+    (root / "cables.json").write_text(json.dumps(entries))
+    (root / "cables" / f"{entries[8]['id']}.txt").unlink()
+    (root / "cables" / "05ALMATY4242.txt").write_text("no cable lists me\n")
+    with pytest.raises(SampleDataError) as caught:
+        load_sample_cables(root)
+    n = len(entries)
+    assert list(caught.value.problems) == [
+        "cables.json[0]: unknown key 'colour'",
+        "cables.json[1]: missing key 'subject'",
+        "cables.json[2].tags: expected list, got str",
+        "cables.json[3].original: 'lost' is neither 'ok' nor 'missing'",
+        "cables.json[4].created: '6 July 2005' is not YYYY-MM-DD HH:MM:SS",
+        'cables.json[5].sources: expected a list of {"path": ..., "title": ...} with text values',
+        "cables.json[6].id: 'almaty 1' is not a cable ID such as 05ALMATY2503",
+        f"cables.json[8]: no text file cables/{entries[8]['id']}.txt",
+        f"cables.json[{n - 1}]: expected an object with the keys id, subject, origin, created, classification, "
+        "tags, redacted, sources, malformed, original",
+        f"cables.json: {entries[7]['id']} is listed 2 times",
+        *sorted([f"cables/{renamed}.txt: no cable in cables.json has this text",
+                 "cables/05ALMATY4242.txt: no cable in cables.json has this text"]),
+    ]
+    (root / "cables.json").write_text("[")
+    with pytest.raises(SampleDataError, match="cables.json: cannot read it"):
+        load_sample_cables(root)
 
 
 def test_roles_are_documented_in_the_module_docstring() -> None:
