@@ -40,7 +40,7 @@ WINGS: dict[str, set[str]] = {
 # Each third-party library and the one module (dotted, below cablekeep) that adapts it. Every runtime import
 # of something outside the standard library must be listed, so a new dependency is a decision made here.
 ADAPTERS: dict[str, set[str]] = {
-    "yaml": {"manifest"},
+    "yaml": {"manifest.reader"},
     "requests": {"capture.fetch"},
     "urllib3": {"capture.fetch"},
     "warcio": {"capture.warc"},

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -453,6 +456,71 @@ def test_first_duplicate_in_the_file_is_the_one_reported(tmp_path: Path) -> None
     assert (error.line, error.key) == (9, "fetch.timeout")
 
 
+THREE_ERRORS = """\
+cablekeep: 1
+collection: Andijon 2005
+seeds:
+  - url: ftp://example.org/x
+fetch:
+  concurrency: 2
+  per_host_dealy: 2
+"""
+
+
+def test_every_error_is_reported_in_one_run(tmp_path: Path) -> None:
+    """An unknown key, a bad value and a bad seed: all three, each with file, line and key; the
+    unknown key first, as it may explain the others, then the rest in file order."""
+    path = tmp_path / "manifest.yaml"
+    with pytest.raises(ManifestError) as caught:
+        load_manifest_text(THREE_ERRORS, path)
+    error = caught.value
+
+    assert [(p.path, p.line, p.key) for p in error.problems] == [
+        (path, 7, "fetch.per_host_dealy"), (path, 2, "collection"), (path, 4, "seeds[0].url")]
+    assert "did you mean per_host_delay?" in error.problems[0].message
+    assert "cannot name a bag" in error.problems[1].message
+    assert "scheme 'ftp'" in error.problems[2].message
+    assert (error.line, error.key, error.message) == (7, "fetch.per_host_dealy", error.problems[0].message)
+    assert str(error).splitlines() == [f"{path}:{p.line}: {p.key}: {p.message}" for p in error.problems]
+    assert error.exit_code == 3
+
+
+def test_the_cli_shows_every_error_and_exits_3(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.yaml"
+    path.write_text(THREE_ERRORS)
+    result = subprocess.run([sys.executable, "-m", "cablekeep", "run", str(path)], capture_output=True,
+                            text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 3
+    lines = result.stderr.removeprefix("cablekeep: error: ").splitlines()
+    assert [line.split(": ")[:2] for line in lines] == [
+        [f"{path}:7", "fetch.per_host_dealy"], [f"{path}:2", "collection"], [f"{path}:4", "seeds[0].url"]]
+    assert sorted(os.listdir(tmp_path)) == ["manifest.yaml"]
+
+
+def test_each_wrong_item_of_a_list_is_reported(tmp_path: Path) -> None:
+    error = load_error(tmp_path, HEAD + "  - hello world\n  - url: ftp://h/\nfollow:\n"
+                       "  hosts: ['h:1', ok.example, 'h/x']\nbag:\n  info: {'A: b': x, Payload-Oxum: 1.1}\n")
+    assert [(p.line, p.key) for p in error.problems] == [
+        (7, "seeds[1]"), (8, "seeds[2].url"), (10, "follow.hosts[0]"), (10, "follow.hosts[2]"),
+        (12, "bag.info.A: b"), (12, "bag.info.Payload-Oxum")]
+
+
+def test_a_wrong_cable_url_is_not_reported_again_for_every_cable_seed(tmp_path: Path) -> None:
+    error = load_error(tmp_path, """\
+        cablekeep: 1
+        collection: c
+        site: {cable_url: 'http://h/cable/'}
+        seeds: [05ALMATY2503, 05TASHKENT1050, 'cable: bad']
+        """)
+    assert [(p.line, p.key) for p in error.problems] == [(3, "site.cable_url"), (4, "seeds[2]")]
+
+
+def test_an_unsupported_version_is_the_only_error_reported(tmp_path: Path) -> None:
+    error = load_error(tmp_path, "cablekeep: 2\ncollection: Not A Name\nseeds: []\nfetch: {retries: 99}\n")
+    assert [(p.line, p.key) for p in error.problems] == [(1, "cablekeep")]
+    assert "version 2 is not supported" in str(error)
+
+
 def test_manifest_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="manifest not found") as caught:
         load_manifest(tmp_path / "missing.yaml")
@@ -531,12 +599,12 @@ def test_seed_file_is_a_directory(tmp_path: Path) -> None:
 # Shape
 
 
-def test_only_the_manifest_module_imports_yaml() -> None:
+def test_only_the_manifest_reader_imports_yaml() -> None:
     importers = []
     for module in sorted((REPO / "src" / "cablekeep").rglob("*.py")):
         for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
             names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             if any(name == "yaml" or name.startswith("yaml.") for name in names):
-                importers.append(module.name)
-    assert set(importers) == {"manifest.py"}
+                importers.append(module.relative_to(REPO / "src" / "cablekeep").as_posix())
+    assert set(importers) == {"manifest/reader.py"}

@@ -27,7 +27,9 @@ from .fixity.audit import audit as audit_bags
 from .fixity.audit import parse_age, parse_share, record_verification
 from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
 from .fixity.verify import VerifyProgress, verify_bag
-from .fixity.history import BagIdentity, FixityHistory, export_jsonl, export_premis
+from .fixity.exports import export_jsonl, export_premis
+from .fixity.history import FixityHistory
+from .fixity.identity import BagIdentity
 from .fixity.report import Report
 from .fixity.serialized import is_serialized_bag_name, verify_serialized
 from .fixity.warccheck import verify_warc

@@ -4,7 +4,7 @@
 
     CablekeepError                  exit 1   anything expected that went wrong
     ├── UsageError                  exit 2   a command was called the wrong way
-    ├── ManifestError               exit 3   a manifest is malformed (file, line, key)
+    ├── ManifestError               exit 3   a manifest is malformed (every problem: file, line, key)
     ├── BagUnreadableError          exit 4   a bag or WARC could not be read at all
     ├── FetchError                  exit 5   a URL got no HTTP response (refused, DNS, timeout)
     │   └── CrawlFailedError        exit 5   a run captured none of its seeds (each one's reason named)
@@ -19,6 +19,8 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -34,18 +36,40 @@ class UsageError(CablekeepError):
     exit_code = 2
 
 
+@dataclass(frozen=True)
+class ManifestProblem:
+    """One thing wrong in a manifest: the file, the line (1-based) and the key path."""
+
+    path: Path
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else f"{self.path}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
 class ManifestError(CablekeepError):
-    """A manifest is malformed. Names the file, the line (1-based) and the key path."""
+    """A manifest is malformed. ``path``, ``line``, ``key`` and ``message`` name the first problem;
+    ``problems`` holds every problem found, and str() lists each on its own line."""
 
     exit_code = 3
 
-    def __init__(self, path: Path | str, line: int | None, key: str, message: str) -> None:
+    def __init__(self, path: Path | str, line: int | None, key: str, message: str,
+                 *, more: Sequence[ManifestProblem] = ()) -> None:
         self.path = Path(path)
         self.line = line
         self.key = key
         self.message = message
-        where = f"{self.path}:{line}" if line is not None else f"{self.path}"
-        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        self.problems = (ManifestProblem(self.path, line, key, message), *more)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+    @classmethod
+    def from_problems(cls, problems: Sequence[ManifestProblem]) -> ManifestError:
+        """One error for every problem found (at least one), the first named first."""
+        first, *more = problems
+        return cls(first.path, first.line, first.key, first.message, more=more)
 
 
 class BagUnreadableError(CablekeepError):

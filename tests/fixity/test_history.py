@@ -19,16 +19,10 @@ from lxml import etree
 from cablekeep import __version__
 from cablekeep.errors import CablekeepError, UsageError
 from cablekeep.fixity.verify import verify_bag
-from cablekeep.fixity.history import (
-    AGENT,
-    BagIdentity,
-    FixityEvent,
-    FixityHistory,
-    bag_identity,
-    export_jsonl,
-    export_premis,
-    iter_manifest_entries,
-)
+from cablekeep.fixity.events import AGENT, FixityEvent
+from cablekeep.fixity.exports import export_jsonl, export_premis
+from cablekeep.fixity.history import FixityHistory
+from cablekeep.fixity.identity import BagIdentity, bag_identity, iter_manifest_entries
 from cablekeep.fixity.report import Problem
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

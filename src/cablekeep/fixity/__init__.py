@@ -10,7 +10,10 @@ history of fixity events in SQLite, exportable as PREMIS.
 - ``warccheck``: every WARC record complete, its digests right, its references resolved.
 - ``recordids``: WARC-Record-IDs checked for uniqueness and references in bounded memory.
 - ``report``: the result types: problems and reports.
-- ``history``: the fixity history (SQLite) and its PREMIS and JSON-lines exports.
+- ``identity``: how a bag is known (path, External-Identifier, tag-manifest digest).
+- ``events``: fixity events (a check, an audit, a repair of one bag) and their JSON form.
+- ``history``: the fixity history (SQLite): events, inventories, sample cycles.
+- ``exports``: the history as JSON lines and as PREMIS 3 XML.
 - ``audit``: verifying the bags that are due, or a sample of each, and recording each check.
 - ``repair``: replacing a file that fails fixity from a good copy, and comparing two copies.
 """

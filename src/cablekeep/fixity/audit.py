@@ -42,17 +42,9 @@ from pathlib import Path
 from ..bagging.layout import BAGIT_TXT, BLOCK, MANIFEST_RE, PAYLOAD_DIR, READ_FLAGS, hashlib_name
 from ..errors import BagUnreadableError, UsageError
 from .verify import verify_bag
-from .history import (
-    BagIdentity,
-    FixityEvent,
-    FixityHistory,
-    InventoryEntry,
-    SamplePlan,
-    bag_identity,
-    iter_manifest_entries,
-    new_event_id,
-    utc_now,
-)
+from .events import FixityEvent, new_event_id, utc_now
+from .history import FixityHistory, InventoryEntry, SamplePlan
+from .identity import BagIdentity, bag_identity, iter_manifest_entries
 from .report import Problem, Report, problem_order
 
 AUDIT_SCHEMA = "cablekeep.audit/1"

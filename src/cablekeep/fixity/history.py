@@ -1,80 +1,38 @@
-"""Fixity history: every verification, audit and repair of a bag, kept in one SQLite file.
+"""The fixity history: every verification, audit and repair of a bag, kept in one SQLite file.
 
-A :class:`FixityEvent` says when (UTC), what (``fixity check``, ``validation`` for a fast
-check, ``repair``), on which bag, with which outcome (``valid``, ``invalid``, ``unreadable``),
-mode (``full``, ``fast``, ``sample``), algorithms, counts and problems, by which agent
-(``cablekeep <version>``). :class:`FixityHistory` stores them, with two more things per bag that
-audits need: the **inventory** of the bag as last audited (bag path -> size and one digest, so
-the next audit can name files renamed, added and removed) and the **sample cycle** (which files
-a cycle of sample audits has already hashed).
-
-Bag identity
-------------
-A bag is known by its path, its bag-info.txt ``External-Identifier`` and the SHA-256 of its tag
-manifests (:func:`bag_identity`). A bag seen again at the same path with the same (or no)
-External-Identifier is the same bag, even when its tag files changed. A bag at a new path whose
-tag manifests and External-Identifier match a known bag is that bag moved -- unless the known
-bag is still at its old path, in which case it is a second copy with its own history.
+:class:`FixityHistory` stores :class:`~cablekeep.fixity.events.FixityEvent` objects, with two more things
+per bag that audits need: the **inventory** of the bag as last audited (bag path -> size and one digest,
+so the next audit can name files renamed, added and removed) and the **sample cycle** (which files a
+cycle of sample audits has already hashed). Bags are recognised by
+:func:`~cablekeep.fixity.identity.bag_identity`: a bag found at a new path with the same tag manifests
+and External-Identifier is the same bag moved, unless it is still at its old path too (a second copy).
 
 The database path is the caller's choice (the CLI picks one); nothing here reads the
 environment. Several processes may share the file (WAL mode, a busy timeout); each event is
 written in one transaction together with the inventory and sample cycle it updates.
-
-Exports: :func:`export_jsonl` (one ``cablekeep.event/1`` JSON object a line) and
-:func:`export_premis` (PREMIS 3.0 XML; event types from the Library of Congress vocabulary
-http://id.loc.gov/vocabulary/preservation/eventType: ``fixity check``, ``validation``, and
-``recovery`` for a repair from another copy -- the vocabulary has no "repair").
+Exporting the events is :mod:`cablekeep.fixity.exports`' job.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import random
 import sqlite3
-import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, NamedTuple
-from xml.sax.saxutils import XMLGenerator
-from xml.sax.xmlreader import AttributesNSImpl
+from typing import NamedTuple
 
-from .. import __version__
-from ..bagging.layout import BAGIT_TXT, BAG_INFO_TXT, BLOCK, MANIFEST_RE, READ_FLAGS, TAGMANIFEST_RE
-from .tagfiles import (
-    check_path,
-    parse_bag_info,
-    parse_declaration,
-    parse_manifest_line,
-    python_codec,
-    split_lines,
-)
 from ..errors import BagUnreadableError, CablekeepError, OutputError, UsageError
-from .report import Problem, Report
+from .events import FixityEvent, parse_time, time_text
+from .identity import BagIdentity, bag_identity
+from .report import Problem
 
-AGENT = f"cablekeep {__version__}"
-EVENT_SCHEMA = "cablekeep.event/1"
-EVENT_TYPES = ("fixity check", "validation", "repair")
-OUTCOMES = ("valid", "invalid", "unreadable")
-EVENT_MODES = ("full", "fast", "sample")
 SCHEMA_VERSION = 1
-
-PREMIS_NS = "http://www.loc.gov/premis/v3"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-_LOC = "http://id.loc.gov/vocabulary/preservation"
-# Our event type -> (PREMIS eventType term, its code in the LoC vocabulary).
-PREMIS_EVENT_TYPES = {
-    "fixity check": ("fixity check", "fix"),
-    "validation": ("validation", "val"),
-    "repair": ("recovery", "rec"),
-}
-
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bags (
@@ -122,227 +80,6 @@ CREATE TABLE IF NOT EXISTS cycle_checked (
     PRIMARY KEY (bag_id, path)
 ) WITHOUT ROWID;
 """
-
-
-def utc_now() -> datetime:
-    """The default clock: now, in UTC."""
-    return datetime.now(timezone.utc)
-
-
-def new_event_id() -> str:
-    """The default event identifier: a random UUID."""
-    return str(uuid.uuid4())
-
-
-def _as_utc(time: datetime) -> datetime:
-    if time.tzinfo is None:
-        raise UsageError(f"event time {time.isoformat()} has no time zone; give times in UTC")
-    return time.astimezone(timezone.utc)
-
-
-def _time_text(time: datetime) -> str:
-    return _as_utc(time).strftime(_TIME_FORMAT)
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=timezone.utc)
-
-
-# --------------------------------------------------------------------------- what a bag says of itself
-
-
-@dataclass(frozen=True)
-class BagIdentity:
-    """How a bag is recognised: absolute path, External-Identifier, SHA-256 of its tag manifests."""
-
-    path: str
-    external_identifier: str | None
-    tagmanifest_digest: str | None
-
-
-def _read_small(path: Path) -> bytes:
-    fd = os.open(path, READ_FLAGS)
-    with os.fdopen(fd, "rb") as stream:
-        return stream.read()
-
-
-def _tag_codec(bag: Path) -> tuple[str, bool]:
-    """The codec of the bag's tag files and whether BagIt 1.0 path rules apply."""
-    try:
-        declaration = parse_declaration(_read_small(bag / BAGIT_TXT))
-    except OSError:
-        return "utf-8", True
-    codec = python_codec(declaration.encoding or "utf-8") or "utf-8"
-    return ("utf-8-sig" if codec == "utf-8" else codec), declaration.strict
-
-
-def bag_identity(path: Path) -> BagIdentity:
-    """The identity of the bag at ``path``: see the module docstring.
-
-    The digest covers every ``tagmanifest-*.txt`` (name and bytes, in name order), or, in a bag
-    without tag manifests, every ``manifest-*.txt`` and bag-info.txt. Symbolic links are not
-    followed. Raises :class:`BagUnreadableError` when ``path`` is not a directory.
-    """
-    root = Path(os.path.abspath(path))
-    try:
-        names = sorted(entry.name for entry in os.scandir(root) if entry.is_file(follow_symlinks=False))
-    except OSError as exc:
-        raise BagUnreadableError(f"cannot read the bag {root}: {exc.strerror or exc}") from exc
-    external_identifier = None
-    if BAG_INFO_TXT in names:
-        codec, _strict = _tag_codec(root)
-        try:
-            text = _read_small(root / BAG_INFO_TXT).decode(codec, "replace")
-        except OSError:
-            text = ""
-        elements, _problems = parse_bag_info(split_lines(text))
-        external_identifier = next((v for k, v in elements if k.lower() == "external-identifier" and v), None)
-    covered = [n for n in names if TAGMANIFEST_RE.match(n)]
-    if not covered:
-        covered = [n for n in names if MANIFEST_RE.match(n) or n == BAG_INFO_TXT]
-    digest = None
-    if covered:
-        hasher = hashlib.sha256()
-        for name in covered:
-            hasher.update(name.encode("utf-8", "surrogateescape") + b"\0")
-            try:
-                fd = os.open(root / name, READ_FLAGS)
-            except OSError:
-                hasher.update(b"unreadable\0")
-                continue
-            with os.fdopen(fd, "rb") as stream:
-                while block := stream.read(BLOCK):
-                    hasher.update(block)
-            hasher.update(b"\0")
-        digest = hasher.hexdigest()
-    return BagIdentity(str(root), external_identifier, digest)
-
-
-def iter_manifest_entries(bag: Path, name: str) -> Iterator[tuple[str, str]]:
-    """(path, lower-case hex digest) for each well-formed, safe line of the manifest ``name``.
-
-    Paths are decoded as RFC 8493 says for the bag's BagIt version. Malformed and unsafe lines
-    are skipped: reporting them is :func:`cablekeep.fixity.verify.verify_bag`'s job. The file is read
-    as a stream, without following a symbolic link.
-    """
-    codec, strict = _tag_codec(bag)
-    try:
-        fd = os.open(bag / name, READ_FLAGS)
-    except OSError:
-        return
-    with open(fd, encoding=codec, errors="surrogateescape", newline="") as stream:
-        for raw in stream:
-            parsed = parse_manifest_line(raw.rstrip("\r\n"))
-            if parsed is None:
-                continue
-            checked = check_path(parsed.path, strict)
-            if checked.kind is None:
-                yield checked.path, parsed.digest.lower()
-
-
-# --------------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True)
-class FixityEvent:
-    """One verification, sample audit or repair of one bag. ``id`` is set once recorded.
-
-    ``paths`` names the files a sample hashed, or the files a repair replaced; it is empty for
-    a check of the whole bag. ``cycle_started`` is set on the sample run that completes a cycle:
-    every payload file has then been hashed at least once since that time.
-    """
-
-    event_id: str
-    time: datetime
-    event_type: str
-    bag: BagIdentity
-    outcome: str
-    mode: str
-    algorithms: tuple[str, ...] = ()
-    files_checked: int = 0
-    bytes_checked: int = 0
-    warc_records_checked: int = 0
-    problems: tuple[Problem, ...] = ()
-    paths: tuple[str, ...] = ()
-    agent: str = AGENT
-    detail: str = ""
-    cycle_started: datetime | None = None
-    id: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.event_type not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {self.event_type!r}; expected one of {EVENT_TYPES}")
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {self.outcome!r}; expected one of {OUTCOMES}")
-        if self.mode not in EVENT_MODES:
-            raise ValueError(f"unknown mode {self.mode!r}; expected one of {EVENT_MODES}")
-        object.__setattr__(self, "time", _as_utc(self.time))
-
-    @classmethod
-    def from_report(
-        cls,
-        report: Report,
-        bag: BagIdentity,
-        *,
-        time: datetime,
-        event_id: str,
-        event_type: str | None = None,
-        problems: Iterable[Problem] | None = None,
-        paths: Iterable[str] = (),
-        detail: str = "",
-        cycle_started: datetime | None = None,
-    ) -> FixityEvent:
-        """The event for a bag verification (or, with ``event_type="repair"``, the verification
-        that ended a repair). By default a fast check is a ``validation``, not a fixity check."""
-        if report.mode not in EVENT_MODES:
-            raise UsageError(f"a {report.mode} report is not a bag verification; only bags have a fixity history")
-        if not detail:
-            detail = {
-                "full": "every file of the bag hashed against its manifests",
-                "fast": "completeness and Payload-Oxum only; no checksum verified",
-                "sample": f"a sample of the payload hashed; {report.files_not_sampled} payload files not this time",
-            }[report.mode]
-        return cls(
-            event_id=event_id,
-            time=time,
-            event_type=event_type or ("validation" if report.mode == "fast" else "fixity check"),
-            bag=bag,
-            outcome="valid" if report.ok else "invalid",
-            mode=report.mode,
-            algorithms=report.algorithms,
-            files_checked=report.files_checked,
-            bytes_checked=report.bytes_checked,
-            warc_records_checked=report.warc_records_checked,
-            problems=tuple(report.problems if problems is None else problems),
-            paths=tuple(paths),
-            detail=detail,
-            cycle_started=cycle_started,
-        )
-
-    def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict in the ``cablekeep.event/1`` schema."""
-        return {
-            "schema": EVENT_SCHEMA,
-            "event_id": self.event_id,
-            "time": _time_text(self.time),
-            "event_type": self.event_type,
-            "bag": {
-                "path": self.bag.path,
-                "external_identifier": self.bag.external_identifier,
-                "tagmanifest_sha256": self.bag.tagmanifest_digest,
-            },
-            "outcome": self.outcome,
-            "mode": self.mode,
-            "algorithms": list(self.algorithms),
-            "files_checked": self.files_checked,
-            "bytes_checked": self.bytes_checked,
-            "warc_records_checked": self.warc_records_checked,
-            "problems": [p.to_json() for p in self.problems],
-            "paths": list(self.paths),
-            "agent": self.agent,
-            "detail": self.detail,
-            "cycle_started": None if self.cycle_started is None else _time_text(self.cycle_started),
-        }
 
 
 class InventoryEntry(NamedTuple):
@@ -498,7 +235,7 @@ class FixityHistory:
                 (
                     event.event_id,
                     bag_id,
-                    _time_text(event.time),
+                    time_text(event.time),
                     event.event_type,
                     event.bag.path,
                     event.bag.external_identifier,
@@ -513,7 +250,7 @@ class FixityHistory:
                     json.dumps(list(event.paths), ensure_ascii=False),
                     event.agent,
                     event.detail,
-                    None if event.cycle_started is None else _time_text(event.cycle_started),
+                    None if event.cycle_started is None else time_text(event.cycle_started),
                 ),
             )
             if inventory is not None:
@@ -552,7 +289,7 @@ class FixityHistory:
             " UNION ALL SELECT MAX(cycle_started) FROM events WHERE bag_id = ? AND cycle_started IS NOT NULL)",
             (bag_id, bag_id),
         ).fetchone()
-        return None if row[0] is None else _parse_time(row[0])
+        return None if row[0] is None else parse_time(row[0])
 
     # -- inventory
 
@@ -645,7 +382,7 @@ class FixityHistory:
         if bag_id is not None:
             row = self.db.execute("SELECT cycle_started FROM bags WHERE id = ?", (bag_id,)).fetchone()
             if row[0] is not None:
-                started = _parse_time(row[0])
+                started = parse_time(row[0])
                 done = {p for (p,) in self.db.execute("SELECT path FROM cycle_checked WHERE bag_id = ?", (bag_id,))}
         remaining = sorted(p for p in population if p not in done)
         checked_before = len(population) - len(remaining)
@@ -662,7 +399,7 @@ class FixityHistory:
             return
         if plan.checked_before == 0:
             self.db.execute("DELETE FROM cycle_checked WHERE bag_id = ?", (bag_id,))
-        self.db.execute("UPDATE bags SET cycle_started = ? WHERE id = ?", (_time_text(plan.cycle_started), bag_id))
+        self.db.execute("UPDATE bags SET cycle_started = ? WHERE id = ?", (time_text(plan.cycle_started), bag_id))
         self.db.executemany(
             "INSERT OR IGNORE INTO cycle_checked (bag_id, path) VALUES (?, ?)", ((bag_id, p) for p in plan.paths)
         )
@@ -730,7 +467,7 @@ def _event_from_row(row: tuple[object, ...]) -> FixityEvent:
      records, problems, paths, agent, detail, cycle_started) = row
     return FixityEvent(
         event_id=str(event_id),
-        time=_parse_time(str(time)),
+        time=parse_time(str(time)),
         event_type=str(event_type),
         bag=BagIdentity(str(path), None if ext_id is None else str(ext_id), None if tm_digest is None else str(tm_digest)),
         outcome=str(outcome),
@@ -743,167 +480,7 @@ def _event_from_row(row: tuple[object, ...]) -> FixityEvent:
         paths=tuple(json.loads(str(paths))),
         agent=str(agent),
         detail=str(detail),
-        cycle_started=None if cycle_started is None else _parse_time(str(cycle_started)),
+        cycle_started=None if cycle_started is None else parse_time(str(cycle_started)),
         id=int(str(row_id)),
     )
 
-
-# --------------------------------------------------------------------------- exports
-
-
-def export_jsonl(events: Iterable[FixityEvent], out: IO[str]) -> int:
-    """Write one ``cablekeep.event/1`` JSON object a line; returns the number written."""
-    count = 0
-    for event in events:
-        out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-        count += 1
-    return count
-
-
-@dataclass
-class _Xml:
-    gen: XMLGenerator
-    depth: int = 0
-    qnames: dict[tuple[str | None, str], str] = field(default_factory=dict)
-
-    def start(self, name: str, attrs: Mapping[str, str] | None = None) -> None:
-        values: dict[tuple[str | None, str], str] = {}
-        qnames: dict[tuple[str | None, str], str] = {}
-        for key, value in (attrs or {}).items():
-            ns, local = (XSI_NS, key[4:]) if key.startswith("xsi:") else (None, key)
-            values[(ns, local)] = value
-            qnames[(ns, local)] = key
-        if self.depth:
-            self.gen.ignorableWhitespace("\n" + "  " * self.depth)
-        self.gen.startElementNS((PREMIS_NS, name), f"premis:{name}", AttributesNSImpl(values, qnames))
-        self.depth += 1
-
-    def end(self, name: str, *, inline: bool = False) -> None:
-        self.depth -= 1
-        if not inline:
-            self.gen.ignorableWhitespace("\n" + "  " * self.depth)
-        self.gen.endElementNS((PREMIS_NS, name), f"premis:{name}")
-
-    def leaf(self, name: str, text: str, attrs: Mapping[str, str] | None = None) -> None:
-        self.start(name, attrs)
-        self.gen.characters(_xml_safe(text))
-        self.end(name, inline=True)
-
-    def identifier(self, name: str, kind: str, value: str) -> None:
-        self.start(name)
-        self.leaf(f"{name}Type", kind)
-        self.leaf(f"{name}Value", value)
-        self.end(name)
-
-
-def _xml_safe(text: str) -> str:
-    """XML 1.0 cannot carry most control characters or lone surrogates; show them escaped."""
-    return "".join(
-        c if (c in "\t\n\r" or " " <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff")
-        else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
-        for c in text
-    )
-
-
-def _object_identifier(bag: BagIdentity) -> tuple[str, str]:
-    if bag.external_identifier:
-        kind = "URN" if bag.external_identifier.lower().startswith("urn:") else "BagIt External-Identifier"
-        return kind, bag.external_identifier
-    return "local path", bag.path
-
-
-def _vocabulary(scheme: str, code: str) -> dict[str, str]:
-    return {"authority": scheme, "authorityURI": f"{_LOC}/{scheme}", "valueURI": f"{_LOC}/{scheme}/{code}"}
-
-
-def _problem_note(problem: Problem) -> str:
-    note = f"{problem.kind}: {problem.path}: {problem.detail}"
-    if problem.algorithm:
-        note += f" [{problem.algorithm}"
-        if problem.expected or problem.found:
-            note += f" expected {problem.expected} found {problem.found}"
-        note += "]"
-    if problem.offset is not None:
-        note += f" [offset {problem.offset}]"
-    return note
-
-
-def export_premis(events: Iterable[FixityEvent], out: IO[bytes]) -> int:
-    """Write the events as a PREMIS 3.0 document; returns the number of events written.
-
-    One ``object`` (a ``representation``) per bag, identified by its External-Identifier (or
-    its path), then one ``event`` per event, then one ``agent`` per cablekeep version, in the
-    order the PREMIS 3 schema requires. Raises :class:`UsageError` when there are no events:
-    a PREMIS document must describe at least one object.
-    """
-    events = list(events)
-    if not events:
-        raise UsageError("there are no fixity events to export; verify or audit a bag first")
-    objects = list(dict.fromkeys(_object_identifier(e.bag) for e in events))
-    agents = list(dict.fromkeys(e.agent for e in events))
-    gen = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
-    xml = _Xml(gen)
-    gen.startDocument()
-    gen.startPrefixMapping("premis", PREMIS_NS)
-    gen.startPrefixMapping("xsi", XSI_NS)
-    xml.start("premis", {"version": "3.0", "xsi:schemaLocation": f"{PREMIS_NS} https://www.loc.gov/standards/premis/premis.xsd"})
-    for kind, value in objects:
-        xml.start("object", {"xsi:type": "premis:representation"})
-        xml.identifier("objectIdentifier", kind, value)
-        xml.end("object")
-    for event in events:
-        term, code = PREMIS_EVENT_TYPES[event.event_type]
-        xml.start("event")
-        xml.identifier("eventIdentifier", "UUID", event.event_id)
-        xml.leaf("eventType", term, _vocabulary("eventType", code))
-        xml.leaf("eventDateTime", event.time.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        xml.start("eventDetailInformation")
-        algorithms = ", ".join(event.algorithms) or "none"
-        xml.leaf(
-            "eventDetail",
-            f"{event.event_type} ({event.mode}) of the bag at {event.bag.path}; {event.detail}; algorithms: "
-            f"{algorithms}; tag manifests sha256 {event.bag.tagmanifest_digest or 'unknown'}",
-        )
-        xml.end("eventDetailInformation")
-        xml.start("eventOutcomeInformation")
-        xml.leaf("eventOutcome", event.outcome)
-        notes = [
-            f"{event.files_checked} files, {event.bytes_checked} bytes and {event.warc_records_checked} WARC "
-            f"records checked; {len(event.problems)} problems"
-        ]
-        if event.paths:
-            notes.append(("files replaced: " if event.event_type == "repair" else "files hashed: ") + ", ".join(event.paths))
-        notes.extend(_problem_note(p) for p in event.problems)
-        for note in notes:
-            xml.start("eventOutcomeDetail")
-            xml.leaf("eventOutcomeDetailNote", note)
-            xml.end("eventOutcomeDetail")
-        xml.end("eventOutcomeInformation")
-        xml.start("linkingAgentIdentifier")
-        xml.leaf("linkingAgentIdentifierType", "local")
-        xml.leaf("linkingAgentIdentifierValue", event.agent)
-        xml.leaf("linkingAgentRole", "executing program", _vocabulary("eventRelatedAgentRole", "exe"))
-        xml.end("linkingAgentIdentifier")
-        kind, value = _object_identifier(event.bag)
-        xml.start("linkingObjectIdentifier")
-        xml.leaf("linkingObjectIdentifierType", kind)
-        xml.leaf("linkingObjectIdentifierValue", value)
-        role = ("outcome", "out") if event.event_type == "repair" else ("source", "sou")
-        xml.leaf("linkingObjectRole", role[0], _vocabulary("eventRelatedObjectRole", role[1]))
-        xml.end("linkingObjectIdentifier")
-        xml.end("event")
-    for agent in agents:
-        name, _, version = agent.partition(" ")
-        xml.start("agent")
-        xml.identifier("agentIdentifier", "local", agent)
-        xml.leaf("agentName", name)
-        xml.leaf("agentType", "software", _vocabulary("agentType", "sof"))
-        if version:
-            xml.leaf("agentVersion", version)
-        xml.end("agent")
-    xml.end("premis")
-    gen.ignorableWhitespace("\n")
-    gen.endPrefixMapping("xsi")
-    gen.endPrefixMapping("premis")
-    gen.endDocument()
-    return len(events)

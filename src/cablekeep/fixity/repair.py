@@ -36,7 +36,9 @@ from ..bagging.layout import BLOCK, CLOEXEC, DIRECTORY, MANIFEST_RE, NOFOLLOW, T
 from ..errors import BagUnreadableError, UsageError
 from ..locks import LOCK_SUFFIX, exclusive
 from .verify import verify_bag
-from .history import FixityEvent, FixityHistory, bag_identity, iter_manifest_entries, new_event_id, utc_now
+from .events import FixityEvent, new_event_id, utc_now
+from .history import FixityHistory
+from .identity import bag_identity, iter_manifest_entries
 from .report import Problem, Report
 
 COMPARE_SCHEMA = "cablekeep.compare/1"

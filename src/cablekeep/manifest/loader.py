@@ -1,0 +1,89 @@
+"""Loading a manifest: read the file, check its shape, read each section, and either return the
+:class:`~cablekeep.manifest.model.Manifest` or raise one ManifestError listing every problem found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ManifestError
+from .keys import Section, check_key_names, check_keys
+from .model import MANIFEST_VERSION, Manifest
+from .reader import VALUES, Node, compose
+from .sections import read_bag, read_collection, read_fetch, read_follow, read_organization, read_warc
+from .seeds import read_seeds
+from .site import read_site
+from .values import ValueReader
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and check the manifest at ``path``. Raises ManifestError naming every problem's file, line and key."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError(path, None, "", "manifest not found; check the path") from None
+    except OSError as error:
+        raise ManifestError(path, None, "", f"cannot read the manifest: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ManifestError(path, line, "", "the manifest is not UTF-8 text; save it as UTF-8") from None
+    return load_manifest_text(text, path)
+
+
+def load_manifest_text(text: str, path: Path) -> Manifest:
+    """Check a manifest given as text. ``path`` names it in errors, as given, and anchors the relative
+    paths in it (seed lists, bag output); seed lists are read from disk.
+
+    YAML that does not parse, and a manifest version this cablekeep does not read, stop at once;
+    anything else is collected, so one run names every problem."""
+    reader = ValueReader(path)
+    root_node = compose(text, path, f"cablekeep: {MANIFEST_VERSION}")
+    reader.check_duplicate_keys(root_node)
+    fields = reader.fields(root_node, "")
+    version = _read_version(reader, root_node, fields)
+    check_key_names(reader, root_node)
+    reader.kind = VALUES
+    root = check_keys(reader, root_node, "", fields, required=("collection", "seeds"))
+    manifest = _read_sections(reader, root, path, text, version)
+    reader.finish()
+    return manifest
+
+
+def _read_version(reader: ValueReader, root_node: Node, fields: dict[str, tuple[Node, Node]]) -> int:
+    """The manifest version; a version this cablekeep cannot read ends the reading at once."""
+    if "cablekeep" not in fields:
+        reader.report(root_node, "cablekeep", "required key is missing; start the manifest with "
+                      f"'cablekeep: {MANIFEST_VERSION}'")
+        return MANIFEST_VERSION
+    node = fields["cablekeep"][1]
+    version = reader.attempt(lambda: reader.integer(node, "cablekeep", low=0), MANIFEST_VERSION)
+    if version != MANIFEST_VERSION:
+        reader.report(node, "cablekeep", f"manifest version {version} is not supported; this cablekeep "
+                      f"{__version__} reads version {MANIFEST_VERSION} (write 'cablekeep: {MANIFEST_VERSION}', "
+                      "or upgrade cablekeep)")
+        reader.finish()
+    return version
+
+
+def _read_sections(reader: ValueReader, root: Section, path: Path, text: str, version: int) -> Manifest:
+    collection = read_collection(reader, root)
+    site = read_site(reader, root.section("site"))
+    return Manifest(
+        path=path.absolute(),
+        source_text=text,
+        version=version,
+        collection=collection,
+        title=root.get("title", collection, reader.line_of_text),
+        description=root.get("description", "", reader.text),
+        organization=read_organization(root.section("organization")),
+        site=site,
+        seeds=read_seeds(reader, root, site),
+        follow=read_follow(root.section("follow")),
+        fetch=read_fetch(root.section("fetch")),
+        warc=read_warc(root.section("warc")),
+        bag=read_bag(reader, root.section("bag")),
+        schedule=root.get("schedule", (), reader.raw_list),
+        delivery=root.get("delivery", (), reader.raw_list),
+    )

@@ -1,0 +1,160 @@
+"""The typed result of loading a manifest: frozen dataclasses, compared by value, hashable.
+
+Nothing here reads YAML; :mod:`cablekeep.manifest.loader` builds these from a manifest file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from .. import __version__
+
+if TYPE_CHECKING:
+    from .seeds import Seeds  # Seeds reads seed lists, which name their Seed and Site types from here
+
+MANIFEST_VERSION = 1
+DEFAULT_USER_AGENT = f"cablekeep/{__version__} (+https://github.com/cablekeep/cablekeep)"
+PROFILES = ("cablebrowser",)
+# The bag directory is named after the collection: lower-case letters, digits and hyphens. It may not
+# start with a hyphen, so a collection name can never be read as a command-line option.
+COLLECTION_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+# bag-info.txt labels that the bag module computes; a manifest may not set them.
+COMPUTED_BAG_INFO = ("Payload-Oxum",)
+
+SeedKind = Literal["cable", "url"]
+Robots = Literal["obey", "ignore"]
+Dedup = Literal["none", "collection"]
+
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Organization:
+    """Who makes the bag; goes into bag-info.txt."""
+
+    name: str = ""
+    address: str = ""
+    contact: Contact = field(default_factory=Contact)
+
+
+@dataclass(frozen=True)
+class Site:
+    """The cable site. ``profile`` is "cablebrowser" or a custom profile kept as plain data
+    (validated by the extractor); ``profile_line`` is its line in the manifest, None when defaulted."""
+
+    cable_url: str | None = None
+    original_url: str | None = None
+    profile: str | Mapping[str, object] = field(default="cablebrowser", hash=False)
+    profile_line: int | None = None
+
+    def cable_page_url(self, cable_id: str) -> str:
+        """The URL of a cable's page on the site, from ``cable_url``."""
+        if self.cable_url is None:
+            raise ValueError("site.cable_url is not set; add it to the manifest")
+        return self.cable_url.format(id=cable_id)
+
+    def original_page_url(self, cable_id: str, created: datetime.datetime) -> str | None:
+        """The URL of a cable's original, from ``original_url``, or None when it is not set."""
+        if self.original_url is None:
+            return None
+        return self.original_url.format(id=cable_id, created=created)
+
+
+@dataclass(frozen=True)
+class Seed:
+    """One start point of a crawl. ``origin`` is where it was written ("manifest.yaml:12",
+    "lists/andijon.txt:3"); a cable seed's ``url`` comes from ``site.cable_url``."""
+
+    kind: SeedKind
+    value: str
+    url: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class SeedFile:
+    """A seed list named by a manifest (``- file: lists/x.txt``), read again each time the seeds
+    are listed; ``key`` is where the manifest names it (``seeds[2].file``)."""
+
+    path: Path
+    written: str
+    site: Site
+    manifest: Path
+    key: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Follow:
+    references: bool = True
+    sources: bool = True
+    requisites: bool = True
+    depth: int = 1
+    include: tuple[re.Pattern[str], ...] = ()
+    exclude: tuple[re.Pattern[str], ...] = ()
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    user_agent: str = DEFAULT_USER_AGENT
+    concurrency: int = 4
+    processes: int = 1
+    threads: int | None = None  # fetch threads in each process; None: concurrency / processes
+    per_host_concurrency: int = 1
+    per_host_delay: float = 1.0
+    timeout: float = 30.0
+    max_bytes: int = 100_000_000
+    retries: int = 3
+    robots: Robots = "obey"
+    allow_private: bool = False
+    allow_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WarcOptions:
+    max_size: int = 1_000_000_000
+    dedup: Dedup = "none"
+
+
+@dataclass(frozen=True)
+class BagOptions:
+    """``output`` is absolute; in the manifest it is relative to the manifest's directory."""
+
+    output: Path
+    algorithms: tuple[str, ...] = ("sha512", "sha256")
+    info: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A loaded manifest. ``path`` is absolute; ``source_text`` is the YAML exactly as read, to be
+    stored in the bag as the manifest as used. Fields holding plain mappings are compared but left
+    out of the hash, so a manifest stays hashable."""
+
+    path: Path
+    source_text: str
+    version: int
+    collection: str
+    title: str
+    description: str
+    organization: Organization
+    site: Site
+    seeds: Seeds
+    follow: Follow
+    fetch: FetchOptions
+    warc: WarcOptions
+    bag: BagOptions
+    schedule: tuple[Mapping[str, object], ...] = field(hash=False)
+    delivery: tuple[Mapping[str, object], ...] = field(hash=False)
+

@@ -1,0 +1,141 @@
+"""The plain sections of a manifest: the collection's name, organization, follow, fetch, warc and bag.
+Each key is read with its default; a wrong value is reported and the next key read all the same."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from ..bagging.layout import WRITABLE_ALGORITHMS
+from .keys import Section
+from .model import COLLECTION_RE, COMPUTED_BAG_INFO, BagOptions, Contact, FetchOptions, Follow, Organization, WarcOptions
+from .reader import Node, Skip, is_null, is_sequence, join
+from .values import ValueReader, control_characters
+
+
+def read_collection(reader: ValueReader, root: Section) -> str:
+    node = root.node("collection")
+    if node is None:
+        return ""  # required: its absence is reported with the other keys
+    name = reader.attempt(lambda: reader.text(node, "collection"), "")
+    if name and not COLLECTION_RE.fullmatch(name):
+        suggestion = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].rstrip("-")
+        hint = f"; e.g. {suggestion!r}" if suggestion else ""
+        reader.report(node, "collection", f"{name!r} cannot name a bag: use 1 to 64 lower-case letters, "
+                      f"digits and hyphens, starting with a letter or digit{hint}")
+    return name
+
+
+def read_organization(section: Section) -> Organization:
+    one_line = section.reader.line_of_text
+    contact = section.section("contact")
+    return Organization(
+        name=section.get("name", "", one_line),
+        address=section.get("address", "", section.reader.text),
+        contact=Contact(name=contact.get("name", "", one_line), email=contact.get("email", "", one_line)),
+    )
+
+
+def read_follow(section: Section) -> Follow:
+    reader, default = section.reader, Follow()
+    return Follow(
+        references=section.get("references", default.references, reader.boolean),
+        sources=section.get("sources", default.sources, reader.boolean),
+        requisites=section.get("requisites", default.requisites, reader.boolean),
+        depth=section.get("depth", default.depth, lambda n, k: reader.integer(n, k, low=0)),
+        include=section.get("include", default.include, reader.pattern_list),
+        exclude=section.get("exclude", default.exclude, reader.pattern_list),
+        hosts=section.get("hosts", default.hosts, reader.host_list),
+    )
+
+
+def read_fetch(section: Section) -> FetchOptions:
+    reader, default = section.reader, FetchOptions()
+    default_robots: str = default.robots
+    robots = section.get("robots", default_robots, lambda n, k: reader.choice(n, k, ("obey", "ignore")))
+    return FetchOptions(
+        user_agent=section.get("user_agent", default.user_agent, reader.non_empty_line),
+        concurrency=section.get("concurrency", default.concurrency,
+                                lambda n, k: reader.integer(n, k, low=1, high=256)),
+        processes=section.get("processes", default.processes, lambda n, k: reader.integer(n, k, low=1, high=64)),
+        threads=section.get("threads", default.threads, lambda n, k: reader.integer(n, k, low=1, high=256)),
+        per_host_concurrency=section.get("per_host_concurrency", default.per_host_concurrency,
+                                         lambda n, k: reader.integer(n, k, low=1, high=256)),
+        per_host_delay=section.get("per_host_delay", default.per_host_delay,
+                                   lambda n, k: reader.number(n, k, low=0)),
+        timeout=section.get("timeout", default.timeout, lambda n, k: reader.number(n, k, low=0, strict=True)),
+        max_bytes=section.get("max_bytes", default.max_bytes, reader.size),
+        retries=section.get("retries", default.retries, lambda n, k: reader.integer(n, k, low=0, high=20)),
+        robots="ignore" if robots == "ignore" else "obey",
+        allow_private=section.get("allow_private", default.allow_private, reader.boolean),
+        allow_hosts=section.get("allow_hosts", default.allow_hosts, reader.host_list),
+    )
+
+
+def read_warc(section: Section) -> WarcOptions:
+    reader, default = section.reader, WarcOptions()
+    default_dedup: str = default.dedup
+    dedup = section.get("dedup", default_dedup, lambda n, k: reader.choice(n, k, ("none", "collection")))
+    return WarcOptions(
+        max_size=section.get("max_size", default.max_size, reader.size),
+        dedup="collection" if dedup == "collection" else "none",
+    )
+
+
+def read_bag(reader: ValueReader, section: Section) -> BagOptions:
+    default = BagOptions(output=Path("bags"))
+    output = section.get("output", "bags", reader.non_empty_line)
+    return BagOptions(
+        output=reader.base_dir / output,
+        algorithms=section.get("algorithms", default.algorithms, _read_algorithms(reader)),
+        info=section.get("info", default.info, _read_bag_info(reader)),
+    )
+
+
+def _read_algorithms(reader: ValueReader) -> Callable[[Node, str], tuple[str, ...]]:
+    def read(node: Node, key: str) -> tuple[str, ...]:
+        items = reader.items(node, key)
+        if not items:
+            reader.fail(node, key, f"list at least one checksum algorithm: {', '.join(WRITABLE_ALGORITHMS)}")
+        names: list[str] = []
+        for item, item_key in items:
+            name = reader.attempt(lambda: reader.choice(item, item_key, WRITABLE_ALGORITHMS), "")
+            if name and name in names:
+                reader.report(item, item_key, f"{name} is listed twice (items {names.index(name)} and "
+                              f"{len(names)}); list each algorithm once")
+            names.append(name)
+        return tuple(name for name in names if name)
+
+    return read
+
+
+def _read_bag_info(reader: ValueReader) -> Callable[[Node, str], Mapping[str, tuple[str, ...]]]:
+    def read(node: Node, key: str) -> Mapping[str, tuple[str, ...]]:
+        if is_null(node):
+            return {}
+        info: dict[str, tuple[str, ...]] = {}
+        for label, (label_node, value_node) in reader.fields(node, key).items():
+            try:
+                info[label] = _read_bag_info_value(reader, label, label_node, value_node, join(key, label))
+            except Skip:
+                continue
+        return info
+
+    return read
+
+
+def _read_bag_info_value(reader: ValueReader, label: str, label_node: Node, value_node: Node,
+                         key: str) -> tuple[str, ...]:
+    """The values of one bag-info.txt label: one, or a list of them."""
+    if not label or ":" in label or label != label.strip() or control_characters(label):
+        reader.fail(label_node, key, f"{label!r} is not a bag-info.txt label: labels "
+                    "are one line, without colons or leading or trailing spaces")
+    if label.lower() in (computed.lower() for computed in COMPUTED_BAG_INFO):
+        reader.fail(label_node, key, f"{label} is computed when the bag is made; remove it")
+    if not is_sequence(value_node):
+        return (reader.text(value_node, key),)
+    items = reader.items(value_node, key)
+    if not items:
+        reader.fail(value_node, key, "give at least one value, or remove the label")
+    return tuple(reader.text(item, item_key) for item, item_key in items)

@@ -1,0 +1,222 @@
+"""Seeds: where a crawl starts. A seed is a cable ID or an http(s) URL, written in the manifest or in a
+seed list (``- file: lists/x.txt``, one a line, '#' comments). A seed list is checked and counted when
+the manifest is loaded and read again, line by line, each time the seeds are listed, so a list of
+100,000 URLs is never held in memory. Each wrong seed in the manifest is its own problem."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..cables.cableid import is_cable_id, normalise_cable_id
+from ..errors import ManifestError
+from .keys import Section, check_keys
+from .model import Seed, SeedFile, SeedKind, Site
+from .reader import Node, Skip, describe_node, is_mapping, is_null, is_scalar, line_of
+from .values import ValueReader
+
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# white space (str.isspace) or a control character (Unicode category Cc: C0, DEL, C1)
+_SPACE_OR_CONTROL_RE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+# Stands in for a site.cable_url found wrong (and reported), so cable seeds are not also reported for it.
+_STAND_IN_CABLE_URL = "http://cable-url.invalid/{id}"
+
+
+class Seeds:
+    """A manifest's seeds in order. Seed lists stay on disk and are read line by line each time
+    the seeds are iterated (the crawl streams them into its state once). Compares equal to a tuple
+    of the same :class:`Seed` objects."""
+
+    def __init__(self, entries: Sequence[Seed | SeedFile], count: int) -> None:
+        self.entries = tuple(entries)
+        self.count = count
+
+    def __iter__(self) -> Iterator[Seed]:
+        for entry in self.entries:
+            if isinstance(entry, Seed):
+                yield entry
+                continue
+            try:
+                for _, seed in iter_seed_file(entry.path, entry.written, entry.site):
+                    yield seed
+            except (OSError, UnicodeDecodeError, SeedLineError) as error:
+                raise ManifestError(entry.manifest, entry.line, entry.key,
+                                    f"seed list {entry.written} changed or vanished since the manifest was "
+                                    f"loaded: {error}; fix it and run again") from error
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Seeds):
+            return self.entries == other.entries
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.entries)
+
+    def __repr__(self) -> str:
+        return f"Seeds({self.count} seeds from {len(self.entries)} entries)"
+
+
+# --------------------------------------------------------------------------------------------------
+# A seed from its text
+
+
+class SeedLineError(ValueError):
+    """A line of a seed list that is not a seed; the message starts with ``<list>:<line>:``."""
+
+
+def classify_seed(text: str) -> tuple[SeedKind, str]:
+    """A seed written without its kind: a URL when it starts with a scheme, else a cable ID."""
+    if _SCHEME_RE.match(text):
+        return "url", check_http_url(text)
+    cable_id = normalise_cable_id(text)
+    if cable_id is None or not is_cable_id(cable_id):
+        raise ValueError(f"{text!r} is neither an http(s) URL nor a cable ID (like 05ALMATY2503); "
+                         "write URLs in full with http:// or https://")
+    return "cable", cable_id
+
+
+def parse_cable_id(text: str) -> str:
+    cable_id = normalise_cable_id(text)
+    if cable_id is None or not is_cable_id(cable_id):
+        hint = "; for a URL write 'url:' instead" if _SCHEME_RE.match(text) else ""
+        raise ValueError(f"{text!r} is not a cable ID: two-digit year, origin and serial number, "
+                         f"e.g. 05ALMATY2503 or '05 Almaty 2503'{hint}")
+    return cable_id
+
+
+def check_http_url(text: str) -> str:
+    """``text`` when it is an absolute http(s) URL with a host, else ValueError saying why."""
+    if _SPACE_OR_CONTROL_RE.search(text):
+        raise ValueError(f"{text!r} contains spaces or control characters; percent-encode them (%20)")
+    try:
+        parts = urlsplit(text)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as error:
+        raise ValueError(f"{text!r} is not a valid URL: {error}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        raise ValueError(f"{text!r} has {scheme}; cablekeep crawls http:// and https:// URLs only")
+    if not parts.hostname or not port_ok:
+        raise ValueError(f"{text!r} has no valid host; write it as http://host/path")
+    return text
+
+
+def make_seed(kind: SeedKind, value: str, site: Site, origin: str) -> Seed:
+    if kind == "url":
+        return Seed("url", value, value, origin)
+    if site.cable_url is None:
+        raise ValueError(f"cable seed {value} needs site.cable_url to make its URL; add "
+                         "site: {cable_url: 'http://host/cable/{id}'} or give the seed as url:")
+    return Seed("cable", value, site.cable_page_url(value), origin)
+
+
+def iter_seed_file(list_path: Path, written: str, site: Site) -> Iterator[tuple[int, Seed]]:
+    """(line number, seed) of a seed list, read line by line; blank lines and '#' comments skipped.
+    Raises SeedLineError for a bad line, UnicodeDecodeError (``number`` is its line) or OSError."""
+    with list_path.open("rb") as lines:  # bytes, decoded line by line, so a bad byte has a line
+        for number, raw in enumerate(lines, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                error.reason = f"{written}:{number}: {error.reason}"
+                raise
+            text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
+            if not text:
+                continue
+            try:
+                yield number, make_seed(*classify_seed(text), site, f"{written}:{number}")
+            except ValueError as error:
+                raise SeedLineError(f"{written}:{number}: {error}") from None
+
+
+# --------------------------------------------------------------------------------------------------
+# The seeds section of a manifest
+
+
+def read_seeds(reader: ValueReader, root: Section, site: Site) -> Seeds:
+    """Every seed of the manifest; each wrong seed is reported and left out."""
+    node = root.node("seeds")
+    if node is None:
+        return Seeds((), 0)  # required: its absence is reported with the other keys
+    if reader.failed("site.cable_url"):
+        site = dataclasses.replace(site, cable_url=_STAND_IN_CABLE_URL)
+    items: list[tuple[Node, str]] = reader.attempt(lambda: reader.items(node, "seeds"), [])
+    if not items and not reader.failed("seeds"):
+        reader.report(node, "seeds", "the seed list is empty; add at least one seed, e.g. "
+                      "'- cable: 05ALMATY2503', '- url: https://...' or '- file: lists/cables.txt'")
+    entries: list[Seed | SeedFile] = []
+    count = 0
+    for item, key in items:
+        try:
+            entry, found = _read_seed(reader, item, key, site)
+        except Skip:
+            continue
+        entries.append(entry)
+        count += found
+    return Seeds(entries, count)
+
+
+def _read_seed(reader: ValueReader, node: Node, key: str, site: Site) -> tuple[Seed | SeedFile, int]:
+    origin = f"{reader.path.name}:{line_of(node)}"
+    if is_scalar(node) and not is_null(node):
+        text = reader.text(node, key)
+        try:
+            return make_seed(*classify_seed(text), site, origin), 1
+        except ValueError as error:
+            reader.fail(node, key, str(error))
+    if not is_mapping(node):
+        got = "nothing" if is_null(node) else describe_node(node)
+        reader.fail(node, key, f"a seed is a cable ID, a URL, or a mapping with one of cable, url or "
+                    f"file; got {got}")
+    entries = reader.fields(node, key)
+    section = check_keys(reader, node, key, entries, section="seeds[]")
+    if len(entries) != 1:
+        written = " and ".join(entries) or "none"
+        reader.fail(node, key, f"a seed has exactly one of cable, url or file, this one has {written}; "
+                    "put each on its own '- ' line")
+    if len(section.values) != 1:
+        raise Skip  # its one key is unknown, and reported as such
+    (kind, value_node), = section.values.items()
+    value_key = section.key_of(kind)
+    text = reader.text(value_node, value_key)
+    if kind == "file":
+        return _read_seed_file(reader, value_node, value_key, text, site)
+    try:
+        if kind == "cable":
+            return make_seed("cable", parse_cable_id(text), site, origin), 1
+        return make_seed("url", check_http_url(text), site, origin), 1
+    except ValueError as error:
+        reader.fail(value_node, value_key, str(error))
+
+
+def _read_seed_file(reader: ValueReader, node: Node, key: str, written: str, site: Site) -> tuple[SeedFile, int]:
+    """A seed list, checked line by line and counted; its seeds are read again when iterated."""
+    if not written.strip():
+        reader.fail(node, key, "give the path of a seed list, relative to the manifest's directory")
+    list_path = reader.base_dir / written
+    count = 0
+    try:
+        for _ in iter_seed_file(list_path, written, site):
+            count += 1
+    except SeedLineError as error:
+        reader.fail(node, key, str(error))
+    except FileNotFoundError:
+        reader.fail(node, key, f"seed list {written} not found (looked for {list_path}); create it "
+                    "or fix the path, which is relative to the manifest's directory")
+    except UnicodeDecodeError as error:
+        where = error.reason.split(": ", 1)[0]
+        reader.fail(node, key, f"{where}: the seed list is not UTF-8 text; save it as UTF-8")
+    except OSError as error:
+        reader.fail(node, key, f"cannot read seed list {list_path}: {error.strerror}")
+    if not count:
+        reader.fail(node, key, f"seed list {written} has no seeds, only blank lines or comments; "
+                    "add one cable ID or URL a line, or remove this seed")
+    return SeedFile(list_path.absolute(), written, site, reader.path.absolute(), key, line_of(node)), count
