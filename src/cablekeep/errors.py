@@ -7,17 +7,24 @@
     ├── ManifestError               exit 3   a manifest is malformed (file, line, key)
     ├── BagUnreadableError          exit 4   a bag or WARC could not be read at all
     ├── FetchError                  exit 5   a URL got no HTTP response (refused, DNS, timeout)
+    ├── NothingFetchedError         exit 5   no URL of a run got an HTTP response; the bag holds the crawl log
     ├── OutputError                 exit 6   an output could not be written (disk full, permissions)
     └── RunInterrupted              exit 130 a run was stopped by a signal; it can be resumed
 
-A verification that finds problems is not an error: it returns a report and the CLI exits 1.
-The CLI turns each of these into one line that says what to do next; anything else is a crash
-and keeps its traceback.
+A verification that finds problems is not an error: it returns a report and the CLI exits 1
+(:data:`EXIT_INVALID`). When stdout is closed early (``cablekeep ... | head``) the CLI stops
+quietly with :data:`EXIT_PIPE_CLOSED`, 128 + SIGPIPE, as a command killed by SIGPIPE would.
+The CLI turns each of these errors into one line that says what to do next; anything else is a
+crash and keeps its traceback.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+EXIT_OK = 0
+EXIT_INVALID = 1  # a bag or WARC was read and found invalid
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: whoever read stdout stopped reading
 
 
 class CablekeepError(Exception):
@@ -64,6 +71,12 @@ class FetchError(CablekeepError):
         super().__init__(f"{url}: {reason}: {detail}")
 
 
+class NothingFetchedError(CablekeepError):
+    """A run in which no URL got an HTTP response: its bag holds only the crawl log of the failures."""
+
+    exit_code = 5
+
+
 class OutputError(CablekeepError):
     """An output could not be written; what was finished before stays valid."""
 
@@ -74,3 +87,14 @@ class RunInterrupted(CablekeepError):
     """A run was stopped by a signal after closing its outputs; running it again resumes it."""
 
     exit_code = 130
+
+
+def documented_exit_codes() -> set[int]:
+    """Every exit code cablekeep can end with: the tree's, plus done, invalid and a closed pipe."""
+    codes = {EXIT_OK, EXIT_INVALID, EXIT_PIPE_CLOSED}
+    pending: list[type[CablekeepError]] = [CablekeepError]
+    while pending:
+        cls = pending.pop()
+        codes.add(cls.exit_code)
+        pending.extend(cls.__subclasses__())
+    return codes
