@@ -80,7 +80,7 @@ def test_a_closed_stdout_stops_quietly_with_141(command: str, write_manifest: Ca
         result = cli(*args, stdout=pipe)
     finally:
         os.close(pipe)
-    assert result.exit_code == EXIT_PIPE_CLOSED == 141, result.stderr
+    assert result.exit_code == 141 == EXIT_PIPE_CLOSED, result.stderr
     assert result.stderr == "", "no traceback, no 'Exception ignored'"
 
 
