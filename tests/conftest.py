@@ -1,21 +1,100 @@
-"""Shared fixtures: the bundled sample cable site on loopback (port 0) and manifests for it."""
+"""Shared fixtures: the user's folders kept out of reach, one CLI runner, the bundled sample cable
+site on loopback (port 0) and manifests for it."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NamedTuple
 
 import pytest
 import yaml
 
 from cablekeep.sample_site import SampleSite, serve_sample_site
 
+from .isolation import ISOLATED_VARIABLES, Snapshot, changes, snapshot, user_folders
+
+# -- nothing of the user's touched ------------------------------------------------------------------
+# Session and module fixtures (the sample site, module-scoped crawls) start before any per-test
+# fixture: the XDG folders and HOME point into a session temp dir from pytest_configure on, before
+# collection, for this process and every cablekeep process the tests start.
+
+_isolation = pytest.StashKey[tuple[Path, dict[str, str | None], list[Path], Snapshot]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    folders = user_folders(os.environ)
+    before = snapshot(folders)
+    base = Path(tempfile.mkdtemp(prefix="cablekeep-tests-"))
+    saved = {name: os.environ.get(name) for name in ISOLATED_VARIABLES}
+    for name in ISOLATED_VARIABLES:
+        target = base / name.lower()
+        target.mkdir()
+        os.environ[name] = str(target)
+    config.stash[_isolation] = (base, saved, folders, before)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    base, _, folders, before = session.config.stash[_isolation]
+    touched = changes(before, snapshot(folders))
+    if touched:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_sep("=", "the tests touched the user's cablekeep folders", red=True, bold=True)
+            for line in touched:
+                reporter.write_line(f"  {line}", red=True)
+        else:
+            print("the tests touched the user's cablekeep folders:", *touched, sep="\n  ", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    base, saved, _, _ = config.stash[_isolation]
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    shutil.rmtree(base, ignore_errors=True)
+
 
 @pytest.fixture(autouse=True)
 def private_fixity_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commands record fixity events under $XDG_DATA_HOME: keep each test's apart from the user's."""
+    """Commands record fixity events under $XDG_DATA_HOME: keep each test's apart from the others'."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+# -- the command line, as a user runs it --------------------------------------------------------------
+
+CLI_COMMAND = [sys.executable, "-m", "cablekeep"]
+
+
+class CliResult(NamedTuple):
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, stdout: int | IO[Any] | None = None) -> CliResult:
+    """``cablekeep ARGS`` in a fresh process (this environment, so the isolated folders); ``stdout``
+    sends its output elsewhere (a pipe closed early), and the result's stdout is then empty."""
+    completed = subprocess.run(
+        [*CLI_COMMAND, *args], cwd=cwd, timeout=timeout, text=True,
+        stdout=subprocess.PIPE if stdout is None else stdout, stderr=subprocess.PIPE,
+    )
+    return CliResult(completed.returncode, completed.stdout or "", completed.stderr)
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., CliResult]:
+    """Runs ``cablekeep ARGS`` as a user does: ``cli("verify", path) -> (exit_code, stdout, stderr)``."""
+    return run_cli
 
 
 @pytest.fixture(scope="session")

@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
-
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-CLI = [sys.executable, "-m", "cablekeep"]
+from .conftest import CliResult
 
-
-def cablekeep(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+Cli = Callable[..., CliResult]
 
 
 @pytest.fixture(scope="module")
-def built_bag(tmp_path_factory: pytest.TempPathFactory, sample_site: object) -> Path:
+def built_bag(tmp_path_factory: pytest.TempPathFactory, sample_site: object, cli: Cli) -> Path:
     from cablekeep.sample_site import SampleSite
 
     assert isinstance(sample_site, SampleSite)
@@ -34,8 +30,8 @@ def built_bag(tmp_path_factory: pytest.TempPathFactory, sample_site: object) -> 
         f"bag: {{output: '{tmp / 'bags'}'}}\n",
         encoding="utf-8",
     )
-    result = cablekeep("run", "--json", str(manifest))
-    assert result.returncode == 0, result.stderr
+    result = cli("run", "--json", str(manifest))
+    assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["verified"] is True
     return Path(summary["bag"])
@@ -48,25 +44,25 @@ def bag_copy(built_bag: Path, tmp_path: Path) -> Path:
     return target
 
 
-def _problems(result: subprocess.CompletedProcess[str]) -> list[dict[str, object]]:
+def _problems(result: CliResult) -> list[dict[str, object]]:
     report = json.loads(result.stdout.splitlines()[0])
     assert report["schema"].startswith("cablekeep.verify/")
     return list(report["problems"])
 
 
-def test_verify_clean_bag(built_bag: Path) -> None:
-    result = cablekeep("verify", str(built_bag))
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_verify_clean_bag(built_bag: Path, cli: Cli) -> None:
+    result = cli("verify", str(built_bag))
+    assert result.exit_code == 0, result.stdout + result.stderr
     assert "valid" in result.stdout
 
 
-def test_flipped_byte_in_warc(bag_copy: Path) -> None:
+def test_flipped_byte_in_warc(bag_copy: Path, cli: Cli) -> None:
     warc = sorted((bag_copy / "data" / "warc").iterdir())[0]
     data = bytearray(warc.read_bytes())
     data[len(data) // 2] ^= 0x01
     warc.write_bytes(bytes(data))
-    result = cablekeep("verify", "--json", str(bag_copy))
-    assert result.returncode == 1
+    result = cli("verify", "--json", str(bag_copy))
+    assert result.exit_code == 1
     problems = _problems(result)
     changed = [p for p in problems if p["kind"] == "changed"]
     assert {p["algorithm"] for p in changed} == {"sha256", "sha512"}
@@ -74,58 +70,58 @@ def test_flipped_byte_in_warc(bag_copy: Path) -> None:
     assert any(p["kind"] == "warc" for p in problems), "the WARC reader must notice the damage too"
 
 
-def test_deleted_file(bag_copy: Path) -> None:
+def test_deleted_file(bag_copy: Path, cli: Cli) -> None:
     (bag_copy / "data" / "cables.jsonl").unlink()
-    result = cablekeep("verify", "--json", str(bag_copy))
-    assert result.returncode == 1
+    result = cli("verify", "--json", str(bag_copy))
+    assert result.exit_code == 1
     problems = _problems(result)
     assert any(p["kind"] == "missing" and p["path"] == "data/cables.jsonl" for p in problems)
 
 
-def test_added_file(bag_copy: Path) -> None:
+def test_added_file(bag_copy: Path, cli: Cli) -> None:
     (bag_copy / "data" / "intruder.txt").write_text("not in any manifest")
-    result = cablekeep("verify", "--json", str(bag_copy))
-    assert result.returncode == 1
+    result = cli("verify", "--json", str(bag_copy))
+    assert result.exit_code == 1
     assert any(p["kind"] == "unexpected" and p["path"] == "data/intruder.txt" for p in _problems(result))
 
 
-def test_edited_bag_info(bag_copy: Path) -> None:
+def test_edited_bag_info(bag_copy: Path, cli: Cli) -> None:
     info = bag_copy / "bag-info.txt"
     info.write_text(info.read_text().replace("cli-test", "cli-tesT"))
-    result = cablekeep("verify", "--json", str(bag_copy))
-    assert result.returncode == 1
+    result = cli("verify", "--json", str(bag_copy))
+    assert result.exit_code == 1
     assert any(p["kind"] == "changed" and p["path"] == "bag-info.txt" for p in _problems(result))
 
 
-def test_fast_says_it_is_not_a_fixity_check(bag_copy: Path) -> None:
-    result = cablekeep("verify", "--fast", str(bag_copy))
-    assert result.returncode == 0
+def test_fast_says_it_is_not_a_fixity_check(bag_copy: Path, cli: Cli) -> None:
+    result = cli("verify", "--fast", str(bag_copy))
+    assert result.exit_code == 0
     assert "NOT a fixity check" in result.stdout
 
 
-def test_verify_lone_warc(built_bag: Path, tmp_path: Path) -> None:
+def test_verify_lone_warc(built_bag: Path, tmp_path: Path, cli: Cli) -> None:
     warc = sorted((built_bag / "data" / "warc").iterdir())[0]
-    assert cablekeep("verify", str(warc)).returncode == 0
+    assert cli("verify", str(warc)).exit_code == 0
     cut = tmp_path / warc.name
     cut.write_bytes(warc.read_bytes()[:-7])
-    assert cablekeep("verify", str(cut)).returncode == 1
+    assert cli("verify", str(cut)).exit_code == 1
 
 
-def test_verify_not_a_bag(tmp_path: Path) -> None:
-    result = cablekeep("verify", str(tmp_path / "nothing-here"))
-    assert result.returncode == 4
+def test_verify_not_a_bag(tmp_path: Path, cli: Cli) -> None:
+    result = cli("verify", str(tmp_path / "nothing-here"))
+    assert result.exit_code == 4
     assert "error" in result.stderr
 
 
-def test_usage_error_exit_2() -> None:
-    assert cablekeep("verify").returncode == 2
+def test_usage_error_exit_2(cli: Cli) -> None:
+    assert cli("verify").exit_code == 2
 
 
-def test_bad_manifest_exit_3_and_nothing_written(tmp_path: Path) -> None:
+def test_bad_manifest_exit_3_and_nothing_written(tmp_path: Path, cli: Cli) -> None:
     manifest = tmp_path / "bad.yaml"
     manifest.write_text("cablekeep: 1\ncollection: ok-name\nseeds:\n  - cable: 05ALMATY2503\nfetch:\n  per_host_dealy: 1\n")
     before = sorted(os.listdir(tmp_path))
-    result = cablekeep("run", str(manifest))
-    assert result.returncode == 3
+    result = cli("run", str(manifest))
+    assert result.exit_code == 3
     assert f"{manifest}:6" in result.stderr and "per_host_dealy" in result.stderr
     assert sorted(os.listdir(tmp_path)) == before

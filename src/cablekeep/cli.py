@@ -1,8 +1,10 @@
 """The command line: parse, build the objects, call the core, render, choose the exit code.
 
 The only module that imports click, prints or exits. Expected errors (the tree in
-:mod:`cablekeep.errors`) become one line on stderr and their exit code; anything else is a crash
-and keeps its traceback.
+:mod:`cablekeep.errors`) are caught in one place, the command group :class:`CablekeepGroup`, for
+every command: each becomes one line on stderr and its exit code; anything else is a crash and
+keeps its traceback. A closed stdout (``cablekeep ... | head``) stops the command quietly with
+exit 141, as a command killed by SIGPIPE would.
 """
 
 from __future__ import annotations
@@ -18,14 +20,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from . import __version__
 from .fixity.audit import audit as audit_bags
 from .fixity.audit import parse_age, parse_share, record_verification
-from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
+from .errors import (
+    EXIT_INVALID,
+    EXIT_PIPE_CLOSED,
+    BagUnreadableError,
+    CablekeepError,
+    RunInterrupted,
+    UsageError,
+)
 from .fixity.verify import VerifyProgress, verify_bag
 from .fixity.exports import export_jsonl, export_premis
 from .fixity.history import FixityHistory
@@ -39,19 +48,51 @@ from .fixity.warccheck import verify_warc
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from .bagging.build import BagProgress
     from .capture.crawl import CrawlProgress
     from .run import RunSummary
 
-EXIT_INVALID = 1
+
+def _error_line(exc: CablekeepError) -> None:
+    click.echo(f"cablekeep: error: {exc}", err=True)
 
 
 def _fail(exc: CablekeepError) -> NoReturn:
-    click.echo(f"cablekeep: error: {exc}", err=True)
+    _error_line(exc)
     if isinstance(exc, RunInterrupted):
         # stopped and closed: a further signal while Python shuts down must not change the exit code
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
     sys.exit(exc.exit_code)
+
+
+def _stdout_closed() -> NoReturn:
+    """Whoever read stdout went away: stop quietly with 128 + SIGPIPE. stdout now points at
+    /dev/null, so what is still buffered cannot fail again at exit ("Exception ignored")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file descriptor (click's CliRunner)
+        pass
+    sys.exit(EXIT_PIPE_CLOSED)
+
+
+class CablekeepGroup(click.Group):
+    """The commands, with the one place that turns the error tree into exit codes (as click's
+    ``Command.main`` does for ``ClickException``): a :class:`CablekeepError` becomes one line on
+    stderr and its exit code, a closed stdout exit 141; anything else keeps its traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here, not while Python shuts down
+        except BrokenPipeError:
+            _stdout_closed()
+        except CablekeepError as exc:
+            _fail(exc)
 
 
 def _stopped_at_once() -> NoReturn:
@@ -132,7 +173,7 @@ _db_option = click.option(
 _existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
-@click.group()
+@click.group(cls=CablekeepGroup)
 @click.version_option(__version__, prog_name="cablekeep")
 def main() -> None:
     """Archive cable pages and their sources as WARCs in verified BagIt bags."""
@@ -167,22 +208,29 @@ def _render_summary(summary: RunSummary) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_db_option
 def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool, db: Path) -> None:
-    """Crawl MANIFEST, package the WARCs as a bag under bags/, and verify it."""
+    """Crawl MANIFEST, package the WARCs as a bag under bags/, and verify it.
+
+    Exit 0 when the bag is valid, 1 when it is not, 3 for a malformed manifest, 5 when none of its
+    seeds was captured (each one's reason is named), 6 when an output could not be written, 7 when
+    another run holds the collection, 130 when interrupted (run it again
+    to resume)."""
     from .manifest import load_manifest
     from .run import run_manifest, summary_json
 
-    try:
-        loaded = load_manifest(manifest)
-        with _graceful_stop() as stop, _crawl_display(quiet or as_json, log_json) as (on_entry, on_progress):
-            summary = run_manifest(loaded, on_entry=on_entry, on_progress=on_progress, stop=stop)
-    except CablekeepError as exc:
-        _fail(exc)
+    loaded = load_manifest(manifest)
+    with _graceful_stop() as stop, _crawl_display(quiet or as_json, log_json) as (on_entry, on_progress):
+        summary = run_manifest(loaded, on_entry=on_entry, on_progress=on_progress, stop=stop)
     _record(db, summary.bag.path, summary.report)
     if as_json:
         click.echo(json.dumps(summary_json(summary), indent=2))
     else:
         _render_summary(summary)
-    sys.exit(0 if summary.report.ok else EXIT_INVALID)
+    _exit_after_run(summary)
+
+
+def _exit_after_run(summary: RunSummary) -> NoReturn:
+    """1 for an invalid bag, else 0 (a run that captured none of its seeds raised CrawlFailedError: 5)."""
+    sys.exit(EXIT_INVALID if not summary.report.ok else 0)
 
 
 @contextmanager
@@ -243,7 +291,7 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
     be read at all."""
     if against is not None:
         if len(paths) != 1 or fast:
-            _fail(UsageError("--against compares one bag with one copy, in full"))
+            raise UsageError("--against compares one bag with one copy, in full")
         _verify_against(paths[0], against, as_json)
     worst = 0
     for path in paths:
@@ -257,8 +305,8 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
                 with _verify_display(str(path), quiet=as_json or fast) as on_progress:
                     report = verify_bag(path, fast=fast, on_progress=on_progress)
                 _record(db, path, report)
-        except BagUnreadableError as exc:
-            click.echo(f"cablekeep: error: {exc}", err=True)
+        except BagUnreadableError as exc:  # the others are still checked; the worst code wins
+            _error_line(exc)
             worst = max(worst, exc.exit_code)
             continue
         if as_json:
@@ -287,13 +335,10 @@ def demo(manifest_path: Path, quiet: bool) -> None:
     from .demo import run_demo
 
     if not manifest_path.exists():
-        _fail(BagUnreadableError(f"{manifest_path} not found; run the demo from the cablekeep checkout (make demo)"))
+        raise BagUnreadableError(f"{manifest_path} not found; run the demo from the cablekeep checkout (make demo)")
     click.echo(f"cablekeep {__version__} demo: serving the sample cable site on 127.0.0.1, originals on 127.0.0.2")
-    try:
-        with _graceful_stop() as stop, _crawl_display(quiet, False) as (on_entry, on_progress):
-            summary = run_demo(manifest_path, on_entry=on_entry, on_progress=on_progress, stop=stop)
-    except CablekeepError as exc:
-        _fail(exc)
+    with _graceful_stop() as stop, _crawl_display(quiet, False) as (on_entry, on_progress):
+        summary = run_demo(manifest_path, on_entry=on_entry, on_progress=on_progress, stop=stop)
     _render_summary(summary)
     click.echo("\nwhat is in the bag:")
     for path in sorted(summary.bag.path.rglob("*")):
@@ -301,7 +346,7 @@ def demo(manifest_path: Path, quiet: bool) -> None:
             click.echo(f"  {path.relative_to(summary.bag.path)}  ({path.stat().st_size} bytes)")
     click.echo("\nsample site stopped. Check the bag again any time with:")
     click.echo(f"  .venv/bin/cablekeep verify {summary.bag.path}")
-    sys.exit(0 if summary.report.ok else EXIT_INVALID)
+    _exit_after_run(summary)
 
 
 @main.command()
@@ -321,18 +366,15 @@ def extract(source: Path, url: str | None, profile_path: Path | None) -> None:
     content_type: str | None = None
     if source.name.endswith((".warc", ".warc.gz")):
         if not url:
-            _fail(UsageError("a WARC holds many pages: say which one with --url"))
+            raise UsageError("a WARC holds many pages: say which one with --url")
         try:
             body, content_type = read_response(source, url)
         except KeyError:
-            _fail(UsageError(f"no response record for {url} in {source}"))
+            raise UsageError(f"no response record for {url} in {source}; give the WARC-Target-URI exactly") from None
     else:
         body = source.read_bytes()
     page_url = url or source.resolve().as_uri()
-    try:
-        profile = resolve_profile(load_manifest(profile_path).site.profile) if profile_path else detect_profile(body, content_type)
-    except CablekeepError as exc:
-        _fail(exc)
+    profile = resolve_profile(load_manifest(profile_path).site.profile) if profile_path else detect_profile(body, content_type)
     record = parse_page(body, page_url, content_type, profile)
     click.echo(json.dumps({"profile": profile.name, **record.to_json()}, indent=2, ensure_ascii=False))
 
@@ -346,11 +388,8 @@ def _default_db() -> Path:
 
 
 def _record(db: Path, bag: Path, report: Report, identity: BagIdentity | None = None) -> None:
-    try:
-        with FixityHistory(db) as history:
-            record_verification(history, bag, report, identity=identity)
-    except CablekeepError as exc:
-        _fail(exc)
+    with FixityHistory(db) as history:
+        record_verification(history, bag, report, identity=identity)
 
 
 @main.command()
@@ -360,15 +399,12 @@ def _record(db: Path, bag: Path, report: Report, identity: BagIdentity | None = 
 @_db_option
 def history(bag: Path | None, fmt: str | None, db: Path) -> None:
     """Show or export the fixity events of BAG (recognised after a move too), or of every bag."""
-    try:
-        with FixityHistory(db) as store:
-            events = list(store.iter_events(bag))
-        if fmt == "premis":
-            export_premis(events, sys.stdout.buffer)
-        elif fmt == "jsonl":
-            export_jsonl(events, sys.stdout)
-    except CablekeepError as exc:
-        _fail(exc)
+    with FixityHistory(db) as store:
+        events = list(store.iter_events(bag))
+    if fmt == "premis":
+        export_premis(events, sys.stdout.buffer)
+    elif fmt == "jsonl":
+        export_jsonl(events, sys.stdout)
     if fmt:
         return
     if not events:
@@ -390,14 +426,11 @@ def history(bag: Path | None, fmt: str | None, db: Path) -> None:
 def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, retries: int, as_json: bool,
           db: Path) -> None:
     """Verify the bags in PATHS (bags or directories of bags) that are due, and record each check."""
-    try:
-        age = parse_age(older_than) if older_than is not None else None
-        share = parse_share(sample) if sample is not None else None
-        with FixityHistory(db) as store:
-            result = audit_bags(list(paths), store, older_than=age, sample=share, rng=random.SystemRandom(),
-                                retries=retries)
-    except CablekeepError as exc:
-        _fail(exc)
+    age = parse_age(older_than) if older_than is not None else None
+    share = parse_share(sample) if sample is not None else None
+    with FixityHistory(db) as store:
+        result = audit_bags(list(paths), store, older_than=age, sample=share, rng=random.SystemRandom(),
+                            retries=retries)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
@@ -418,11 +451,8 @@ def repair(bag: Path, source: Path, db: Path) -> None:
     """Replace BAG's files that fail fixity with the copy's, only where the copy's match BAG's manifests."""
     from .fixity.repair import repair as repair_bag
 
-    try:
-        with FixityHistory(db) as store:
-            result = repair_bag(bag, source, store)
-    except CablekeepError as exc:
-        _fail(exc)
+    with FixityHistory(db) as store:
+        result = repair_bag(bag, source, store)
     click.echo(f"{bag}: {result.event.detail}")
     _render_report(result.after)
     sys.exit(0 if result.ok else EXIT_INVALID)
@@ -431,10 +461,7 @@ def repair(bag: Path, source: Path, db: Path) -> None:
 def _verify_against(bag: Path, copy: Path, as_json: bool) -> NoReturn:
     from .fixity.repair import compare_copies
 
-    try:
-        comparison = compare_copies(bag, copy)
-    except CablekeepError as exc:
-        _fail(exc)
+    comparison = compare_copies(bag, copy)
     if as_json:
         click.echo(json.dumps(comparison.to_json()))
     else:
@@ -446,31 +473,58 @@ def _verify_against(bag: Path, copy: Path, as_json: bool) -> NoReturn:
     sys.exit(0 if comparison.ok else EXIT_INVALID)
 
 
+@contextmanager
+def _bag_display(target: Path) -> Iterator[Callable[[BagProgress], None] | None]:
+    """On a terminal, a live line: files, bytes, rate and time left; off one, nothing extra."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+
+    started = time.monotonic()
+    with Live("", console=Console(), refresh_per_second=4, transient=True) as live:
+
+        def show(progress: BagProgress) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            rate = progress.bytes_done / elapsed
+            left = (progress.bytes_total - progress.bytes_done) / rate if rate > 0 else 0.0
+            live.update(f"bagging {target}: {progress.files_done}/{progress.files_total} files, "
+                        f"{progress.bytes_done / 1e6:.1f}/{progress.bytes_total / 1e6:.1f} MB, "
+                        f"{rate / 1e6:.1f} MB/s, about {max(left, 0):.0f} s left")
+
+        yield show
+
+
 @main.command("bag")
 @click.argument("source", type=_existing_dir)
 @click.option("--in-place", is_flag=True, help="Turn SOURCE itself into a bag (its files move into data/).")
-@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("bags"), show_default=True,
-              help="Where the new bag goes when not --in-place.")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), show_default="bags",
+              help="Where the new bag goes (not with --in-place).")
 @click.option("--algorithm", "algorithms", multiple=True, default=("sha512", "sha256"), show_default=True,
               type=click.Choice(["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]), help="Repeat for several.")
 @click.option("--info", "info_items", multiple=True, metavar="LABEL=VALUE", help="A bag-info.txt field; repeatable.")
 @click.option("--processes", type=click.IntRange(1, 256), help="Hashing processes (default: one per core).")
-def bag_command(source: Path, in_place: bool, output: Path, algorithms: tuple[str, ...],
+def bag_command(source: Path, in_place: bool, output: Path | None, algorithms: tuple[str, ...],
                 info_items: tuple[str, ...], processes: int | None) -> None:
-    """Bag any directory of files as BagIt 1.0, each file read once for all algorithms."""
+    """Bag any directory of files as BagIt 1.0, each file read once for all algorithms.
+
+    An empty directory makes a bag with an empty payload (Payload-Oxum 0.0)."""
     from .bagging.build import bag_directory
 
+    if in_place and output is not None:
+        raise UsageError("--in-place turns SOURCE itself into a bag; --output is for a copy: give one of them")
     info: dict[str, list[str]] = {}
     for item in info_items:
         label, sep, value = item.partition("=")
         if not sep or not label.strip():
-            _fail(UsageError(f"--info {item!r}: write it as LABEL=VALUE"))
+            raise UsageError(f"--info {item!r}: write it as LABEL=VALUE")
         info.setdefault(label.strip(), []).append(value)
-    try:
-        ref = bag_directory(source, dest_parent=None if in_place else output, in_place=in_place,
-                            algorithms=algorithms, info=info, processes=processes)
-    except CablekeepError as exc:
-        _fail(exc)
+    with _bag_display(source) as on_progress:
+        ref = bag_directory(source, dest_parent=None if in_place else (output or Path("bags")), in_place=in_place,
+                            algorithms=algorithms, info=info, processes=processes, on_progress=on_progress)
     click.echo(f"bag: {ref.path}")
     click.echo(f"Payload-Oxum {ref.payload_oxum} ({ref.payload_files} files); {', '.join(ref.algorithms)}; "
                f"External-Identifier {ref.external_identifier}")

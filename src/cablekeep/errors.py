@@ -12,9 +12,11 @@
     ├── LockedError                 exit 7   another process is writing the same collection or bag
     └── RunInterrupted              exit 130 a run was stopped by a signal; it can be resumed
 
-A verification that finds problems is not an error: it returns a report and the CLI exits 1.
-The CLI turns each of these into one line that says what to do next; anything else is a crash
-and keeps its traceback.
+A verification that finds problems is not an error: it returns a report and the CLI exits 1
+(:data:`EXIT_INVALID`). When stdout is closed early (``cablekeep ... | head``) the CLI stops
+quietly with :data:`EXIT_PIPE_CLOSED`, 128 + SIGPIPE, as a command killed by SIGPIPE would.
+The CLI turns each of these errors into one line that says what to do next; anything else is a
+crash and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+EXIT_OK = 0
+EXIT_INVALID = 1  # a bag or WARC was read and found invalid
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: whoever read stdout stopped reading
 
 
 class CablekeepError(Exception):
@@ -120,3 +126,14 @@ class RunInterrupted(CablekeepError):
     """A run was stopped by a signal after closing its outputs; running it again resumes it."""
 
     exit_code = 130
+
+
+def documented_exit_codes() -> set[int]:
+    """Every exit code cablekeep can end with: the tree's, plus done, invalid and a closed pipe."""
+    codes = {EXIT_OK, EXIT_INVALID, EXIT_PIPE_CLOSED}
+    pending: list[type[CablekeepError]] = [CablekeepError]
+    while pending:
+        cls = pending.pop()
+        codes.add(cls.exit_code)
+        pending.extend(cls.__subclasses__())
+    return codes

@@ -133,12 +133,16 @@ def test_bagit_python_accepts_newlines_but_not_percent_signs(tmp_path: Path) -> 
         bagit.Bag(str(percent.path)).validate()
 
 
-def test_an_empty_directory_is_refused(tmp_path: Path) -> None:
+def test_an_empty_directory_is_bagged_with_an_empty_payload(tmp_path: Path) -> None:
+    # as bagit.make_bag does (Payload-Oxum 0.0); the payload manifests are there, empty, as RFC 8493 wants
     (tmp_path / "empty/only/dirs").mkdir(parents=True)
-    for in_place, dest in ((True, None), (False, tmp_path / "out")):
-        with pytest.raises(UsageError, match="no files"):
-            bag_directory(tmp_path / "empty", dest_parent=dest, in_place=in_place)
-    assert (tmp_path / "empty/only/dirs").is_dir() and not (tmp_path / "out").exists()
+    copy = bag_directory(tmp_path / "empty", dest_parent=tmp_path / "out", in_place=False, algorithms=ALGORITHMS)
+    in_place = bag_directory(tmp_path / "empty", dest_parent=None, in_place=True, algorithms=ALGORITHMS)
+    for ref in (copy, in_place):
+        assert (ref.payload_oxum, ref.payload_files) == ("0.0", 0)
+        assert (ref.path / "data/only/dirs").is_dir() and (ref.path / "manifest-sha256.txt").read_bytes() == b""
+        assert bag_module.read_bag_info(ref.path)["Payload-Oxum"] == "0.0"
+        bag_ok(ref.path)
 
 
 def test_an_existing_bag_is_refused(tmp_path: Path) -> None:
@@ -256,3 +260,27 @@ def test_an_interrupted_copy_is_rebuilt(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(bag_module, "_finish_tags", real_finish)
     bag_ok(bag_directory(source, dest_parent=out, in_place=False).path)
     assert sorted(p.name for p in out.iterdir()) == ["src"]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_progress_is_reported_in_order_up_to_the_totals(tmp_path: Path, processes: int) -> None:
+    from cablekeep.bagging.build import BagProgress
+
+    files = {f"d{i % 7}/f{i:04d}.txt": b"x" * (i * 37) for i in range(bag_module.BATCH_FILES * 3 + 5)}
+    source = fill(tmp_path / "many", files)
+    seen: list[BagProgress] = []
+    ref = bag_directory(source, dest_parent=tmp_path / "out", in_place=False, algorithms=ALGORITHMS,
+                        processes=processes, on_progress=seen.append)
+    assert len(seen) >= 4, "one report per batch written"
+    assert [p.files_done for p in seen] == sorted({p.files_done for p in seen})
+    assert all(p.files_total == len(files) and p.bytes_total == sum(map(len, files.values())) for p in seen)
+    assert (seen[-1].files_done, seen[-1].bytes_done) == (ref.payload_files, ref.payload_bytes) == (
+        len(files), sum(map(len, files.values())))
+
+
+def test_progress_in_place(tmp_path: Path) -> None:
+    source = fill(tmp_path / "papers", FILES)
+    seen: list[object] = []
+    bag_directory(source, dest_parent=None, in_place=True, algorithms=ALGORITHMS, on_progress=seen.append)
+    assert seen and getattr(seen[-1], "files_done") == len(FILES)
+    bag_ok(source)

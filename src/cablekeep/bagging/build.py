@@ -206,6 +206,19 @@ INFLIGHT_PER_PROCESS = 3
 
 
 @dataclass(frozen=True)
+class BagProgress:
+    """How far :func:`bag_directory` is: payload files (and their bytes) hashed so far, of all."""
+
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+ProgressCallback = Callable[[BagProgress], None]
+
+
+@dataclass(frozen=True)
 class _Tree:
     """The regular files under a directory (``/``-separated relative paths, sorted) and its directories."""
 
@@ -283,11 +296,13 @@ def _write_payload_manifests(
     algorithms: Sequence[str],
     processes: int,
     copy_root: Path | None,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[int, int]:
     """Hash (and copy) every file of ``tree`` and write the payload manifests; (files, bytes).
 
     Many files go to a process pool in batches, a bounded number in flight; results come back in
     order and are written out at once, so memory holds the file list and a few batches only.
+    ``on_progress`` hears after each batch written. An empty tree gives empty manifests.
     """
     use_pool = processes > 1 and (len(tree.files) > POOL_MIN_FILES or tree.total > POOL_MIN_BYTES)
     pool = make_pool(processes) if use_pool else None
@@ -297,6 +312,7 @@ def _write_payload_manifests(
     source_s = os.fspath(source_root)
     copy_s = None if copy_root is None else os.fspath(copy_root)
     files = total = 0
+    tree_total = tree.total
     outputs = [open(staging / f"manifest-{alg}.txt", "w", encoding="utf-8", newline="\n") for alg in algorithms]
     try:
 
@@ -309,10 +325,13 @@ def _write_payload_manifests(
                         output.write(f"{digest.hex()}  {path}\n")
                     files += 1
                     total += size
+            if done and on_progress is not None:
+                on_progress(BagProgress(files, len(tree.files), total, tree_total))
 
         for batch in _batches(tree):
             write(runner.submit(_digest_batch_with_names, source_s, batch, tuple(algorithms), copy_s))
-        write(list(runner.finish()))
+        for done in runner.finish():  # one at a time, so progress is heard as each batch ends
+            write([done])
     finally:
         runner.cancel()
         if pool is not None:
@@ -381,6 +400,7 @@ def bag_directory(
     processes: int | None = None,
     clock: Callable[[], datetime] = _now,
     make_id: Callable[[], str] = _new_id,
+    on_progress: ProgressCallback | None = None,
 ) -> BagRef:
     """Bag the directory ``source`` (BagIt 1.0), in place or as a copy under ``dest_parent``.
 
@@ -388,7 +408,9 @@ def bag_directory(
     under ``data/``; symbolic links, FIFOs, sockets, devices and names that are not UTF-8 are
     refused before anything is touched. Each file is read once for all ``algorithms`` (and, when
     copying, for the copy too); many files are hashed by ``processes`` workers (default: one per
-    CPU) in bounded batches. bag-info.txt gets ``info`` plus Bagging-Date (from ``clock``),
+    CPU) in bounded batches; ``on_progress`` hears how far hashing is after each batch. An empty
+    directory (or one holding only empty directories) makes a bag with an empty payload and empty
+    payload manifests, Payload-Oxum ``0.0``, as ``bagit.make_bag`` bags it. bag-info.txt gets ``info`` plus Bagging-Date (from ``clock``),
     External-Identifier (from ``make_id``), Payload-Oxum, Bag-Size and Bag-Software-Agent.
 
     In place (``in_place=True``, ``dest_parent=None``), ``SOURCE`` ends up holding ``data/`` (its
@@ -406,7 +428,7 @@ def bag_directory(
     into place after ``os.sync()``; ``SOURCE`` is only read. Copies keep permission bits and times.
 
     Raises :class:`UsageError` for a bad call or a source that cannot be bagged (not a
-    directory, empty, already a bag, links), :class:`OutputError` when writing fails (the
+    directory, already a bag, links), :class:`OutputError` when writing fails (the
     message says what state is left).
     """
     algorithms = _check_algorithms(algorithms)
@@ -423,9 +445,10 @@ def bag_directory(
         raise UsageError(f"cannot bag {source}: choose a directory below it")
     bagging_date = clock()
     if in_place:
-        return _bag_in_place(source, algorithms, info, processes, bagging_date, make_id)
+        return _bag_in_place(source, algorithms, info, processes, bagging_date, make_id, on_progress)
     assert dest_parent is not None
-    return _bag_copy(source, Path(os.path.abspath(dest_parent)), algorithms, info, processes, bagging_date, make_id)
+    return _bag_copy(source, Path(os.path.abspath(dest_parent)), algorithms, info, processes, bagging_date, make_id,
+                     on_progress)
 
 
 def _check_source(source: Path) -> None:
@@ -444,6 +467,7 @@ def _bag_in_place(
     processes: int,
     bagging_date: datetime,
     make_id: Callable[[], str],
+    on_progress: ProgressCallback | None,
 ) -> BagRef:
     staging = source.parent / f"{IN_PLACE_PREFIX}{source.name}"
     data = staging / "data"
@@ -460,8 +484,6 @@ def _bag_in_place(
     if not resuming:
         _check_source(source)
     tree = _scan_tree(data if resuming else source)
-    if not tree.files:
-        raise UsageError(f"{data if resuming else source} holds no files; there is nothing to bag")
     try:
         if not resuming:
             staging.mkdir(mode=0o700)
@@ -473,7 +495,7 @@ def _bag_in_place(
         for stale in os.scandir(staging):  # tag files of an interrupted run are rewritten
             if stale.name != "data":
                 os.unlink(stale.path)
-        files, total = _write_payload_manifests(staging, data, tree, algorithms, processes, None)
+        files, total = _write_payload_manifests(staging, data, tree, algorithms, processes, None, on_progress)
         identifier = make_id()
         _finish_tags(
             staging, algorithms=algorithms, info=info, bagging_date=bagging_date,
@@ -502,6 +524,7 @@ def _bag_copy(
     processes: int,
     bagging_date: datetime,
     make_id: Callable[[], str],
+    on_progress: ProgressCallback | None,
 ) -> BagRef:
     _check_source(source)
     real_source, real_dest = os.path.realpath(source), os.path.realpath(dest_parent)
@@ -511,8 +534,6 @@ def _bag_copy(
     if os.path.lexists(final):
         raise OutputError(f"{final} already exists; remove it or choose another --output directory")
     tree = _scan_tree(source)
-    if not tree.files:
-        raise UsageError(f"{source} holds no files; there is nothing to bag")
     staging = dest_parent / f"{STAGING_PREFIX}{source.name}"
     try:
         dest_parent.mkdir(parents=True, exist_ok=True)
@@ -522,7 +543,7 @@ def _bag_copy(
         data.mkdir(parents=True)
         for rel in tree.dirs:
             (data / rel).mkdir()
-        files, total = _write_payload_manifests(staging, source, tree, algorithms, processes, data)
+        files, total = _write_payload_manifests(staging, source, tree, algorithms, processes, data, on_progress)
         identifier = make_id()
         _finish_tags(
             staging, algorithms=algorithms, info=info, bagging_date=bagging_date,
