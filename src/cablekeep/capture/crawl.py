@@ -50,7 +50,8 @@ from ..cables.cableid import year_before
 from .canon import host_of, normalise_url, surt_key
 from ..errors import FetchError, OutputError, RunInterrupted, UsageError
 from ..cables.extract import Link, PageRecord, original_url_from_template, parse_page
-from .fetch import AddressGuard, Exchange, Fetcher
+from .exchange import Exchange
+from .fetch import AddressGuard, Fetcher
 from .workers import ProcessPool, ThreadPool
 from .frontier import Frontier
 from ..manifest import Manifest
