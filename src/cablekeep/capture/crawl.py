@@ -55,7 +55,7 @@ from .fetch import AddressGuard, Fetcher
 from .workers import ProcessPool, ThreadPool
 from .frontier import Frontier
 from ..manifest import Manifest
-from ..cables.profiles import BUILTIN_PROFILES, CABLEBROWSER, Profile, profile_from_mapping
+from ..cables.profiles import BUILTIN_PROFILES, resolve_profile
 from .robots import RobotsRules, rules_from_response
 from .state import CrawlState, QueuedUrl
 from .warc import (
@@ -852,13 +852,6 @@ def _decoded_body(exchange: Exchange) -> bytes:
             except zlib.error:
                 return b""
     return raw
-
-
-def resolve_profile(profile: str | Mapping[str, object]) -> Profile:
-    """The manifest's site profile: the built-in cablebrowser layout or a custom one."""
-    if isinstance(profile, str):
-        return CABLEBROWSER
-    return profile_from_mapping(profile, "site.profile")
 
 
 def _has_year(written: str) -> bool:
