@@ -358,7 +358,7 @@ def extract(source: Path, url: str | None, profile_path: Path | None) -> None:
     """Print what cablekeep understands of a page, as JSON: from an HTML file, or from a WARC and a URL.
 
     For developing and debugging a site profile."""
-    from .capture.crawl import resolve_profile
+    from .cables.profiles import resolve_profile
     from .cables.extract import detect_profile, parse_page
     from .manifest import load_manifest
     from .capture.warc import read_response

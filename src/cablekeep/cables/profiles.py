@@ -279,6 +279,14 @@ def profile_from_mapping(data: Mapping[str, object], where: str) -> Profile:
         raise ValueError(f"{where}: {exc}") from exc
 
 
+def resolve_profile(profile: str | Mapping[str, object]) -> Profile:
+    """The manifest's ``site.profile``: a name means the built-in cablebrowser layout, a mapping a
+    custom profile (read by :func:`profile_from_mapping`, errors prefixed ``site.profile``)."""
+    if isinstance(profile, str):
+        return CABLEBROWSER
+    return profile_from_mapping(profile, "site.profile")
+
+
 def _string(value: object, where: str, key: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{where}: {key}: must be a non-empty string, not {value!r}")

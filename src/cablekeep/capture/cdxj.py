@@ -1,16 +1,29 @@
 """The CDXJ index of a crawl, as pywb reads it: ``<surt> <timestamp> <json>``, sorted.
 
-Lines are sorted with a bounded-memory external merge sort (runs of ``run_lines`` lines sorted
-in memory, spilled to temporary files, merged), so a 250,000-capture index never sits in memory
-whole.
+Writing: :func:`write_sorted` sorts lines with a bounded-memory external merge sort (runs of
+``run_lines`` lines sorted in memory, spilled to temporary files, merged), so a 250,000-capture
+index never sits in memory whole.
+
+Reading: :func:`iter_index` streams an index file one :class:`CdxjLine` at a time (surt key,
+timestamp, and the JSON fields ``url``, ``digest``, ``filename``, ``offset``, ``length``,
+``status``, ``mime``, ``warc_date``, ``record_id`` as present; every field as written stays in
+``fields``). A line it cannot read is a :class:`MalformedLine` (path, line number, why). By default
+the first one raises :class:`CdxjError`; a caller that collects every problem (the fixity
+verifier) passes ``on_malformed=problems.append`` instead, and the reader reports each malformed
+line there, skips it and goes on::
+
+    problems: list[MalformedLine] = []
+    record_ids = {line.record_id for line in iter_index(path, on_malformed=problems.append)}
 """
 
 from __future__ import annotations
 
 import heapq
+import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -28,6 +41,11 @@ def _spill(lines: list[str], directory: Path) -> Path:
 def _read_run(handle: IO[str]) -> Iterator[str]:
     for line in handle:
         yield line.rstrip("\n")
+
+
+def format_line(prefix: str, fields: Mapping[str, object]) -> str:
+    """One index line: ``prefix`` is ``"<surt key> <timestamp14>"``, ``fields`` its JSON block."""
+    return f"{prefix} {json.dumps(fields)}"
 
 
 def write_sorted(lines: Iterable[str], out: Path, *, run_lines: int = RUN_LINES) -> int:
@@ -51,3 +69,107 @@ def write_sorted(lines: Iterable[str], out: Path, *, run_lines: int = RUN_LINES)
                 target.write(line + "\n")
                 count += 1
     return count
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CdxjLine:
+    """One capture of a CDXJ index. ``None`` where the line has no such field (or ``"-"``)."""
+
+    surt: str
+    timestamp: str
+    url: str | None
+    digest: str | None
+    filename: str | None
+    offset: int | None
+    length: int | None
+    status: int | None
+    mime: str | None
+    warc_date: str | None
+    record_id: str | None
+    fields: Mapping[str, object]  # the JSON block as written, all of it
+    line_number: int  # 1-based
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedLine:
+    """A line of an index that could not be read, and why."""
+
+    path: Path
+    line_number: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line_number}: {self.reason}"
+
+
+class CdxjError(ValueError):
+    """An index line could not be read (raised by :func:`iter_index` without ``on_malformed``)."""
+
+    def __init__(self, problem: MalformedLine) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def iter_index(path: Path, *, on_malformed: Callable[[MalformedLine], None] | None = None) -> Iterator[CdxjLine]:
+    """The captures of the index file at ``path``, in file order, read one line at a time.
+
+    A malformed line raises :class:`CdxjError`, or, with ``on_malformed``, is reported to it and
+    skipped. An unreadable file raises ``OSError`` as ``open`` does."""
+    with open(path, encoding="utf-8", newline="\n") as handle:
+        for number, text in enumerate(handle, 1):
+            parsed = parse_line(text.rstrip("\n"), number)
+            if isinstance(parsed, CdxjLine):
+                yield parsed
+                continue
+            problem = MalformedLine(path, number, parsed)
+            if on_malformed is None:
+                raise CdxjError(problem)
+            on_malformed(problem)
+
+
+def parse_line(text: str, line_number: int = 1) -> CdxjLine | str:
+    """One index line read, or the reason it cannot be."""
+    parts = text.split(" ", 2)
+    if len(parts) != 3:
+        return "not '<surt> <timestamp> <json>'"
+    surt, timestamp, block = parts
+    if not surt or not timestamp.isdigit() or len(timestamp) > 14:
+        return f"timestamp {timestamp!r} is not 1 to 14 digits" if surt else "empty surt key"
+    try:
+        fields = json.loads(block)
+    except ValueError as exc:
+        return f"the JSON block does not parse: {exc}"
+    if not isinstance(fields, dict):
+        return "the JSON block is not an object"
+    try:
+        return CdxjLine(
+            surt=surt, timestamp=timestamp, url=_text(fields, "url"), digest=_text(fields, "digest"),
+            filename=_text(fields, "filename"), offset=_number(fields, "offset"), length=_number(fields, "length"),
+            status=_number(fields, "status"), mime=_text(fields, "mime"), warc_date=_text(fields, "warc_date"),
+            record_id=_text(fields, "record_id"), fields=fields, line_number=line_number,
+        )
+    except ValueError as exc:
+        return str(exc)
+
+
+def _text(fields: Mapping[str, object], key: str) -> str | None:
+    value = fields.get(key)
+    if value is None or value == "-":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: {value!r} is not a string")
+    return value
+
+
+def _number(fields: Mapping[str, object], key: str) -> int | None:
+    value = fields.get(key)
+    if value is None or value == "-":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():  # pywb writes numbers as strings
+        return int(value)
+    raise ValueError(f"{key}: {value!r} is not a whole number")

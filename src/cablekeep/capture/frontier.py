@@ -67,6 +67,11 @@ class Frontier:
         """A host's own delay (robots.txt Crawl-delay), never below the manifest's."""
         self._host(name).delay = max(delay, self.per_host_delay)
 
+    def delay_of(self, name: str) -> float:
+        """Seconds a host waits between responses: its own delay, or the manifest's."""
+        host = self.hosts.get(name)
+        return host.delay if host is not None else self.per_host_delay
+
     def _schedule(self, host: _Host) -> None:
         if host.queue and host.busy < self.per_host_concurrency and not host.in_heap:
             heapq.heappush(self._heap, (host.ready_at, next(self._seq), host.name))

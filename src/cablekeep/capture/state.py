@@ -312,6 +312,10 @@ class CrawlState:
     def warc_closed(self, name: str) -> None:
         self.db.execute("UPDATE warc_files SET state = 'closed' WHERE name = ?", (name,))
 
+    def warc_forget(self, name: str) -> None:
+        """Drop a WARC file that never reached the disk (a crash before its first record)."""
+        self.db.execute("DELETE FROM warc_files WHERE name = ?", (name,))
+
     def warc_files(self, state: str | None = None) -> list[tuple[str, int, str, int]]:
         query = "SELECT name, serial, state, committed FROM warc_files"
         args: Iterable[str] = ()

@@ -42,7 +42,7 @@ from warcio.warcwriter import WARCWriter
 
 from .. import __version__
 from ..errors import OutputError
-from .fetch import Exchange
+from .exchange import Exchange
 
 OPEN_SUFFIX = ".open"
 WARC_SUFFIX = ".warc.gz"

@@ -1,0 +1,131 @@
+"""What a read page leads to, applied to the crawl: cable rows, citations, queued URLs, metadata.
+
+The decisions are :mod:`cablekeep.capture.scope`'s (pure); this writes them down. For a cable page:
+its row in the state, each citation (and the cited cable's URL, queued as a reference), the link to
+its original built from ``site.original_url`` when the page has none. For an original: its row.
+For every page: its links queued as the plan says, each URL once (a URL left out by a follow rule
+is logged once as ``out-of-scope``); and for cables and originals a metadata record with what was
+read and the outlinks. Redirect targets are queued here too, at the same depth, with loops and
+chains past MAX_REDIRECTS stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from .. import __version__
+from ..cables.cableid import year_before
+from ..cables.extract import Link, PageRecord, original_url_from_template
+from ..manifest import Follow, Site
+from .canon import host_of, normalise_url, surt_key
+from .exchange import Exchange
+from .recorder import Recorder
+from .scope import MAX_REDIRECTS, Scope, followable, has_year, plan_links, reference_urls
+from .state import CrawlState, QueuedUrl
+from .warc import WrittenRecord
+
+
+class Follower:
+    """Writes down what pages say and queues what they lead to."""
+
+    def __init__(self, state: CrawlState, recorder: Recorder, follow: Follow, site: Site) -> None:
+        self.state = state
+        self.recorder = recorder
+        self.follow = follow
+        self.site = site
+        self.scope = Scope(follow)
+
+    def page(self, queued: QueuedUrl, exchange: Exchange, response: WrittenRecord, record: PageRecord) -> None:
+        """A page read: its rows, the URLs it leads to, and its metadata record."""
+        references: list[str | None] = []
+        if record.kind == "cable":
+            references = reference_urls(record, self.site.cable_url)
+            self._cable(exchange, response, record, references)
+            record = self._with_original(record)
+        elif record.kind == "original" and record.cable_id:
+            self.state.add_original(record.cable_id, exchange.url, record.fields)
+        page_host = queued.host if exchange.url == queued.url else host_of(exchange.url)
+        plan = plan_links(self.follow, record, references, queued.depth, page_host)
+        for target in plan.follow:
+            self.enqueue(target.url, queued, target.depth, target.hop)
+        if record.kind in {"cable", "original"}:
+            payload = {
+                "software": f"cablekeep/{__version__}",
+                "url": exchange.url,
+                "record": record.to_json(),
+                "outlinks": list(plan.outlinks),
+            }
+            self.recorder.writer.write_metadata(
+                exchange.url, response.record_id, json.dumps(payload, ensure_ascii=False).encode("utf-8"), response.date
+            )
+
+    def _cable(
+        self, exchange: Exchange, response: WrittenRecord, record: PageRecord, references: list[str | None]
+    ) -> None:
+        entry: dict[str, object] = {
+            "url": exchange.url,
+            "captured": response.date.isoformat().replace("+00:00", "Z"),
+            "status": exchange.status,
+            "cable_id": record.cable_id,
+            "fields": record.fields,
+            "tags": list(record.tags),
+            "cited": [c.cable_id for c in record.citations],
+            "warc_filename": response.filename,
+            "warc_record_id": response.record_id,
+        }
+        self.state.add_cable(entry)
+        for citation, target in zip(record.citations, references):
+            self.state.add_citation(
+                record.cable_id or exchange.url, exchange.url, citation.written, citation.cable_id, target,
+                surt_key(target) if target else None, has_year(citation.written),
+            )
+
+    def _with_original(self, record: PageRecord) -> PageRecord:
+        """A cable page without a link to its original gets one from ``site.original_url``."""
+        if any(link.rel == "original" for link in record.links) or not self.site.original_url:
+            return record
+        built = original_url_from_template(self.site.original_url, record)
+        if built is None:
+            return record
+        link = Link(built, "original", "template", "original (from site.original_url)")
+        return dataclasses.replace(record, links=(*record.links, link))
+
+    def enqueue(self, url: str, via: QueuedUrl, depth: int, hop: str) -> None:
+        """Queue ``url`` unless seen before; a URL a follow rule leaves out is logged once."""
+        if not followable(url):
+            return
+        url = normalise_url(url)
+        key = surt_key(url)
+        if self.state.seen(key):
+            return
+        host = host_of(url)
+        reason = self.scope.excluded(url, key, host, hop)
+        if reason is not None:
+            self.recorder.out_of_scope(key, url, host, depth, hop, via.url, reason)
+            return
+        self.state.add_url(key, url, host, depth, hop, via.url)
+
+    def redirect(self, queued: QueuedUrl, location: str) -> str:
+        """Queue a redirect's target (same depth and hop); returns a note for the crawl log."""
+        if queued.redirects + 1 > MAX_REDIRECTS:
+            return f"not followed: more than {MAX_REDIRECTS} redirects in a row"
+        url = normalise_url(location)
+        key = surt_key(url)
+        if self.state.seen(key):
+            if key in self.state.redirect_chain(surt_key(queued.url), MAX_REDIRECTS):
+                return f"redirect loop: {url} is earlier in this chain"
+            return f"target {url} already captured or queued"
+        self.state.add_url(key, url, host_of(url), queued.depth, queued.hop, queued.url, queued.redirects + 1)
+        return ""
+
+    def year_before(self, queued: QueuedUrl) -> None:
+        """A citation written without a year took the citing cable's; when that cable is not on
+        the site, the year before is tried (a January cable citing last December's)."""
+        cable_url = self.site.cable_url
+        if not cable_url:
+            return
+        for cable_id in self.state.yearless_citations_of(queued.key):
+            earlier = year_before(cable_id)
+            if earlier is not None:
+                self.enqueue(cable_url.format(id=earlier), queued, queued.depth, "reference")

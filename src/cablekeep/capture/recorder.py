@@ -1,0 +1,195 @@
+"""Writing what a fetch gave and marking it done: WARC records, revisits, index lines, the crawl log.
+
+The coordinator's one writer of the crawl state and the open WARC file. A URL's ``done`` mark and
+its crawl-log entry are written with its records; :meth:`Recorder.commit` commits the WARC
+offset that holds them in the same transaction, so after a crash every URL is either done with
+its records in a WARC, or queued and fetched again (see :mod:`cablekeep.capture.state`).
+
+Crawl-log outcomes: ok, redirect, not-found, gone, soft-404, client-error, server-error, robots,
+blocked-address, timeout, refused, dns, bad-response, invalid-url, error, out-of-scope,
+redirect-limit, truncated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from .canon import surt_key
+from .cdxj import format_line
+from .exchange import Exchange
+from .progress import Tally
+from .state import CrawlState, QueuedUrl
+from .warc import OPEN_SUFFIX, Capture, PreparedExchange, WarcWriter, WrittenRecord, sha1_label, timestamp14, warc_date
+
+Entry = dict[str, object]  # one crawl-log line
+
+
+class Recorder:
+    """Appends a fetch's records, indexes and logs it, and commits; the state and WARC's one writer."""
+
+    def __init__(
+        self,
+        state: CrawlState,
+        writer: WarcWriter,
+        *,
+        clock: Callable[[], datetime],
+        on_entry: Callable[[Entry], None],
+        tally: Tally,
+    ) -> None:
+        self.state = state
+        self.writer = writer
+        self.clock = clock
+        self.on_entry = on_entry
+        self.tally = tally
+
+    # -- records -------------------------------------------------------------------------------
+
+    def write(self, exchange: Exchange, prepared: PreparedExchange | None, index_prefix: str | None) -> WrittenRecord:
+        """A fetch's request and response records (a revisit when its payload was captured
+        before, in this crawl or an earlier bag), indexed; returns the response record."""
+        revisit = self.earlier_capture(exchange, prepared)
+        if revisit is None and prepared is not None:
+            _, response = self.writer.write_prepared(exchange, prepared)
+        else:
+            _, response = self.writer.write_exchange(exchange, revisit_of=revisit)
+        date_text = prepared.warc_date if prepared is not None else warc_date(response.date)
+        if revisit is None and dedupable(exchange):
+            digest = prepared.payload_digest if prepared is not None else sha1_label(exchange.body_sha1)
+            self.state.add_digest(digest, exchange.url, date_text, response.record_id)
+        self.index(response, date_text, index_prefix)
+        return response
+
+    def write_whole(self, exchange: Exchange, prepared: PreparedExchange | None, index_prefix: str | None) -> WrittenRecord:
+        """A fetch's records as they are, never a revisit (robots.txt), indexed; returns the response."""
+        if prepared is not None:
+            _, response = self.writer.write_prepared(exchange, prepared)
+        else:
+            _, response = self.writer.write_exchange(exchange)
+        self.index(response, None, index_prefix)
+        return response
+
+    def earlier_capture(self, exchange: Exchange, prepared: PreparedExchange | None = None) -> Capture | None:
+        """The first capture of the same payload, in this crawl or (dedup: collection) an earlier bag."""
+        if not dedupable(exchange):
+            return None
+        digest = prepared.payload_digest if prepared is not None else sha1_label(exchange.body_sha1)
+        found = self.state.first_capture(digest)
+        if found is None:
+            return None
+        url, date, record_id, bag = found
+        if bag is not None:
+            self.state.set(f"depends:{bag}", bag)
+        return Capture(url, date, record_id)
+
+    def index(self, record: WrittenRecord, date_text: str | None = None, prefix: str | None = None) -> None:
+        """The record's CDXJ line, kept in the state until the bag is made."""
+        if prefix is None:
+            prefix = f"{surt_key(record.target_uri)} {timestamp14(record.date)}"
+        self.state.add_capture(format_line(prefix, index_fields(record, date_text)))
+
+    # -- the crawl log -------------------------------------------------------------------------
+
+    def done(
+        self, queued: QueuedUrl, outcome: str, *, status: int | None = None, reason: str = "", size: int = 0,
+        record: WrittenRecord | None = None, attempts: int = 1, location: str | None = None,
+    ) -> None:
+        """Log ``queued``'s outcome and mark it done (committed with the next :meth:`commit`)."""
+        self.log(queued, outcome, status=status, reason=reason, size=size, record=record, attempts=attempts,
+                 location=location)
+        self.state.mark_done(queued.id, outcome)
+
+    def log(
+        self, queued: QueuedUrl, outcome: str, *, status: int | None = None, reason: str = "", size: int = 0,
+        record: WrittenRecord | None = None, attempts: int = 1, location: str | None = None,
+    ) -> None:
+        entry: Entry = {
+            "url": queued.url, "outcome": outcome, "status": status, "reason": reason, "bytes": size,
+            "time": self.now_text(), "depth": queued.depth, "hop": queued.hop, "via": queued.via,
+            "attempts": attempts,
+        }
+        if location is not None:
+            entry["location"] = location
+        if record is not None:
+            entry["warc_filename"] = record.filename
+            entry["warc_record_id"] = record.record_id
+        self.state.add_log(entry)
+        self.on_entry(entry)
+        self.tally.count(queued.host, outcome, size)
+
+    def out_of_scope(self, key: str, url: str, host: str, depth: int, hop: str, via: str, reason: str) -> None:
+        """A URL left out by a follow rule: judged once, logged once (not counted as fetched)."""
+        self.state.add_done(key, url, host, depth, hop, via, "out-of-scope")
+        entry: Entry = {
+            "url": url, "outcome": "out-of-scope", "status": None, "reason": reason, "bytes": 0,
+            "time": self.now_text(), "depth": depth, "hop": hop, "via": via,
+        }
+        self.state.add_log(entry)
+        self.on_entry(entry)
+
+    def now_text(self) -> str:
+        return self.clock().isoformat().replace("+00:00", "Z")
+
+    # -- commits and WARC files ----------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Commit the state with the offset of the open WARC file that holds every record so far."""
+        point = self.writer.commit_point()
+        if point is not None:
+            name, offset = point
+            final_name = name[: -len(OPEN_SUFFIX)]
+            if final_name not in {row[0] for row in self.state.warc_files("open")}:
+                self.state.warc_opened(final_name, self.writer.serial)
+            self.state.warc_committed(final_name, offset)
+        self.state.commit()
+
+    def roll(self) -> None:
+        """Close the open WARC file when it is full (the next record starts a new one)."""
+        if self.writer.full():
+            self.commit()
+            self.close_warc()
+
+    def close_warc(self) -> None:
+        if self.writer.commit_point() is None:
+            return
+        self.commit()
+        final = self.writer.close_file()
+        if final is not None:
+            self.state.warc_closed(final.name)
+            self.state.commit()
+
+
+def index_fields(record: WrittenRecord, date_text: str | None = None) -> dict[str, str]:
+    """The JSON fields of a record's CDXJ line (pywb's, plus ``warc_date`` and ``record_id``)."""
+    return {
+        "url": record.target_uri,
+        "mime": "warc/revisit" if record.record_type == "revisit" else record.mime or "unk",
+        "status": str(record.status) if record.status is not None else "-",
+        "digest": record.payload_digest or "-",
+        "length": str(record.length),
+        "offset": str(record.offset),
+        "filename": record.filename,
+        "warc_date": date_text or warc_date(record.date),
+        "record_id": record.record_id,
+    }
+
+
+def dedupable(exchange: Exchange) -> bool:
+    """Only whole 200 responses with a body are compared by payload digest."""
+    return exchange.status == 200 and exchange.body_length > 0 and exchange.truncated is None
+
+
+def classify(status: int) -> str:
+    """The crawl-log outcome of an HTTP status."""
+    if 200 <= status < 300:
+        return "ok"
+    if 300 <= status < 400:
+        return "redirect"
+    if status == 404:
+        return "not-found"
+    if status == 410:
+        return "gone"
+    if 400 <= status < 500:
+        return "client-error"
+    return "server-error"
