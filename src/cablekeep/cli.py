@@ -421,16 +421,19 @@ def history(bag: Path | None, fmt: str | None, db: Path) -> None:
 @click.option("--older-than", metavar="AGE", help="Only bags last fully checked longer ago than AGE: 90d, 12h, 2w.")
 @click.option("--sample", metavar="SHARE", help="Hash this share of each bag's files per run (5%); a cycle covers all.")
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10), help="Re-reads after a read error.")
+@click.option("--max-depth", type=click.IntRange(0), metavar="N",
+              help="Look for bags at most N folders below each PATH (default: any depth).")
 @click.option("--json", "as_json", is_flag=True, help="The audit as JSON (schema cablekeep.audit/1).")
 @_db_option
-def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, retries: int, as_json: bool,
-          db: Path) -> None:
-    """Verify the bags in PATHS (bags or directories of bags) that are due, and record each check."""
+def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, retries: int, max_depth: int | None,
+          as_json: bool, db: Path) -> None:
+    """Verify the bags in PATHS (bags, or folders holding bags at any depth) that are due, and record each
+    check. Finding no bag at all is an error (exit 4), not a passed audit."""
     age = parse_age(older_than) if older_than is not None else None
     share = parse_share(sample) if sample is not None else None
     with FixityHistory(db) as store:
         result = audit_bags(list(paths), store, older_than=age, sample=share, rng=random.SystemRandom(),
-                            retries=retries)
+                            retries=retries, max_depth=max_depth)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
@@ -453,6 +456,8 @@ def repair(bag: Path, source: Path, db: Path) -> None:
 
     with FixityHistory(db) as store:
         result = repair_bag(bag, source, store)
+    for leftover in result.cleaned:
+        click.echo(f"removed {leftover}: a temporary file an interrupted repair had left", err=True)
     click.echo(f"{bag}: {result.event.detail}")
     _render_report(result.after)
     sys.exit(0 if result.ok else EXIT_INVALID)
