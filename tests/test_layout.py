@@ -32,8 +32,9 @@ WINGS: dict[str, set[str]] = {
     "capture": {"__init__", "errors", "cables", "manifest"},
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
+    "access": {"__init__", "errors", "bagging", "capture", "fixity"},
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
-    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo"},
+    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access"},
     "__main__": {"cli"},
 }
 
