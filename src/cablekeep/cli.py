@@ -448,6 +448,25 @@ def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, r
 
 @main.command()
 @click.argument("bag", type=_existing_dir)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The WACZ file (default: BAG.wacz beside BAG).")
+def wacz(bag: Path, out: Path | None) -> None:
+    """Package a bag made by `cablekeep run` as a WACZ 1.1.1 file for ReplayWeb.page and pywb.
+
+    The bag is verified in full first: a bag that fails fixity is not packaged (exit 1)."""
+    from .access.wacz import write_wacz
+
+    report = verify_bag(bag)
+    if not report.ok:
+        _render_report(report)
+        click.echo(f"{bag}: not packaged, because it fails fixity; repair it first (cablekeep repair)", err=True)
+        sys.exit(EXIT_INVALID)
+    ref = write_wacz(bag, out)
+    click.echo(f"{ref.path}: WACZ 1.1.1, {ref.warcs} WARC file(s), {ref.pages} cable page(s), index {ref.index}, "
+               f"{ref.bytes} bytes")
+
+
+@main.command()
+@click.argument("bag", type=_existing_dir)
 @click.option("--from", "source", required=True, type=_existing_dir, help="Another copy of the same bag.")
 @_db_option
 def repair(bag: Path, source: Path, db: Path) -> None:
