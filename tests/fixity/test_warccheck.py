@@ -271,6 +271,15 @@ def test_bad_content_length_resyncs_at_next_record(tmp_path: Path) -> None:
     assert records == 2
 
 
+@pytest.mark.parametrize("length", ["\u00b2", "\u0661\u0662"])  # digits str.isdigit knows, int() too or not
+def test_a_content_length_of_non_ascii_digits_is_not_a_number(tmp_path: Path, length: str) -> None:
+    block = b"x" * 12
+    broken = raw_record("resource", block, drop=("Content-Length",), extra=[("Content-Length", length)])
+    problems, records = verify_warc(write(tmp_path, "a.warc", broken, raw_record("resource", b"after")))
+    assert any("not a number" in p.detail for p in problems), problems
+    assert records == 1
+
+
 def test_corrupt_gzip_member_resyncs_at_next_member(tmp_path: Path) -> None:
     records = [raw_record("resource", bytes(range(256)) * 40) for _ in range(4)]
     path = write(tmp_path, "a.warc.gz", *records, gzipped=True)

@@ -51,7 +51,7 @@ def test_version_line() -> None:
     assert not other.is_warc and other.fields == {} and len(other.findings) == 1
 
 
-@pytest.mark.parametrize("value", ["four", "-1", "1.5", "0x10", ""])
+@pytest.mark.parametrize("value", ["four", "-1", "1.5", "0x10", "²", "١٢", ""])
 def test_a_content_length_that_is_not_a_number(value: str) -> None:
     headers = judge_headers(block(f"Content-Length: {value}".encode()), 100)
     assert headers.content_length is None

@@ -169,8 +169,11 @@ def _judge_target_uri(target_uri: str | None, headers: RecordHeaders, offset: in
 
 
 def content_length(value: str | None, offset: int, findings: list[Finding]) -> int | None:
-    """Content-Length as a number; None (with a finding when it is present) when it is not one."""
-    if value is not None and value.isdigit():
+    """Content-Length as a number; None (with a finding when it is present) when it is not one.
+
+    Only ASCII digits count: ``str.isdigit`` also accepts digits such as '²' that ``int`` refuses.
+    """
+    if value is not None and value.isascii() and value.isdigit():
         return int(value)
     if value is not None:
         findings.append(
