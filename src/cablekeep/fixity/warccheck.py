@@ -27,6 +27,9 @@ The scan here composes one step per part of the standard, each in its own module
   WARC-Refers-To-Target-URI and WARC-Refers-To-Date is a ``warning`` (the original is in another
   collection).
 
+A file named ``.warc.gz`` that holds an uncompressed WARC, or named ``.warc`` and gzipped, is
+read by what it holds, with a ``warning`` that its name is wrong (tools go by the name).
+
 A file cut exactly between two records is indistinguishable from a shorter valid file: it is
 valid. A file with no record at all (empty) is not. ARC files (``.arc``, ``.arc.gz``, or content
 starting ``filedesc://``) are reported ``not-checked``: ARC is not supported and we do not guess.
@@ -434,6 +437,25 @@ class _Scanner:
 # --------------------------------------------------------------------------- public functions
 
 
+def _name_problem(name: str, display_path: str, stream: Stream) -> Problem | None:
+    """A warning when the file's name says the opposite of its content about gzip."""
+    if stream.gzip and name.endswith(".warc"):
+        return Problem(
+            "warning",
+            display_path,
+            f"{name} is named .warc but is gzip-compressed; tools choose how to read a WARC by its name: "
+            f"rename it to {name}.gz.",
+        )
+    if not stream.gzip and name.endswith(".warc.gz") and stream.source.head.startswith(b"WARC/"):
+        return Problem(
+            "warning",
+            display_path,
+            f"{name} is named .warc.gz but holds an uncompressed WARC; tools choose how to read a WARC by its "
+            f"name: rename it to {name[: -len('.gz')]}.",
+        )
+    return None
+
+
 def scan_warc(
     path: Path, *, display_path: str | None = None, raw_hashers: Sequence[Hasher] = ()
 ) -> WarcScan:
@@ -454,7 +476,8 @@ def scan_warc(
 def scan_warc_stream(
     stream: BinaryIO, *, name: str, display_path: str, raw_hashers: Sequence[Hasher] = ()
 ) -> WarcScan:
-    """:func:`scan_warc` on an open binary stream; ``name`` is the file name (for ARC detection).
+    """:func:`scan_warc` on an open binary stream; ``name`` is the file name (for ARC detection,
+    and to warn when it says ``.warc.gz`` of an uncompressed file or ``.warc`` of a gzipped one).
 
     The stream is read to its end even when the WARC breaks early, so ``raw_hashers`` always
     see the whole file.
@@ -471,6 +494,9 @@ def scan_warc_stream(
     for _record in scanner.run():
         pass
     layers.source.drain()
+    name_problem = None if scanner.arc else _name_problem(name, display_path, layers)
+    if name_problem is not None:
+        scan.problems.append(name_problem)
     return scan
 
 
