@@ -24,6 +24,7 @@ from cablekeep.fixity.warccheck import (
     iter_warc_records,
     resolve_references,
     scan_warc,
+    scan_warc_stream,
     verify_warc,
     verify_warc_report,
 )
@@ -271,6 +272,15 @@ def test_bad_content_length_resyncs_at_next_record(tmp_path: Path) -> None:
     assert records == 2
 
 
+@pytest.mark.parametrize("length", ["\u00b2", "\u0661\u0662"])  # digits str.isdigit knows, int() too or not
+def test_a_content_length_of_non_ascii_digits_is_not_a_number(tmp_path: Path, length: str) -> None:
+    block = b"x" * 12
+    broken = raw_record("resource", block, drop=("Content-Length",), extra=[("Content-Length", length)])
+    problems, records = verify_warc(write(tmp_path, "a.warc", broken, raw_record("resource", b"after")))
+    assert any("not a number" in p.detail for p in problems), problems
+    assert records == 1
+
+
 def test_corrupt_gzip_member_resyncs_at_next_member(tmp_path: Path) -> None:
     records = [raw_record("resource", bytes(range(256)) * 40) for _ in range(4)]
     path = write(tmp_path, "a.warc.gz", *records, gzipped=True)
@@ -357,7 +367,7 @@ def test_a_big_record_is_streamed(tmp_path: Path) -> None:
     block = bytes(range(256)) * (96 * 1024)  # 24 MiB
     record = raw_record("resource", block, extra=[("WARC-Block-Digest", sha1_b32(block))])
     for gzipped in (False, True):
-        path = write(tmp_path, f"big{int(gzipped)}.warc", record, gzipped=gzipped)
+        path = write(tmp_path, "big.warc.gz" if gzipped else "big.warc", record, gzipped=gzipped)
         tracemalloc.start()
         try:
             problems, records = verify_warc(path)
@@ -544,3 +554,35 @@ def test_verify_memory_does_not_grow_with_records(tmp_path: Path, monkeypatch: p
 
     small, large = peak(1_000), peak(10_000)
     assert large < small * 1.25, (small, large)
+
+# --------------------------------------------------------------------------- names that lie
+
+
+def test_a_name_that_lies_about_gzip_is_a_warning(tmp_path: Path) -> None:
+    record = raw_record("resource", b"cable")
+    plain_as_gz = write(tmp_path, "plain.warc.gz", record)
+    problems, records = verify_warc(plain_as_gz)
+    assert records == 1 and [(p.kind, p.path) for p in problems] == [("warning", str(plain_as_gz))]
+    assert "plain.warc.gz is named .warc.gz but holds an uncompressed WARC" in problems[0].detail
+    assert "rename it to plain.warc." in problems[0].detail
+    gz_as_plain = write(tmp_path, "gzipped.warc", record, gzipped=True)
+    problems, records = verify_warc(gz_as_plain)
+    assert records == 1 and [(p.kind, p.path) for p in problems] == [("warning", str(gz_as_plain))]
+    assert "gzipped.warc is named .warc but is gzip-compressed" in problems[0].detail
+    # names that tell the truth, and names that are no WARC name, say nothing
+    assert verify_warc(write(tmp_path, "plain.warc", record)) == ([], 1)
+    assert verify_warc(write(tmp_path, "gzipped.warc.gz", record, gzipped=True)) == ([], 1)
+    assert verify_warc(write(tmp_path, "plain.warc.gz.bad", record)) == ([], 1)
+    # the name is judged on the stream too, as a bag verifier passes it
+    with open(plain_as_gz, "rb") as stream:
+        scan = scan_warc_stream(stream, name="data/warc/x.warc.gz", display_path="data/warc/x.warc.gz")
+    assert [(p.kind, p.path) for p in scan.problems] == [("warning", "data/warc/x.warc.gz")]
+
+
+def test_a_name_is_not_judged_when_the_content_is_no_warc(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.warc.gz"
+    garbage.write_bytes(b"<html>not a WARC</html>\r\n\r\n")
+    assert [p.kind for p in verify_warc(garbage)[0]] == ["warc"]  # no record; the name is not the point
+    arc = tmp_path / "disguised.warc"
+    arc.write_bytes(gzip.compress(b"filedesc://example.arc 0.0.0.0 20240101000000 text/plain 76\n1 0 x\n"))
+    assert [p.kind for p in verify_warc(arc)[0]] == ["not-checked"]

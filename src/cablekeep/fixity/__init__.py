@@ -8,6 +8,9 @@ history of fixity events in SQLite, exportable as PREMIS.
 - ``serialized``: the same for a bag inside a tar or zip, read as a stream.
 - ``tagfiles``: reading BagIt tag files (bagit.txt, bag-info.txt, manifests, fetch.txt) per RFC 8493.
 - ``warccheck``: every WARC record complete, its digests right, its references resolved.
+  Its steps: ``warcgzip`` (the file read once, its gzip members), ``warcheaders`` (a record's header
+  block), ``warcdigests`` (block and payload digests), ``warcids`` (record ids and references),
+  ``warcfindings`` (what a step reports).
 - ``recordids``: WARC-Record-IDs checked for uniqueness and references in bounded memory.
 - ``report``: the result types: problems and reports.
 - ``identity``: how a bag is known (path, External-Identifier, tag-manifest digest).

@@ -1,0 +1,258 @@
+"""A WARC record's header block (WARC 1.1, section 4 and 5): read, then judged.
+
+:func:`parse_header_block` reads the block the scan found up to CRLF CRLF: the version line,
+then ``name: value`` fields, continuation lines (starting with a space or tab) folded into the
+field before them. :func:`judge_headers` checks what the standard requires of the fields --
+WARC-Record-ID (``<uri>``), Content-Length (digits), WARC-Date (a W3C date), WARC-Type, and
+WARC-Target-URI for the types that need it -- and gives the values the later steps use as a
+:class:`RecordHeaders`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from .warcfindings import Finding, Tally
+
+MAX_HEADER_BLOCK = 1 << 20  # a header block without CRLF CRLF within this many bytes has no end
+
+VERSIONS = (b"WARC/1.0", b"WARC/1.1")
+RECORD_TYPES = frozenset(
+    {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation"}
+)
+REQUIRED = ("WARC-Record-ID", "Content-Length", "WARC-Date", "WARC-Type")
+_TARGET_URI_REQUIRED = frozenset({"response", "resource", "request", "revisit", "conversion", "continuation"})
+_RECORD_ID_RE = re.compile(r"^<[A-Za-z][A-Za-z0-9+.-]*:[^<>\s]+>$")
+_SPACE_RE = re.compile(r"\s")  # what str.isspace calls whitespace
+_DATE_RE = re.compile(
+    r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2}))?)?)?$"
+)
+
+
+@dataclass(slots=True)
+class HeaderBlock:
+    """A header block as read: its version line, its fields by lower-cased name (values in the
+    order written) and what was wrong with the block itself (no record id attached)."""
+
+    version: bytes
+    fields: dict[str, list[str]]
+    findings: list[Finding]
+
+    @property
+    def is_warc(self) -> bool:
+        """False when the first line is not a WARC version line at all: nothing else was read."""
+        return self.version.startswith(b"WARC/")
+
+    def one(self, name: str) -> str | None:
+        """The first value of field ``name`` (any case), or None."""
+        values = self.fields.get(name.lower())
+        return values[0] if values else None
+
+
+@dataclass(slots=True)
+class RecordHeaders:
+    """The fields the later steps use, judged; ``findings`` belong to the record's id."""
+
+    record_id: str | None
+    record_type: str | None  # as written
+    date: str | None
+    target_uri: str | None  # without the <...> wget wraps it in
+    content_length: int | None  # None when absent or not a number: the record's end is unknown
+    findings: list[Finding]
+    bracketed_uri: bool = False  # WARC-Target-URI was wrapped in <...>
+    spaced_uri: bool = False  # WARC-Target-URI holds raw whitespace
+    non_urn_id: bool = False  # WARC-Record-ID is a URI but not a URN
+
+    @property
+    def record_type_l(self) -> str | None:
+        return self.record_type.lower() if self.record_type else None
+
+
+def parse_header_block(head: bytes, offset: int) -> HeaderBlock:
+    """The header block ``head`` (without its closing CRLF CRLF) of the record at ``offset``."""
+    version, _, rest = head.partition(b"\r\n")
+    findings: list[Finding] = []
+    if version not in VERSIONS:
+        findings.append(
+            Finding(f"the record at offset {offset} declares {version[:20]!r}, not WARC/1.0 or WARC/1.1.", offset)
+        )
+        if not version.startswith(b"WARC/"):
+            return HeaderBlock(version, {}, findings)
+    return HeaderBlock(version, _header_fields(_decode(rest, offset, findings), offset, findings), findings)
+
+
+def _decode(raw: bytes, offset: int, findings: list[Finding]) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        findings.append(
+            Finding(
+                f"the header block of the record at offset {offset} is not valid UTF-8; read as Latin-1.",
+                offset,
+                "warning",
+            )
+        )
+        return raw.decode("latin-1")
+
+
+def _header_fields(text: str, offset: int, findings: list[Finding]) -> dict[str, list[str]]:
+    """The fields of ``text`` by lower-cased name, values stripped, in the order written; a line
+    starting with a space or tab continues the field before it."""
+    fields: dict[str, list[str]] = {}
+    last: list[str] | None = None  # the values of the field read last
+    for line in text.split("\r\n") if text else []:
+        if line[:1] in (" ", "\t") and last is not None:
+            last[-1] = f"{last[-1]} {line.strip()}"
+            continue
+        name, colon, value = line.partition(":")
+        name = name.strip()
+        if not colon or not name:
+            findings.append(Finding(f"the record at offset {offset} has a malformed header line {line[:60]!r}.", offset))
+            continue
+        last = fields.setdefault(name.lower(), [])
+        last.append(value.strip())
+    return fields
+
+
+def judge_headers(block: HeaderBlock, offset: int) -> RecordHeaders:
+    """Check the fields the standard requires of the record at ``offset``."""
+    findings = _required_findings(block, offset)
+    record_id = block.one("WARC-Record-ID")
+    non_urn_id = False
+    if record_id is not None:
+        if not _RECORD_ID_RE.match(record_id):
+            findings.append(
+                Finding(f"WARC-Record-ID {record_id[:80]!r} at offset {offset} is not a URI in angle brackets.", offset)
+            )
+        else:
+            non_urn_id = not record_id[1:].lower().startswith("urn:")
+    date = block.one("WARC-Date")
+    if date is not None and not valid_date(date):
+        findings.append(Finding(f"WARC-Date {date[:40]!r} at offset {offset} is not a W3C date.", offset))
+    record_type = block.one("WARC-Type")
+    if record_type is not None and record_type.lower() not in RECORD_TYPES:
+        findings.append(
+            Finding(f"WARC-Type {record_type!r} at offset {offset} is not a standard type.", offset, "warning")
+        )
+    headers = RecordHeaders(record_id, record_type, date, None, None, findings, non_urn_id=non_urn_id)
+    _judge_target_uri(block.one("WARC-Target-URI"), headers, offset)
+    headers.content_length = content_length(block.one("Content-Length"), offset, findings)
+    return headers
+
+
+def _required_findings(block: HeaderBlock, offset: int) -> list[Finding]:
+    """A required field absent, or given more than once."""
+    findings: list[Finding] = []
+    for name in REQUIRED:
+        values = block.fields.get(name.lower(), [])
+        if not values:
+            findings.append(Finding(f"the record at offset {offset} has no {name} header.", offset))
+        elif len(values) > 1:
+            findings.append(Finding(f"the record at offset {offset} has {len(values)} {name} headers.", offset))
+    return findings
+
+
+def _judge_target_uri(target_uri: str | None, headers: RecordHeaders, offset: int) -> None:
+    if target_uri is None:
+        if headers.record_type_l in _TARGET_URI_REQUIRED:
+            headers.findings.append(
+                Finding(f"the {headers.record_type} record at offset {offset} has no WARC-Target-URI.", offset)
+            )
+        return
+    if target_uri.startswith("<") and target_uri.endswith(">"):
+        headers.bracketed_uri = True
+        target_uri = target_uri[1:-1]
+    headers.spaced_uri = _SPACE_RE.search(target_uri) is not None
+    headers.target_uri = target_uri
+
+
+def content_length(value: str | None, offset: int, findings: list[Finding]) -> int | None:
+    """Content-Length as a number; None (with a finding when it is present) when it is not one.
+
+    Only ASCII digits count: ``str.isdigit`` also accepts digits such as '²' that ``int`` refuses.
+    """
+    if value is not None and value.isascii() and value.isdigit():
+        return int(value)
+    if value is not None:
+        findings.append(
+            Finding(
+                f"Content-Length {value[:30]!r} at offset {offset} is not a number; the rest of the "
+                "record cannot be found.",
+                offset,
+            )
+        )
+    return None
+
+
+def valid_date(value: str) -> bool:
+    """True for a W3C date (WARC 1.1 allows a fraction of a second) that names a real time."""
+    match = _DATE_RE.match(value)
+    if match is None:
+        return False
+    year, month, day, hour, minute, second, _fraction, _zone = match.groups()
+    try:
+        datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+        )
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class HeaderQuirks:
+    """Quirks of the header blocks of one file (seen in real crawls), reported once per file."""
+
+    bracketed_uri: Tally
+    spaced_uri: Tally
+    non_urn_id: Tally
+
+    @classmethod
+    def new(cls) -> HeaderQuirks:
+        return cls(Tally(), Tally(), Tally())
+
+    def add(self, headers: RecordHeaders, offset: int) -> None:
+        if headers.non_urn_id:
+            self.non_urn_id.add(offset)
+        if headers.bracketed_uri:
+            self.bracketed_uri.add(offset)
+        if headers.spaced_uri:
+            self.spaced_uri.add(offset)
+
+    def findings(self) -> list[Finding]:
+        found: list[Finding] = []
+        if self.bracketed_uri.count:
+            found.append(
+                Finding(
+                    f"{self.bracketed_uri.count} record(s) have WARC-Target-URI wrapped in <...> (a known wget "
+                    f"quirk), first at offset {self.bracketed_uri.offset}; read without the brackets.",
+                    self.bracketed_uri.offset,
+                    "warning",
+                )
+            )
+        if self.spaced_uri.count:
+            found.append(
+                Finding(
+                    f"{self.spaced_uri.count} record(s) have a WARC-Target-URI with raw whitespace (not a legal "
+                    f"URI; readers escape it as %20), first at offset {self.spaced_uri.offset}.",
+                    self.spaced_uri.offset,
+                    "warning",
+                )
+            )
+        if self.non_urn_id.count:
+            found.append(
+                Finding(
+                    f"{self.non_urn_id.count} WARC-Record-ID(s) are URIs but not URNs, first at offset "
+                    f"{self.non_urn_id.offset}.",
+                    self.non_urn_id.offset,
+                    "warning",
+                )
+            )
+        return found
