@@ -31,9 +31,10 @@ WINGS: dict[str, set[str]] = {
     "manifest": {"__init__", "errors", "cables", "bagging"},
     "capture": {"__init__", "errors", "cables", "manifest"},
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
+    "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
-    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo"},
+    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "handoff"},
     "__main__": {"cli"},
 }
 

@@ -96,3 +96,13 @@ class RunInterrupted(CablekeepError):
     """A run was stopped by a signal after closing its outputs; running it again resumes it."""
 
     exit_code = 130
+
+
+class ProfileError(UsageError):
+    """A BagIt profile (JSON) is malformed or unknown. ``faults`` lists every thing wrong with it."""
+
+    def __init__(self, source: str, faults: list[str]) -> None:
+        self.source = source
+        self.faults = list(faults)
+        lines = "\n".join(f"  {fault}" for fault in self.faults)
+        super().__init__(f"{source} is not a usable BagIt profile:\n{lines}")
