@@ -52,6 +52,8 @@ ADAPTERS: dict[str, set[str]] = {
     "click": {"cli"},
     "rich": {"cli"},
     "bagit": set(),  # the independent checker of the tests, never used at run time
+    "boto3": {"handoff.s3"},
+    "botocore": {"handoff.s3"},
 }
 PRINTING = {"cli", "__main__", "sample_site.__main__"}
 
