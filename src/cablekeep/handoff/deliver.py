@@ -293,35 +293,50 @@ class _S3Target:
         if upload_id is None:
             upload_id = store.start_upload(obj.key)
         whole = hashlib.sha256()
-        digests: list[bytes] = []
+        digests: list[bytes | None] = []
         done: list[tuple[int, str, str]] = []
-        pending: list[tuple[int, str, Future[str]]] = []
+        pending: list[tuple[int, Future[tuple[str, bytes]]]] = []
         with os.fdopen(open_nofollow(path), "rb", buffering=0) as source, ThreadPoolExecutor(self.concurrency) as pool:
             for number in range(1, _part_count(obj.size, part_size) + 1):
                 data = source.read(min(part_size, obj.size - (number - 1) * part_size))
-                whole.update(data)
-                part_digest = hashlib.sha256(data).digest()
-                digests.append(part_digest)
-                sha_b64 = base64.b64encode(part_digest).decode()
+                whole.update(data)  # hashlib lets go of the GIL: the workers hash and send meanwhile
                 there = arrived.get(number)
-                if there is not None and _part_intact(there.size, there.sha256_b64, there.etag, data, sha_b64):
-                    done.append((number, there.etag, sha_b64))
-                    obj.parts_reused += 1
-                    continue
-                pending.append((number, sha_b64, pool.submit(store.upload_part, obj.key, upload_id, number, data, sha_b64)))
+                if there is not None:
+                    part_digest = hashlib.sha256(data).digest()
+                    sha_b64 = base64.b64encode(part_digest).decode()
+                    if _part_intact(there.size, there.sha256_b64, there.etag, data, sha_b64):
+                        digests.append(part_digest)
+                        done.append((number, there.etag, sha_b64))
+                        obj.parts_reused += 1
+                        continue
+                digests.append(None)
+                pending.append((number, pool.submit(self._send_part, obj.key, upload_id, number, data)))
                 del data
                 while len(pending) >= self.concurrency:  # bounded memory: at most this many parts in flight
-                    self._collect(obj, pending.pop(0), done)
+                    self._collect(obj, pending.pop(0), done, digests)
             while pending:
-                self._collect(obj, pending.pop(0), done)
+                self._collect(obj, pending.pop(0), done, digests)
         if len(done) != len(digests):
             raise OutputError(f"{obj.key}: {len(digests) - len(done)} parts did not arrive; deliver it again to resume")
         store.complete_upload(obj.key, upload_id, sorted(done))
-        return _Digests(whole.hexdigest(), digests)
+        return _Digests(whole.hexdigest(), [d for d in digests if d is not None])
 
-    def _collect(self, obj: DeliveredObject, item: tuple[int, str, Future[str]], done: list[tuple[int, str, str]]) -> None:
-        number, sha_b64, future = item
-        done.append((number, future.result(), sha_b64))
+    def _send_part(self, key: str, upload_id: str, number: int, data: bytes) -> tuple[str, bytes]:
+        """Hash a part and send it with its SHA-256 (in a worker thread). Returns (ETag, digest)."""
+        digest = hashlib.sha256(data).digest()
+        return self.store.upload_part(key, upload_id, number, data, base64.b64encode(digest).decode()), digest
+
+    def _collect(
+        self,
+        obj: DeliveredObject,
+        item: tuple[int, Future[tuple[str, bytes]]],
+        done: list[tuple[int, str, str]],
+        digests: list[bytes | None],
+    ) -> None:
+        number, future = item
+        etag, digest = future.result()
+        digests[number - 1] = digest
+        done.append((number, etag, base64.b64encode(digest).decode()))
         obj.parts_sent += 1
         self._tell(obj.key, number)
 
