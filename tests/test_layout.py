@@ -31,10 +31,11 @@ WINGS: dict[str, set[str]] = {
     "manifest": {"__init__", "errors", "cables", "bagging"},
     "capture": {"__init__", "errors", "cables", "manifest"},
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
+    "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "access": {"__init__", "errors", "bagging", "capture", "fixity"},
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
-    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access"},
+    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "handoff"},
     "__main__": {"cli"},
 }
 
@@ -52,6 +53,8 @@ ADAPTERS: dict[str, set[str]] = {
     "click": {"cli"},
     "rich": {"cli"},
     "bagit": set(),  # the independent checker of the tests, never used at run time
+    "boto3": {"handoff.s3"},
+    "botocore": {"handoff.s3"},
 }
 PRINTING = {"cli", "__main__", "sample_site.__main__"}
 

@@ -4,6 +4,7 @@
 
     CablekeepError                  exit 1   anything expected that went wrong
     ├── UsageError                  exit 2   a command was called the wrong way
+    │   └── ProfileError            exit 2   a BagIt profile is malformed or unknown (every fault listed)
     ├── ManifestError               exit 3   a manifest is malformed (every problem: file, line, key)
     ├── BagUnreadableError          exit 4   a bag or WARC could not be read at all
     ├── FetchError                  exit 5   a URL got no HTTP response (refused, DNS, timeout)
@@ -126,6 +127,16 @@ class RunInterrupted(CablekeepError):
     """A run was stopped by a signal after closing its outputs; running it again resumes it."""
 
     exit_code = 130
+
+
+class ProfileError(UsageError):
+    """A BagIt profile (JSON) is malformed or unknown. ``faults`` lists every thing wrong with it."""
+
+    def __init__(self, source: str, faults: list[str]) -> None:
+        self.source = source
+        self.faults = list(faults)
+        lines = "\n".join(f"  {fault}" for fault in self.faults)
+        super().__init__(f"{source} is not a usable BagIt profile:\n{lines}")
 
 
 def documented_exit_codes() -> set[int]:

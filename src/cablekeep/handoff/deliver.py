@@ -1,0 +1,500 @@
+"""Delivering a bag to a library: a drop folder or S3-compatible storage, each object checked where it arrived.
+
+``deliver(bag, destination)`` sends a bag directory (every file, under ``NAME/``) or a serialized bag
+(the archive and its ``.sha256``) and returns a :class:`Receipt`, also written beside the bag as
+``NAME.receipt.json`` (what, where, when, each object's SHA-256, how it was verified, the outcome).
+
+- **Checked on receipt.** Every S3 upload carries its SHA-256, which the server checks as it
+  receives it; files larger than ``part_size`` go in parts, each with its own SHA-256.
+- **Verified on arrival.** Afterwards each object is looked up again: its size, and the server's
+  SHA-256 when it keeps one (for a multipart object, the SHA-256 of the parts' SHA-256s); when it
+  keeps none, the object is read back and hashed. A copy into a folder is always read back.
+- **Resumable.** An object already there and intact is not sent again; an unfinished multipart
+  upload is continued, sending only the parts that did not arrive intact.
+- **Never over another bag.** The bag's identity files (its tag manifests, else its manifests and
+  bag-info.txt; for an archive, its ``.sha256``) are compared first: when the destination holds
+  different ones under the same name, nothing is sent (:class:`~cablekeep.errors.OutputError`).
+
+Credentials are never parameters: boto3 finds them in the environment or the named AWS profile.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from ..bagging.layout import BAG_INFO_TXT, BAGIT_TXT, BLOCK, MANIFEST_RE, TAGMANIFEST_RE, open_nofollow
+from ..errors import OutputError, UsageError
+from .contents import serialized_form
+from .s3 import RemoteObject, S3Store
+from .serialize import CHECKSUM_SUFFIX
+
+RECEIPT_SCHEMA = "cablekeep.delivery/1"
+RECEIPT_SUFFIX = ".receipt.json"
+MIB = 1 << 20
+DEFAULT_PART_SIZE = 8 * MIB
+MIN_PART_SIZE = 5 * MIB  # S3's smallest part but the last
+MAX_PARTS = 10_000
+
+
+@dataclass(frozen=True)
+class DirectoryDestination:
+    """A folder, such as a mounted share: the bag arrives as ``path/NAME``."""
+
+    path: Path
+
+    def describe(self) -> dict[str, str]:
+        return {"kind": "directory", "path": str(self.path)}
+
+
+@dataclass(frozen=True)
+class S3Destination:
+    """A bucket of S3-compatible storage; the bag arrives under ``prefix/NAME``.
+
+    ``profile`` names an AWS profile to take credentials from; otherwise boto3 reads the environment.
+    """
+
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+    storage_class: str | None = None
+    profile: str | None = None
+
+    def describe(self) -> dict[str, str]:
+        out = {"kind": "s3", "bucket": self.bucket, "prefix": self.prefix}
+        for name in ("endpoint_url", "region", "storage_class", "profile"):
+            value = getattr(self, name)
+            if value:
+                out[name] = value
+        return out
+
+
+Destination = DirectoryDestination | S3Destination
+
+
+@dataclass
+class DeliveredObject:
+    """One file of the bag at the destination. ``outcome``: ``sent``, ``already-there`` or ``failed``."""
+
+    path: str
+    key: str
+    size: int
+    sha256: str
+    outcome: str
+    verified_by: str | None = None  # "server-checksum" or "read-back"; None when not verified
+    parts_sent: int = 0
+    parts_reused: int = 0
+    detail: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "key": self.key,
+            "size": self.size,
+            "sha256": self.sha256,
+            "outcome": self.outcome,
+            "verified_by": self.verified_by,
+            "parts_sent": self.parts_sent,
+            "parts_reused": self.parts_reused,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class Receipt:
+    """What one delivery did. ``ok`` when every object is at the destination and verified there."""
+
+    bag: str
+    name: str
+    destination: dict[str, str]
+    started: datetime
+    finished: datetime
+    objects: list[DeliveredObject] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(obj.outcome != "failed" for obj in self.objects)
+
+    @property
+    def bytes_sent(self) -> int:
+        return sum(obj.size for obj in self.objects if obj.outcome == "sent")
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schema": RECEIPT_SCHEMA,
+            "bag": self.bag,
+            "name": self.name,
+            "destination": self.destination,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
+            "outcome": "delivered" if self.ok else "failed",
+            "objects": [obj.to_json() for obj in self.objects],
+        }
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --------------------------------------------------------------------------- local digests
+
+
+@dataclass
+class _Digests:
+    """A file's SHA-256 and those of its parts (``part_size`` each, the last shorter)."""
+
+    sha256: str
+    parts: list[bytes]
+
+    def composite_b64(self) -> str:
+        """The SHA-256 S3 reports for a multipart object: that of the parts' SHA-256s."""
+        return base64.b64encode(hashlib.sha256(b"".join(self.parts)).digest()).decode()
+
+    def full_b64(self) -> str:
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode()
+
+
+def _part_count(size: int, part_size: int) -> int:
+    return max(1, -(-size // part_size))
+
+
+def _local_digests(path: Path, size: int, part_size: int) -> _Digests:
+    whole = hashlib.sha256()
+    parts: list[bytes] = []
+    with os.fdopen(open_nofollow(path), "rb", buffering=0) as source:
+        for _ in range(_part_count(size, part_size)):
+            part = hashlib.sha256()
+            left = min(part_size, size - len(parts) * part_size)
+            while left > 0:
+                block = source.read(min(BLOCK, left))
+                if not block:
+                    raise OutputError(f"{path} became shorter while being delivered; deliver it again")
+                part.update(block)
+                whole.update(block)
+                left -= len(block)
+            parts.append(part.digest())
+    return _Digests(whole.hexdigest(), parts)
+
+
+# --------------------------------------------------------------------------- targets
+
+
+class _Target(Protocol):
+    def where(self, key: str) -> str: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def verify(self, key: str, size: int, digests: _Digests, multipart: bool) -> tuple[bool | None, str]:
+        """(None when absent, else whether it is intact; how that was decided)."""
+        ...
+
+    def send(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests: ...
+
+
+class _FolderTarget:
+    """A folder: each file copied as ``.NAME.open`` beside its place, synced and renamed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def where(self, key: str) -> str:
+        return str(self.root / key)
+
+    def exists(self, key: str) -> bool:
+        return os.path.lexists(self.root / key)
+
+    def verify(self, key: str, size: int, digests: _Digests, multipart: bool) -> tuple[bool | None, str]:
+        path = self.root / key
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None, ""
+        if not stat.S_ISREG(st.st_mode):
+            return False, "read-back"
+        found = _local_digests(path, st.st_size, max(st.st_size, 1)).sha256 if st.st_size == size else ""
+        return found == digests.sha256, "read-back"
+
+    def send(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests:
+        target = self.root / obj.key
+        temp = target.with_name(f".{target.name}.open")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp.unlink(missing_ok=True)
+            whole = hashlib.sha256()
+            with os.fdopen(open_nofollow(path), "rb", buffering=0) as source, open(temp, "xb") as out:
+                while block := source.read(BLOCK):
+                    whole.update(block)
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            raise OutputError(f"cannot copy {path} to {target}: {exc.strerror or exc}") from exc
+        obj.parts_sent = 1
+        return _Digests(whole.hexdigest(), [])
+
+
+class _S3Target:
+    def __init__(self, store: S3Store, concurrency: int, on_part: Callable[[str, int], None] | None) -> None:
+        self.store = store
+        self.concurrency = concurrency
+        self.on_part = on_part
+
+    def where(self, key: str) -> str:
+        return f"s3://{self.store.bucket}/{key}"
+
+    def exists(self, key: str) -> bool:
+        return self.store.head(key) is not None
+
+    def verify(self, key: str, size: int, digests: _Digests, multipart: bool) -> tuple[bool | None, str]:
+        remote = self.store.head(key)
+        if remote is None:
+            return None, ""
+        if remote.size != size:
+            return False, "server-checksum"
+        if _server_checksum_matches(remote, digests, multipart):
+            return True, "server-checksum"
+        found, found_size = self.store.read_sha256(key)
+        return found == digests.sha256 and found_size == size, "read-back"
+
+    def send(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests:
+        if obj.size <= part_size:
+            with os.fdopen(open_nofollow(path), "rb", buffering=0) as source:
+                data = source.read(obj.size + 1)
+            if len(data) != obj.size:
+                raise OutputError(f"{path} changed size while being delivered; deliver it again")
+            digest = hashlib.sha256(data)
+            self.store.put(obj.key, data, base64.b64encode(digest.digest()).decode())
+            obj.parts_sent = 1
+            self._tell(obj.key, 1)
+            return _Digests(digest.hexdigest(), [digest.digest()])
+        return self._send_parts(obj, path, part_size)
+
+    def _tell(self, key: str, number: int) -> None:
+        if self.on_part is not None:
+            self.on_part(key, number)
+
+    def _send_parts(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests:
+        store = self.store
+        upload_id = store.find_upload(obj.key)
+        arrived = store.list_parts(obj.key, upload_id) if upload_id else {}
+        if upload_id is None:
+            upload_id = store.start_upload(obj.key)
+        whole = hashlib.sha256()
+        digests: list[bytes | None] = []
+        done: list[tuple[int, str, str]] = []
+        pending: list[tuple[int, Future[tuple[str, bytes]]]] = []
+        with os.fdopen(open_nofollow(path), "rb", buffering=0) as source, ThreadPoolExecutor(self.concurrency) as pool:
+            for number in range(1, _part_count(obj.size, part_size) + 1):
+                data = source.read(min(part_size, obj.size - (number - 1) * part_size))
+                whole.update(data)  # hashlib lets go of the GIL: the workers hash and send meanwhile
+                there = arrived.get(number)
+                if there is not None:
+                    part_digest = hashlib.sha256(data).digest()
+                    sha_b64 = base64.b64encode(part_digest).decode()
+                    if _part_intact(there.size, there.sha256_b64, there.etag, data, sha_b64):
+                        digests.append(part_digest)
+                        done.append((number, there.etag, sha_b64))
+                        obj.parts_reused += 1
+                        continue
+                digests.append(None)
+                pending.append((number, pool.submit(self._send_part, obj.key, upload_id, number, data)))
+                del data
+                while len(pending) >= self.concurrency:  # bounded memory: at most this many parts in flight
+                    self._collect(obj, pending.pop(0), done, digests)
+            while pending:
+                self._collect(obj, pending.pop(0), done, digests)
+        if len(done) != len(digests):
+            raise OutputError(f"{obj.key}: {len(digests) - len(done)} parts did not arrive; deliver it again to resume")
+        store.complete_upload(obj.key, upload_id, sorted(done))
+        return _Digests(whole.hexdigest(), [d for d in digests if d is not None])
+
+    def _send_part(self, key: str, upload_id: str, number: int, data: bytes) -> tuple[str, bytes]:
+        """Hash a part and send it with its SHA-256 (in a worker thread). Returns (ETag, digest)."""
+        digest = hashlib.sha256(data).digest()
+        return self.store.upload_part(key, upload_id, number, data, base64.b64encode(digest).decode()), digest
+
+    def _collect(
+        self,
+        obj: DeliveredObject,
+        item: tuple[int, Future[tuple[str, bytes]]],
+        done: list[tuple[int, str, str]],
+        digests: list[bytes | None],
+    ) -> None:
+        number, future = item
+        etag, digest = future.result()
+        digests[number - 1] = digest
+        done.append((number, etag, base64.b64encode(digest).decode()))
+        obj.parts_sent += 1
+        self._tell(obj.key, number)
+
+
+def _server_checksum_matches(remote: RemoteObject, digests: _Digests, multipart: bool) -> bool:
+    if remote.sha256_b64 is None:
+        return False
+    reported = remote.sha256_b64.split("-")[0]  # S3 appends "-<parts>" to a multipart object's checksum
+    return reported == (digests.composite_b64() if multipart else digests.full_b64())
+
+
+def _part_intact(size: int, sha256_b64: str | None, etag: str, data: bytes, ours: str) -> bool:
+    """A part already on the server is reused only when it is this part: its SHA-256, or else its MD5 ETag."""
+    if size != len(data):
+        return False
+    if sha256_b64 is not None:
+        return sha256_b64 == ours
+    return etag.strip('"') == hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+# --------------------------------------------------------------------------- the delivery
+
+
+@dataclass(frozen=True)
+class _Source:
+    rel: str
+    path: Path
+    size: int
+
+
+def _sources(bag: Path) -> tuple[str, list[_Source], list[str]]:
+    """(name at the destination, the files in the order sent, the identity files' paths)."""
+    if bag.is_file():
+        if serialized_form(bag) is None:
+            raise UsageError(f"{bag} is neither a bag folder nor a .tar, .tar.gz, .tgz or .zip bag")
+        files = [_Source(bag.name, bag, bag.stat().st_size)]
+        checksum = bag.with_name(bag.name + CHECKSUM_SUFFIX)
+        if checksum.is_file():
+            files.insert(0, _Source(checksum.name, checksum, checksum.stat().st_size))
+        return "", files, [files[0].rel]
+    if not (bag / BAGIT_TXT).is_file():
+        raise UsageError(f"{bag} is not a bag (no {BAGIT_TXT}); bag or serialize it first")
+    files = []
+    for rel in _walk(bag):
+        files.append(_Source(rel, bag / rel, os.lstat(bag / rel).st_size))
+    names = [f.rel for f in files]
+    identity = [n for n in names if TAGMANIFEST_RE.match(n)] or [
+        n for n in names if MANIFEST_RE.match(n) or n == BAG_INFO_TXT
+    ]
+    files.sort(key=lambda f: (f.rel not in identity, f.rel))  # identity first: a conflict is found at once
+    return bag.name, files, identity
+
+
+def _walk(root: Path) -> Iterator[str]:
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        for entry in sorted(os.scandir(root / rel_dir if rel_dir else root), key=lambda e: e.name):
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(rel)
+            elif entry.is_file(follow_symlinks=False):
+                yield rel
+            else:
+                raise UsageError(f"{root / rel} is a link or special file; a bag to deliver holds regular files only")
+
+
+def deliver(
+    bag: Path,
+    destination: Destination,
+    *,
+    part_size: int = DEFAULT_PART_SIZE,
+    concurrency: int = 4,
+    clock: Callable[[], datetime] = _utc_now,
+    on_part: Callable[[str, int], None] | None = None,
+) -> Receipt:
+    """Deliver the bag at ``bag`` (a bag folder, or a serialized bag) to ``destination``; see the module docstring.
+
+    ``part_size`` (at least 5 MiB) is the size of the parts of larger files, ``concurrency`` how
+    many are sent at once (memory: about their product); ``on_part(key, number)`` is called as
+    each part arrives. The receipt is returned and written beside the bag whatever the outcome
+    of verification; an error that stops the delivery (refused, unreachable) raises instead,
+    and delivering again resumes.
+    """
+    if part_size < MIN_PART_SIZE:
+        raise UsageError(f"part_size must be at least {MIN_PART_SIZE} bytes (S3's smallest part)")
+    if concurrency < 1:
+        raise UsageError("concurrency must be at least 1")
+    bag = Path(os.path.abspath(bag))
+    if not bag.exists():
+        raise UsageError(f"{bag} does not exist")
+    name, files, identity = _sources(bag)
+    target: _Target
+    if isinstance(destination, DirectoryDestination):
+        target = _FolderTarget(Path(os.path.abspath(destination.path)))
+        prefix = ""
+    else:
+        store = S3Store(
+            destination.bucket,
+            endpoint_url=destination.endpoint_url,
+            region=destination.region,
+            profile=destination.profile,
+            storage_class=destination.storage_class,
+        )
+        target = _S3Target(store, concurrency, on_part)
+        prefix = destination.prefix.strip("/")
+    started = clock()
+
+    def key_of(rel: str) -> str:
+        return "/".join(part for part in (prefix, name, rel) if part)
+
+    def part_size_for(size: int) -> int:
+        needed = -(-size // MAX_PARTS)
+        return max(part_size, -(-needed // MIB) * MIB)
+
+    objects: list[DeliveredObject] = []
+    for source in files:
+        size_of_parts = part_size_for(source.size)
+        multipart = isinstance(target, _S3Target) and source.size > size_of_parts
+        obj = DeliveredObject(source.rel, key_of(source.rel), source.size, "", "failed")
+        if source.rel in identity or target.exists(obj.key):
+            digests = _local_digests(source.path, source.size, size_of_parts)
+            intact, how = target.verify(obj.key, source.size, digests, multipart)
+            if intact is False and source.rel in identity:
+                raise OutputError(
+                    f"{target.where(obj.key)} holds a different {source.rel} than {bag}: a different bag named "
+                    f"{name or source.rel} is there. Nothing was sent; deliver under another prefix or name."
+                )
+            if intact:
+                obj.sha256, obj.outcome, obj.verified_by = digests.sha256, "already-there", how
+                objects.append(obj)
+                continue
+        digests = target.send(obj, source.path, size_of_parts)
+        obj.sha256 = digests.sha256
+        intact, how = target.verify(obj.key, source.size, digests, multipart)
+        obj.verified_by = how
+        if intact:
+            obj.outcome = "sent"
+        else:
+            obj.outcome = "failed"
+            obj.detail = f"what arrived at {target.where(obj.key)} is not what was sent ({how})"
+        objects.append(obj)
+    receipt = Receipt(str(bag), name or bag.name, destination.describe(), started, clock(), objects)
+    receipt.path = _write_receipt(bag, receipt)
+    return receipt
+
+
+def _write_receipt(bag: Path, receipt: Receipt) -> Path:
+    path = bag.with_name(bag.name + RECEIPT_SUFFIX)
+    temp = path.with_name(f".{path.name}.open")
+    try:
+        with open(temp, "w", encoding="utf-8") as out:
+            json.dump(receipt.to_json(), out, indent=2)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write the delivery receipt {path}: {exc.strerror or exc}") from exc
+    return path
