@@ -181,9 +181,9 @@ def test_a_damaged_copy_keeps_its_failure_and_the_other_copy_its_own_history(tmp
     shutil.copytree(first, second)
     db = str(tmp_path / "fixity.sqlite")
     assert cablekeep("verify", str(first), "--db", db).returncode == 0
-    (first / "tagmanifest-sha256.txt").write_text("damaged\n")  # this copy fails ...
-    assert cablekeep("verify", str(first), "--db", db).returncode == 1
-    assert cablekeep("verify", str(second), "--db", db).returncode == 0  # ... the other one does not
+    (first / "tagmanifest-sha256.txt").write_text("damaged\n")  # this copy is damaged, not moved:
+    assert cablekeep("verify", str(second), "--db", db).returncode == 0  # the other copy is a copy
+    assert cablekeep("verify", str(first), "--db", db).returncode == 1  # and the damage is this copy's
 
     with FixityHistory(Path(db)) as history:
         assert [e.outcome for e in history.iter_events(second)] == ["valid"]
