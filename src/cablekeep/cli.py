@@ -36,9 +36,11 @@ from .errors import (
     UsageError,
 )
 from .fixity.verify import VerifyProgress, verify_bag
+from .fixity.events import FixityEvent
 from .fixity.exports import export_jsonl, export_premis
 from .fixity.history import FixityHistory
 from .fixity.identity import BagIdentity
+from .fixity.names import escape_name
 from .fixity.report import Report
 from .fixity.serialized import is_serialized_bag_name, verify_serialized
 from .fixity.warccheck import verify_warc
@@ -167,7 +169,7 @@ def _crawl_display(quiet: bool, log_json: bool) -> Iterator[tuple[EntryCallback,
 
 
 _db_option = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=lambda: _default_db(),
+    "--db", type=click.Path(path_type=Path), default=lambda: _default_db(),
     show_default="$XDG_DATA_HOME/cablekeep/fixity.sqlite", help="The fixity history (SQLite).",
 )
 _existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -388,32 +390,77 @@ def _default_db() -> Path:
 
 
 def _record(db: Path, bag: Path, report: Report, identity: BagIdentity | None = None) -> None:
-    with FixityHistory(db) as history:
-        record_verification(history, bag, report, identity=identity)
+    """Record the check; a history that cannot be written is a warning: the verdict is still
+    printed and still sets the exit code."""
+    try:
+        with FixityHistory(db) as history:
+            record_verification(history, bag, report, identity=identity)
+    except CablekeepError as exc:
+        click.echo(f"cablekeep: warning: this check of {bag} was NOT recorded in the fixity history: {exc} "
+                   "(the verdict and exit code below are the check's own)", err=True)
 
 
 @main.command()
 @click.argument("bag", required=False, type=click.Path(path_type=Path))
 @click.option("--export", "fmt", type=click.Choice(["premis", "jsonl"]),
               help="Write the events to stdout as PREMIS 3 XML or one JSON event a line.")
+@click.option("--identifier", metavar="ID", help="Every copy of the bag with this External-Identifier, a section each.")
+@click.option("--all-copies", is_flag=True, help="With BAG: every copy of BAG (same External-Identifier), a section each.")
 @_db_option
-def history(bag: Path | None, fmt: str | None, db: Path) -> None:
-    """Show or export the fixity events of BAG (recognised after a move too), or of every bag."""
+def history(bag: Path | None, fmt: str | None, identifier: str | None, all_copies: bool, db: Path) -> None:
+    """Show or export the fixity events of BAG (this copy, recognised after a move too), of every
+    copy of one bag (--identifier, --all-copies), or of every bag. Events are read and written one
+    at a time; each lists the first 1,000 problems of each kind and counts the rest."""
+    if identifier is not None and bag is not None:
+        raise UsageError("give BAG or --identifier, not both (BAG --all-copies shows every copy of BAG)")
+    if all_copies and bag is None:
+        raise UsageError("--all-copies needs BAG (or use --identifier ID)")
     with FixityHistory(db) as store:
-        events = list(store.iter_events(bag))
-    if fmt == "premis":
-        export_premis(events, sys.stdout.buffer)
-    elif fmt == "jsonl":
-        export_jsonl(events, sys.stdout)
-    if fmt:
-        return
-    if not events:
-        click.echo("no fixity events recorded" + (f" for {bag}" if bag else ""))
+        if all_copies:
+            assert bag is not None
+            identifier = store.identifier_of(bag)
+            if identifier is None:
+                raise UsageError(f"the fixity history knows no copies of {bag}: it was never checked, or has "
+                                 "no External-Identifier")
+        if fmt is not None:
+            events = store.iter_events(None if identifier else bag, identifier=identifier)
+            if fmt == "premis":
+                export_premis(events, sys.stdout.buffer)
+            else:
+                export_jsonl(events, sys.stdout)
+        elif identifier is not None:
+            _show_copies(store, identifier)
+        elif not _show_events(store.iter_events(bag)):
+            click.echo("no fixity events recorded" + (f" for {bag}" if bag else ""))
+
+
+def _show_events(events: Iterator[FixityEvent], indent: str = "") -> int:
+    """Print events as they are read; returns how many."""
+    count = 0
     for event in events:
-        click.echo(f"{event.time:%Y-%m-%d %H:%M:%S}Z {event.event_type:<12} {event.mode:<6} {event.outcome:<10} "
-                   f"{event.bag.path}: {event.detail}")
+        count += 1
+        click.echo(f"{indent}{event.time:%Y-%m-%d %H:%M:%S}Z {event.event_type:<12} {event.mode:<6} "
+                   f"{event.outcome:<10} {escape_name(event.bag.path)}: {escape_name(event.detail)}")
+        if event.problems:
+            click.echo(f"{indent}  problems: {event.problems_summary()}")
         for problem in event.problems:
-            click.echo(f"  {problem.kind}: {problem.path}: {problem.detail}")
+            click.echo(f"{indent}  {problem.kind}: {escape_name(problem.path)}: {escape_name(problem.detail)}")
+    return count
+
+
+def _show_copies(store: FixityHistory, identifier: str) -> None:
+    """Every copy of one bag: a line each side by side, then a section of events each."""
+    copies = store.copies(identifier)
+    if not copies:
+        click.echo(f"no fixity events recorded for {escape_name(identifier)}")
+        return
+    click.echo(f"{escape_name(identifier)}: {len(copies)} cop{'y' if len(copies) == 1 else 'ies'}")
+    for n, copy in enumerate(copies, 1):
+        last = "never checked" if copy.last_time is None else f"last {copy.last_outcome} {copy.last_time:%Y-%m-%d %H:%M:%S}Z"
+        click.echo(f"  copy {n}: {escape_name(copy.path)}: {copy.events} event(s), {last}")
+    for n, copy in enumerate(copies, 1):
+        click.echo(f"\ncopy {n}: {escape_name(copy.path)}")
+        _show_events(store.iter_events(copy), indent="  ")
 
 
 @main.command()

@@ -14,6 +14,7 @@ history of fixity events in SQLite, exportable as PREMIS.
 - ``recordids``: WARC-Record-IDs checked for uniqueness and references in bounded memory.
 - ``report``: the result types: problems and reports.
 - ``identity``: how a bag is known (path, External-Identifier, tag-manifest digest).
+- ``names``: file names of any bytes as one printable line of text, reversibly.
 - ``events``: fixity events (a check, an audit, a repair of one bag) and their JSON form.
 - ``history``: the fixity history (SQLite): events, inventories, sample cycles.
 - ``exports``: the history as JSON lines and as PREMIS 3 XML.

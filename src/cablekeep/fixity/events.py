@@ -3,19 +3,24 @@
 A :class:`FixityEvent` says when (UTC), what (``fixity check``, ``validation`` for a fast check,
 ``repair``), on which bag, with which outcome (``valid``, ``invalid``, ``unreadable``), mode (``full``,
 ``fast``, ``sample``), algorithms, counts and problems, by which agent (``cablekeep <version>``).
-Its JSON form is the ``cablekeep.event/1`` schema.
+Its JSON form is the ``cablekeep.event/1`` schema, file names escaped as :mod:`cablekeep.fixity.names` says.
+
+An event keeps per-file problems compactly: the first :data:`PROBLEMS_LISTED_PER_KIND` of each kind,
+and how many there were of each kind (``problem_counts``), so a check that found a million missing
+files is one small event saying "1,000,000 missing (first 1,000 listed)".
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .. import __version__
 from ..errors import UsageError
 from .identity import BagIdentity
+from .names import escape_name
 from .report import Problem, Report
 
 AGENT = f"cablekeep {__version__}"
@@ -23,6 +28,8 @@ EVENT_SCHEMA = "cablekeep.event/1"
 EVENT_TYPES = ("fixity check", "validation", "repair")
 OUTCOMES = ("valid", "invalid", "unreadable")
 EVENT_MODES = ("full", "fast", "sample")
+# Per-file problems an event lists of each kind; the rest are counted.
+PROBLEMS_LISTED_PER_KIND = 1000
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -51,6 +58,24 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=timezone.utc)
 
 
+def first_of_each_kind(problems: Iterable[Problem], limit: int) -> tuple[tuple[Problem, ...], dict[str, int]]:
+    """The first ``limit`` problems of each kind, in their order, and the number of each kind.
+
+    Reads ``problems`` once, holding only what it keeps."""
+    kept: list[Problem] = []
+    counts: dict[str, int] = {}
+    for problem in problems:
+        seen = counts.get(problem.kind, 0)
+        if seen < limit:
+            kept.append(problem)
+        counts[problem.kind] = seen + 1
+    return tuple(kept), dict(sorted(counts.items()))
+
+
+def problem_json(problem: Problem) -> dict[str, object]:
+    """A problem's JSON form with its names (and any other text) escaped: one line, valid UTF-8."""
+    return {key: escape_name(value) if isinstance(value, str) else value for key, value in problem.to_json().items()}
+
 
 @dataclass(frozen=True)
 class FixityEvent:
@@ -59,6 +84,10 @@ class FixityEvent:
     ``paths`` names the files a sample hashed, or the files a repair replaced; it is empty for
     a check of the whole bag. ``cycle_started`` is set on the sample run that completes a cycle:
     every payload file has then been hashed at least once since that time.
+
+    ``problems`` lists at most :data:`PROBLEMS_LISTED_PER_KIND` of each kind; ``problem_counts``
+    says how many there were of each kind. Left None, it is counted from ``problems`` (which are
+    then cut to the first of each kind).
     """
 
     event_id: str
@@ -77,6 +106,7 @@ class FixityEvent:
     detail: str = ""
     cycle_started: datetime | None = None
     id: int | None = None
+    problem_counts: Mapping[str, int] | None = None
 
     def __post_init__(self) -> None:
         if self.event_type not in EVENT_TYPES:
@@ -86,6 +116,32 @@ class FixityEvent:
         if self.mode not in EVENT_MODES:
             raise ValueError(f"unknown mode {self.mode!r}; expected one of {EVENT_MODES}")
         object.__setattr__(self, "time", as_utc(self.time))
+        kept, counts = first_of_each_kind(self.problems, PROBLEMS_LISTED_PER_KIND)
+        object.__setattr__(self, "problems", kept)
+        if self.problem_counts is None:
+            object.__setattr__(self, "problem_counts", counts)
+        else:
+            object.__setattr__(self, "problem_counts", dict(sorted(self.problem_counts.items())))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many problems of each kind the check found (listed or not)."""
+        return dict(self.problem_counts or {})
+
+    @property
+    def problem_total(self) -> int:
+        return sum(self.counts.values())
+
+    def problems_summary(self) -> str:
+        """``1,000,000 missing (first 1,000 listed), 2 changed``; ``no problems`` when there are none."""
+        listed = {kind: 0 for kind in self.counts}
+        for problem in self.problems:
+            listed[problem.kind] = listed.get(problem.kind, 0) + 1
+        parts = []
+        for kind, count in self.counts.items():
+            shown = listed.get(kind, 0)
+            parts.append(f"{count:,} {kind}" + ("" if shown >= count else f" (first {shown:,} listed)"))
+        return ", ".join(parts) or "no problems"
 
     @classmethod
     def from_report(
@@ -111,6 +167,9 @@ class FixityEvent:
                 "fast": "completeness and Payload-Oxum only; no checksum verified",
                 "sample": f"a sample of the payload hashed; {report.files_not_sampled} payload files not this time",
             }[report.mode]
+        kept, counts = first_of_each_kind(
+            report.problems if problems is None else problems, PROBLEMS_LISTED_PER_KIND
+        )
         return cls(
             event_id=event_id,
             time=time,
@@ -122,22 +181,28 @@ class FixityEvent:
             files_checked=report.files_checked,
             bytes_checked=report.bytes_checked,
             warc_records_checked=report.warc_records_checked,
-            problems=tuple(report.problems if problems is None else problems),
+            problems=kept,
             paths=tuple(paths),
             detail=detail,
             cycle_started=cycle_started,
+            problem_counts=counts,
         )
 
     def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict in the ``cablekeep.event/1`` schema."""
+        """A JSON-ready dict in the ``cablekeep.event/1`` schema; every path and text escaped
+        (:func:`~cablekeep.fixity.names.escape_name`), so it encodes as UTF-8 whatever the names' bytes.
+
+        ``problem_counts`` counts every problem by kind; ``problems`` lists the first
+        :data:`PROBLEMS_LISTED_PER_KIND` of each."""
         return {
             "schema": EVENT_SCHEMA,
             "event_id": self.event_id,
             "time": time_text(self.time),
             "event_type": self.event_type,
             "bag": {
-                "path": self.bag.path,
-                "external_identifier": self.bag.external_identifier,
+                "path": escape_name(self.bag.path),
+                "external_identifier": None if self.bag.external_identifier is None
+                else escape_name(self.bag.external_identifier),
                 "tagmanifest_sha256": self.bag.tagmanifest_digest,
             },
             "outcome": self.outcome,
@@ -146,10 +211,11 @@ class FixityEvent:
             "files_checked": self.files_checked,
             "bytes_checked": self.bytes_checked,
             "warc_records_checked": self.warc_records_checked,
-            "problems": [p.to_json() for p in self.problems],
-            "paths": list(self.paths),
+            "problem_counts": self.counts,
+            "problems": [problem_json(p) for p in self.problems],
+            "paths": [escape_name(p) for p in self.paths],
             "agent": self.agent,
-            "detail": self.detail,
+            "detail": escape_name(self.detail),
             "cycle_started": None if self.cycle_started is None else time_text(self.cycle_started),
         }
 
