@@ -33,8 +33,9 @@ WINGS: dict[str, set[str]] = {
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "access": {"__init__", "errors", "bagging", "capture", "fixity"},
+    "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
-    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access"},
+    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "watch"},
     "__main__": {"cli"},
 }
 
