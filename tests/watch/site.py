@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class Site:
     routes: dict[str, Page] = field(default_factory=dict)
     missing: Page = field(default_factory=lambda: Page(404, html("404 Not Found", "No such page.")))
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # time.monotonic() of each request, in order
     base: str = ""
 
 
@@ -53,6 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
         site = self.server.site
         path = self.path.split("?")[0]
         site.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
+        site.times.append(time.monotonic())
         page = site.routes.get(path, site.missing)
         if page.status == 200 and page.validators and self.headers.get("If-None-Match") == page.etag:
             self.send_response(304)

@@ -175,3 +175,16 @@ def test_the_history_holds_every_step_and_since_is_right(world: World, checks: l
 def test_one_not_found_probe_per_host_per_check(world: World, checks: object) -> None:
     probes = [path for path, _ in world.main.site.requests if "does-not-exist" in path]
     assert len(probes) == 3
+
+
+def test_a_check_keeps_the_per_host_delay(world: World, checks: object, tmp_path: Path) -> None:
+    fetch = dataclasses.replace(load_manifest(world.manifest).fetch, per_host_delay=0.2, concurrency=4)
+    site = world.main.site
+    start = len(site.times)
+    with LinkRotHistory(tmp_path / "rot.sqlite") as history:
+        report = check_bags([world.bag], fetch, history)
+    assert report.urls == 12
+    times = site.times[start:]
+    assert len(times) >= 13  # robots.txt, the not-found probe, 11 URLs (and the hops of redirects)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 0.15, gaps

@@ -169,7 +169,7 @@ class _Check:
             return fetch_robots(self.fetcher, url)
         if job.kind == "not-found":
             answer = probe(self.fetcher, missing_url(url, self.make_token()), robots_of=self.politeness.robots.get,
-                           obey_robots=self.fetch.robots == "obey")
+                           obey_robots=self.fetch.robots == "obey", delay_of=self.frontier.delay_of)
             if answer.failure is not None:
                 return answer, None
             final = answer.hops[-1]
@@ -178,7 +178,7 @@ class _Check:
         assert capture is not None
         archived, conditional = load_archived(capture)
         result = probe(self.fetcher, url, conditional=conditional, robots_of=self.politeness.robots.get,
-                       obey_robots=self.fetch.robots == "obey")
+                       obey_robots=self.fetch.robots == "obey", delay_of=self.frontier.delay_of)
         return capture, archived, result
 
     def _finished(self, job: _Job, outcome: object) -> None:

@@ -12,6 +12,8 @@ handed back (:attr:`Probe.robots`) for the check's politeness to keep.
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
@@ -61,15 +63,20 @@ def probe(
     conditional: Iterable[tuple[str, str]] = (),
     robots_of: Callable[[str], RobotsRules | None] = lambda host: None,
     obey_robots: bool = True,
+    delay_of: Callable[[str], float] = lambda host: 0.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Probe:
     """Follow ``url``'s redirects to a final answer. ``robots_of`` gives the known rules of a host
-    (None: unknown, fetched here for redirect targets); the first URL's host is the caller's to gate."""
+    (None: unknown, fetched here for redirect targets); the first URL's host is the caller's to gate. Each
+    redirect is followed after ``delay_of`` its host, as the crawler waits between the hops it queues."""
     result = Probe()
     seen = {surt_key(url)}
     headers = list(conditional)
     current = url
     fetched: dict[str, RobotsRules] = {}
     while True:
+        if result.hops:
+            sleep(delay_of(host_of(current)))
         if obey_robots and result.hops:
             host = host_of(current)
             rules = robots_of(host) or fetched.get(host)
