@@ -34,8 +34,9 @@ WINGS: dict[str, set[str]] = {
     "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "access": {"__init__", "errors", "bagging", "capture", "fixity"},
+    "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
-    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "handoff"},
+    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "handoff", "watch"},
     "__main__": {"cli"},
 }
 

@@ -599,3 +599,96 @@ def bag_command(source: Path, in_place: bool, output: Path | None, algorithms: t
     click.echo(f"bag: {ref.path}")
     click.echo(f"Payload-Oxum {ref.payload_oxum} ({ref.payload_files} files); {', '.join(ref.algorithms)}; "
                f"External-Identifier {ref.external_identifier}")
+
+
+# -- link rot: check and report (the watch wing) -----------------------------------------------------
+
+def _default_linkrot_db() -> Path:
+    """Where link-rot checks go unless --db says: beside the fixity history."""
+    return _default_db().with_name("linkrot.sqlite")
+
+
+_linkrot_db_option = click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), default=lambda: _default_linkrot_db(),
+    show_default="$XDG_DATA_HOME/cablekeep/linkrot.sqlite", help="The link-rot history (SQLite).",
+)
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="The check's counts as JSON (schema cablekeep.check/1).")
+@_linkrot_db_option
+def check(targets: tuple[Path, ...], as_json: bool, db: Path) -> None:
+    """Probe every URL archived in the bags of MANIFEST's collection (or in the BAGs given), politely, and
+    record each one's class: unchanged, changed, moved, gone, soft-404, server-error, unreachable, blocked.
+
+    The fetch settings are the manifest's (for a bag, the manifest stored in it). Rot found is not an
+    error: exit 0 once every URL is checked and recorded."""
+    from .manifest import load_manifest
+    from .run import earlier_bags
+    from .watch.check import check_bags
+    from .watch.store import LinkRotHistory, ResultRow
+
+    bags: list[Path] = []
+    fetch = None
+    for target in targets:
+        if target.is_file():
+            loaded = load_manifest(target)
+            found = earlier_bags(loaded)
+            if not found:
+                raise BagUnreadableError(f"{target}: no bag of collection {loaded.collection!r} in "
+                                         f"{loaded.bag.output}; run it first (cablekeep run)")
+            bags += found
+        else:
+            stored = target / "data" / "manifest.yaml"
+            if not stored.is_file():
+                raise BagUnreadableError(f"{target}: not a bag made by cablekeep run (no data/manifest.yaml)")
+            loaded = load_manifest(stored)
+            bags.append(target)
+        fetch = fetch or loaded.fetch
+    assert fetch is not None
+
+    def show(row: object) -> None:
+        assert isinstance(row, ResultRow)
+        if not as_json and row.link_class != "unchanged":
+            click.echo(f"{row.link_class:<13} {row.url}  ({row.reason})")
+
+    with LinkRotHistory(db) as history:
+        report = check_bags(bags, fetch, history, on_result=show)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+    else:
+        counts = ", ".join(f"{name} {n}" for name, n in report.counts.most_common())
+        click.echo(f"check {report.check_id}: {report.urls} URLs in {len(bags)} bag(s): {counts or 'nothing to check'}")
+
+
+@main.command()
+@click.argument("target", required=False)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The file to write (default: report.FORMAT).")
+@click.option("--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True,
+              help="One self-contained HTML file, or the same rows as CSV or JSON.")
+@click.option("--robust-links", is_flag=True, help="Robust Links of every archived source: an HTML snippet and JSON.")
+@click.option("--replay-base", metavar="URL", help="A wayback-style replay (URL/<time>/<url>) for replay and version URLs.")
+@_linkrot_db_option
+def report(target: str | None, out: Path | None, fmt: str, robust_links: bool, replay_base: str | None,
+           db: Path) -> None:
+    """Report the link-rot history of a collection (TARGET: its MANIFEST or its name) or of everything checked."""
+    from .manifest import load_manifest
+    from .watch.report import write_csv, write_html, write_json, write_robust_links
+    from .watch.store import LinkRotHistory
+
+    collection = None
+    if target is not None:
+        collection = load_manifest(Path(target)).collection if Path(target).is_file() else target
+    if not db.is_file():
+        raise BagUnreadableError(f"{db}: no link-rot history yet; run cablekeep check first (or pass --db)")
+    with LinkRotHistory(db) as history:
+        if robust_links:
+            snippet, data, count = write_robust_links(history, out or Path("robust-links.html"),
+                                                      replay_base=replay_base, collection=collection)
+            click.echo(f"{snippet}, {data}: Robust Links for {count} archived source(s)")
+            return
+        path = out or Path(f"report.{fmt}")
+        writer = {"html": write_html, "csv": write_csv, "json": write_json}[fmt]
+        count = writer(history, path, collection=collection, replay_base=replay_base)
+    click.echo(f"{path}: {count} source(s) not found as archived")

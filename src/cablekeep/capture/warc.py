@@ -532,3 +532,34 @@ def read_response(path: Path, url: str, limit: int = 64 * 1024 * 1024) -> tuple[
                 content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None
                 return bytes(record.content_stream().read(limit)), content_type
     raise KeyError(url)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response record read back: its HTTP status and headers and its payload (Content-Encoding undone)."""
+
+    target_uri: str
+    status: int | None
+    headers: list[tuple[str, str]]
+    payload: bytes
+
+
+def read_response_at(path: Path, offset: int, limit: int = 64 * 1024 * 1024) -> StoredResponse:
+    """The response record that starts at ``offset`` of a WARC file (as the CDXJ index names it), at
+    most ``limit`` bytes of its payload. Raises KeyError when no response record starts there."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        for record in ArchiveIterator(handle):
+            if record.rec_type != "response":
+                break
+            http = record.http_headers
+            status = http.get_statuscode() if http else None
+            return StoredResponse(
+                target_uri=record.rec_headers.get_header("WARC-Target-URI") or "",
+                status=int(status) if status and status.isdigit() else None,
+                headers=[(str(k), str(v)) for k, v in (http.headers if http else [])],
+                payload=bytes(record.content_stream().read(limit)),
+            )
+    raise KeyError(f"{path}@{offset}")
