@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .canon import host_of
+from .canon import InvalidUrlError, host_of
 from .state import CrawlState
 
 PROGRESS_HOSTS_KEPT = 10_000  # per-host counts kept for "busiest hosts" (smallest pruned past this)
@@ -21,7 +21,8 @@ FAILED_OUTCOMES = frozenset({
     "not-found", "gone", "soft-404", "client-error", "server-error", "blocked-address", "timeout",
     "refused", "dns", "bad-response", "invalid-url", "error", "redirect-limit", "truncated",
 })
-NOT_FAILURES = frozenset({"ok", "redirect", "out-of-scope", "robots"})  # outcomes not held against a host
+# outcomes not held against a host (an invalid URL is the linking page's fault, and has no host)
+NOT_FAILURES = frozenset({"ok", "redirect", "out-of-scope", "robots", "invalid-url"})
 
 
 @dataclass
@@ -98,5 +99,9 @@ def count_result(state: CrawlState, result: CrawlResult) -> None:
         if entry.get("status") is not None:
             result.pages += 1
         if outcome not in NOT_FAILURES:
-            result.failed_hosts[host_of(str(entry["url"]))] += 1
+            try:
+                host = host_of(str(entry["url"]))
+            except InvalidUrlError:
+                host = "(invalid URLs)"
+            result.failed_hosts[host] += 1
     result.cables = state.count("cables")

@@ -24,6 +24,7 @@ from .state import CrawlState, QueuedUrl
 from .warc import OPEN_SUFFIX, Capture, PreparedExchange, WarcWriter, WrittenRecord, sha1_label, timestamp14, warc_date
 
 Entry = dict[str, object]  # one crawl-log line
+INVALID_KEY_PREFIX = "invalid-url "  # the state key of a URL that has no SURT key (never one's prefix: SURTs hold no blank)
 
 
 class Recorder:
@@ -123,6 +124,18 @@ class Recorder:
         self.state.add_done(key, url, host, depth, hop, via, "out-of-scope")
         entry: Entry = {
             "url": url, "outcome": "out-of-scope", "status": None, "reason": reason, "bytes": 0,
+            "time": self.now_text(), "depth": depth, "hop": hop, "via": via,
+        }
+        self.state.add_log(entry)
+        self.on_entry(entry)
+
+    def invalid_url(self, url: str, depth: int, hop: str, via: str, reason: str) -> None:
+        """A link or redirect target that cannot be fetched as written: logged once, never fetched
+        (the crawl goes on; a resume meets it as done)."""
+        if not self.state.add_done(INVALID_KEY_PREFIX + url, url, "", depth, hop, via, "invalid-url"):
+            return
+        entry: Entry = {
+            "url": url, "outcome": "invalid-url", "status": None, "reason": reason, "bytes": 0,
             "time": self.now_text(), "depth": depth, "hop": hop, "via": via,
         }
         self.state.add_log(entry)
