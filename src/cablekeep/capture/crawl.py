@@ -31,7 +31,7 @@ from urllib.parse import urljoin
 from ..cables.profiles import resolve_profile
 from ..errors import RunInterrupted
 from ..manifest import Manifest
-from .fetch import AddressGuard, Fetcher
+from .fetch import AddressGuard, Fetcher, parse_networks
 from .follow import Follower
 from .frontier import Frontier
 from .jobs import ROBOTS_LIMIT, FetchWork, Job, Outcome
@@ -82,7 +82,8 @@ class Crawl:
             user_agent=fetch.user_agent,
             timeout=fetch.timeout,
             max_bytes=fetch.max_bytes,
-            guard=AddressGuard(fetch.allow_private, frozenset(h.lower() for h in fetch.allow_hosts)),
+            guard=AddressGuard(fetch.allow_private, frozenset(h.lower() for h in fetch.allow_hosts),
+                               parse_networks(fetch.allow_networks)),
             clock=self.clock,
         )
         self.politeness = Politeness(fetch)
