@@ -17,14 +17,16 @@ link-local or reserved, unless allowed (see :class:`AddressGuard`).
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import ipaddress
 import re
 import socket
+import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, Any
@@ -39,6 +41,7 @@ from .canon import DEFAULT_PORTS, InvalidUrlError, authority, host_of
 from .exchange import Exchange
 
 CHUNK = 64 * 1024
+CONNECT_TIMEOUT = 10.0  # seconds to connect, at most (the whole response has ``timeout``)
 SPOOL_MAX = 1024 * 1024
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -189,18 +192,10 @@ class Fetcher:
             prepared.pinned_address = addresses[0]
             prepared.headers["Host"] = _host_header(url)
             response = session.get_adapter(url).send(
-                prepared, stream=True, timeout=(min(self.timeout, 10.0), self.timeout)
+                prepared, stream=True, timeout=(min(self.timeout, CONNECT_TIMEOUT), self.timeout)
             )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise FetchError(url, "timeout", f"no connection within the deadline: {exc}") from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise FetchError(url, "timeout", f"no response within {self.timeout:g}s") from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise FetchError(url, _connection_reason(exc), _short(exc)) from exc
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
-            raise FetchError(url, "invalid-url", _short(exc)) from exc
         except requests.exceptions.RequestException as exc:
-            raise FetchError(url, "error", _short(exc)) from exc
+            raise FetchError(url, *explain(exc, url, self.timeout)) from exc
         try:
             return self._record(url, response, started, t0, deadline)
         finally:
@@ -312,22 +307,73 @@ def _peer_address(raw: urllib3.response.HTTPResponse) -> str | None:
         return None
 
 
-def _connection_reason(exc: Exception) -> str:
-    text = str(exc)
-    if "Name or service not known" in text or "NameResolutionError" in text or "getaddrinfo" in text:
-        return "dns"
-    if "Connection refused" in text or "NewConnectionError" in text:
-        return "refused"
-    if "timed out" in text:
-        return "timeout"
-    if "RemoteDisconnected" in text or "BadStatusLine" in text or "Connection aborted" in text:
-        return "bad-response"
-    return "error"
+def explain(exc: BaseException, url: str, timeout: float) -> tuple[str, str]:
+    """The crawl-log reason and a sentence a person understands for a request that got no
+    response (not urllib3's "HTTPConnectionPool(...): Max retries exceeded ...")."""
+    where = _endpoint(url)
+    causes = list(_causes(exc))
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = cause.verify_message or cause.reason or str(cause)
+            return "error", f"TLS handshake with {_host_name(url)} failed: certificate not accepted ({detail})"
+        if isinstance(cause, ssl.SSLError):
+            return "error", f"TLS handshake with {_host_name(url)} failed: {cause.reason or cause.strerror or cause}"
+    for cause in causes:
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused", f"connection refused by {where}"
+        if isinstance(cause, ConnectionResetError):
+            return "bad-response", f"connection reset by {where} before a complete response"
+        if isinstance(cause, http.client.RemoteDisconnected):
+            return "bad-response", f"{where} closed the connection without a response"
+        if isinstance(cause, http.client.BadStatusLine):
+            return "bad-response", f"{where} answered something that is not HTTP"
+        if isinstance(cause, socket.gaierror):
+            return "dns", f"cannot resolve {_host_name(url)}: {_dns_text(cause)}"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "timeout", f"no connection to {where} within {min(timeout, CONNECT_TIMEOUT):g} s"
+    if isinstance(exc, requests.exceptions.Timeout) or any(isinstance(c, TimeoutError) for c in causes):
+        return "timeout", f"no complete response from {where} within {timeout:g} s"
+    for cause in causes:
+        if isinstance(cause, OSError) and cause.strerror:
+            return "error", f"connection to {where} failed: {cause.strerror}"
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)):
+        return "invalid-url", f"cannot fetch {url!r}: {_innermost(causes)}"
+    return "error", f"request to {where} failed: {_innermost(causes)}"
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) <= 300 else text[:297] + "..."
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: urllib3's ``reason``, exception arguments, causes and contexts."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner: list[object] = [getattr(current, "reason", None), *current.args, current.__cause__, current.__context__]
+        stack.extend(item for item in inner if isinstance(item, BaseException))
+
+
+def _innermost(causes: list[BaseException]) -> str:
+    text = str(causes[-1]) if causes else ""
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _host_name(url: str) -> str:
+    try:
+        return authority(url).netloc_host
+    except InvalidUrlError:
+        return url
+
+
+def _endpoint(url: str) -> str:
+    """``HOST:PORT`` of ``url``, the port always written."""
+    try:
+        where = authority(url)
+    except InvalidUrlError:
+        return url
+    return f"{where.netloc_host}:{where.port or DEFAULT_PORTS.get(urlsplit(url).scheme.lower(), 80)}"
 
 
 def _dns_text(exc: BaseException) -> str:
