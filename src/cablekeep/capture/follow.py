@@ -71,6 +71,7 @@ class Follower:
             "fields": record.fields,
             "tags": list(record.tags),
             "cited": [c.cable_id for c in record.citations],
+            "text_rule": record.text_rule or None,  # profile, main-text or none: which rule gave the text
             "warc_filename": response.filename,
             "warc_record_id": response.record_id,
         }
