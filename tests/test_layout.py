@@ -25,11 +25,12 @@ WINGS: dict[str, set[str]] = {
     "__init__": set(),
     "errors": set(),
     "locks": {"errors"},  # one writer per collection or bag: spans the stages that write
+    "children": set(),  # worker processes that die with their owner: the hashing pool and the fetch processes
     "sample_site": set(),  # the bundled demo site stands alone: it is what cablekeep archives
     "cables": {"__init__", "errors"},  # pure: understanding pages
-    "bagging": {"__init__", "errors", "locks"},
+    "bagging": {"__init__", "errors", "locks", "children"},
     "manifest": {"__init__", "errors", "cables", "bagging"},
-    "capture": {"__init__", "errors", "cables", "manifest"},
+    "capture": {"__init__", "errors", "cables", "manifest", "children"},
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
     "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},

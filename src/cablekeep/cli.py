@@ -195,6 +195,8 @@ def _render_summary(summary: RunSummary) -> None:
     if crawl.failed_hosts:
         worst = ", ".join(f"{host} ({n})" for host, n in crawl.failed_hosts.most_common(3))
         click.echo(f"failures:  {worst}")
+    if crawl.cables_without_text:
+        click.echo(f"warnings:  {crawl.cables_without_text} cable pages without text (see the crawl log's warning)")
     if crawl.resumed:
         click.echo("resumed:   this run continued an interrupted crawl")
     verdict = "valid (full fixity check of every file and WARC record)" if summary.report.ok else "INVALID"

@@ -31,7 +31,7 @@ from cablekeep.sample_site import (
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "mirror-profile.yaml"
 MANIFEST_PATH = ROOT / "manifests" / "mirror.yaml"
-IDS = [cable.id for cable in SAMPLE_CABLES]
+IDS = [cable.id for cable in SAMPLE_CABLES if cable.layout == "table"]  # other layouts differ by design (test_sample_site)
 COMPARED_FIELDS = ("identifier", "origin", "classification", "subject", "redacted", "original_url", "created")
 
 

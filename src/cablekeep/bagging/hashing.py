@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Generic, TypeVar, cast
 
+from ..children import die_with_owner, worker_initargs
 from .layout import BLOCK, CREATE_FLAGS, open_nofollow
 
 
@@ -128,7 +129,9 @@ def pool_context() -> multiprocessing.context.BaseContext:
 
 def make_pool(processes: int) -> ProcessPoolExecutor:
     """A pool of ``processes`` workers, started now, while this process is still small."""
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=pool_context())
+    # each worker dies with this process, even when it is killed (SIGKILL gives no chance to stop them)
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=pool_context(), initializer=die_with_owner,
+                               initargs=worker_initargs())
     pool.submit(_warm_up).result()
     return pool
 

@@ -31,12 +31,12 @@ from urllib.parse import urljoin
 from ..cables.profiles import resolve_profile
 from ..errors import RunInterrupted
 from ..manifest import Manifest
-from .fetch import AddressGuard, Fetcher
+from .fetch import AddressGuard, Fetcher, parse_networks
 from .follow import Follower
 from .frontier import Frontier
 from .jobs import ROBOTS_LIMIT, FetchWork, Job, Outcome
 from .politeness import Politeness
-from .progress import CrawlProgress, CrawlResult, Tally, count_result
+from .progress import CABLE_WITHOUT_TEXT, CrawlProgress, CrawlResult, Tally, count_result
 from .reading import PageReader, parseable
 from .recorder import Recorder, classify
 from .resume import open_state, recover_warcs
@@ -82,7 +82,8 @@ class Crawl:
             user_agent=fetch.user_agent,
             timeout=fetch.timeout,
             max_bytes=fetch.max_bytes,
-            guard=AddressGuard(fetch.allow_private, frozenset(h.lower() for h in fetch.allow_hosts)),
+            guard=AddressGuard(fetch.allow_private, frozenset(h.lower() for h in fetch.allow_hosts),
+                               parse_networks(fetch.allow_networks)),
             clock=self.clock,
         )
         self.politeness = Politeness(fetch)
@@ -291,6 +292,7 @@ class Coordinator:
         if exchange.truncated:
             verdict, reason = "truncated", f"body cut: {exchange.truncated}"
         location = exchange.location
+        warning = None
         if location is not None:
             note = self.follower.redirect(queued, location)
             reason = f"{reason}; {note}" if note else reason
@@ -298,12 +300,14 @@ class Coordinator:
             record = outcome.record if outcome.record is not None else self.crawl.reader.read(exchange, queued)
             if record.kind == "not-found":
                 verdict, reason = "soft-404", "page answered 200 but says the cable was not found"
+            elif record.kind == "cable" and record.text_rule == "none":
+                warning = CABLE_WITHOUT_TEXT
             self.follower.page(queued, exchange, response, record)
         if verdict in NOT_ON_SITE and queued.hop == "reference":
             self.follower.year_before(queued)
         self.recorder.done(
             queued, verdict, status=exchange.status, reason=reason, size=exchange.body_length,
-            record=response, attempts=outcome.job.attempt, location=location,
+            record=response, attempts=outcome.job.attempt, location=location, warning=warning,
         )
 
     def _handle_robots(self, outcome: Outcome) -> None:

@@ -62,11 +62,15 @@ class Exchange:
 
     @property
     def location(self) -> str | None:
-        """The absolute redirect target of a 3xx response, if it names one."""
+        """The absolute redirect target of a 3xx response, if it names one (as written when it
+        cannot be joined to the URL, e.g. a broken IPv6 host: the follower logs it as invalid)."""
         target = self.header("Location")
         if self.status not in REDIRECT_STATUSES or not target:
             return None
-        return urljoin(self.url, target.strip())
+        try:
+            return urljoin(self.url, target.strip())
+        except ValueError:
+            return target.strip()
 
     def read_body(self, limit: int) -> bytes:
         """At most ``limit`` bytes of the body from its start (for extraction), leaving it rewound."""

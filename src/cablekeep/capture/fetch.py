@@ -17,55 +17,117 @@ link-local or reserved, unless allowed (see :class:`AddressGuard`).
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import ipaddress
 import re
 import socket
+import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 import urllib3
 
 from ..errors import FetchError
+from .canon import DEFAULT_PORTS, InvalidUrlError, authority, host_of
 from .exchange import Exchange
 
 CHUNK = 64 * 1024
+CONNECT_TIMEOUT = 10.0  # seconds to connect, at most (the whole response has ``timeout``)
 SPOOL_MAX = 1024 * 1024
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(texts: Iterable[str]) -> tuple[Network, ...]:
+    """CIDR texts ("127.0.0.2/32", "10.0.0.0/8", "::1/128") as networks; raises ValueError."""
+    return tuple(ipaddress.ip_network(text.strip(), strict=False) for text in texts)
+
+
 @dataclass(frozen=True)
 class AddressGuard:
-    """Refuses loopback, private, link-local and reserved addresses unless allowed."""
+    """Refuses loopback, private, link-local and reserved addresses unless allowed.
+
+    ``allow_private`` allows every address; ``allow_hosts`` allows every address of the hosts named;
+    ``allow_networks`` allows the addresses inside those networks (CIDR), whatever host names them.
+    :meth:`resolve` resolves a host once and gives the addresses it checked: the fetcher connects to
+    one of those, never resolving the name again (a DNS answer that changes between the check and
+    the connection cannot send a fetch elsewhere)."""
 
     allow_private: bool = False
     allow_hosts: frozenset[str] = frozenset()
+    allow_networks: tuple[Network, ...] = ()
 
     def check(self, url: str) -> None:
-        if self.allow_private:
-            return
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if host.lower() in self.allow_hosts:
-            return
-        port = parts.port or 80
+        """Raise FetchError unless every address of ``url``'s host may be fetched."""
+        self.resolve(url)
+
+    def resolve(self, url: str) -> tuple[str, ...]:
+        """The addresses of ``url``'s host, each one checked; raises FetchError (dns, blocked-address,
+        invalid-url)."""
         try:
-            infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise FetchError(url, "dns", f"cannot resolve {host!r}: {exc}") from exc
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+            where = authority(url)
+        except InvalidUrlError as exc:
+            raise FetchError(url, "invalid-url", exc.reason) from exc
+        host = where.host.replace("%25", "%")
+        port = where.port or DEFAULT_PORTS.get(urlsplit(url).scheme.lower(), 80)
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        except (socket.gaierror, UnicodeError, OSError) as exc:
+            raise FetchError(url, "dns", f"cannot resolve {where.netloc_host}: {_dns_text(exc)}") from exc
+        addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+        if not addresses:
+            raise FetchError(url, "dns", f"cannot resolve {where.netloc_host}: no address")
+        if self.allow_private or where.host.lower() in self.allow_hosts:
+            return addresses
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%")[0])
+            if any(address in network for network in self.allow_networks):
+                continue
             if not address.is_global or address.is_multicast:
                 raise FetchError(
                     url,
                     "blocked-address",
-                    f"{host} resolves to {address}, a non-public address; set fetch.allow_private "
-                    "or list the host in fetch.allow_hosts to allow it",
+                    f"{where.netloc_host} resolves to {address}, a non-public address; set fetch.allow_private, "
+                    "list the host in fetch.allow_hosts or its network in fetch.allow_networks to allow it",
                 )
+        return addresses
+
+
+class PinnedRequest(requests.PreparedRequest):
+    """A prepared request that names the checked address its connection must go to."""
+
+    pinned_address: str | None = None
+
+
+class PinnedAdapter(requests.adapters.HTTPAdapter):
+    """Connects to the address the guard checked, never to a fresh DNS answer.
+
+    The connection pool is chosen by that address (so a pool never serves another address), while
+    the request keeps its Host header and, for https, the TLS server name and the certificate check
+    against the host name in the URL."""
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: str | tuple[str, str] | None = None
+    ) -> Any:  # requests' own (stub-only) TypedDicts, which lack the TLS name keys urllib3 takes
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        params: dict[str, Any] = dict(host_params)
+        kwargs: dict[str, Any] = dict(pool_kwargs)
+        pinned = getattr(request, "pinned_address", None)
+        if pinned is not None:
+            name = str(params["host"]).strip("[]")
+            params["host"] = pinned
+            if params["scheme"] == "https":
+                kwargs["server_hostname"] = name
+                kwargs["assert_hostname"] = name
+        return params, kwargs
 
 
 class Fetcher:
@@ -96,6 +158,9 @@ class Fetcher:
             # Nothing from the environment: no ~/.netrc credentials sent to the sites we archive,
             # no proxy settings looked up on every request.
             session.trust_env = False
+            adapter = PinnedAdapter(max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             session.headers["User-Agent"] = self.user_agent
             session.headers["Accept-Encoding"] = "gzip, deflate"
             self._local.session = session
@@ -110,8 +175,9 @@ class Fetcher:
             self._sessions.clear()
 
     def fetch(self, url: str, extra_headers: Iterable[tuple[str, str]] = ()) -> Exchange:
-        """GET ``url`` once. Raises FetchError when no HTTP response arrives at all."""
-        self.guard.check(url)
+        """GET ``url`` once, from the address the guard checked. Raises FetchError when no HTTP
+        response arrives at all."""
+        addresses = self.guard.resolve(url)
         started = self.clock()
         t0 = time.monotonic()
         deadline = t0 + self.timeout
@@ -123,19 +189,13 @@ class Fetcher:
             # holds cookies or auth (the adapter never gives it any), and merging them costs
             # a third of a fetch's CPU.
             prepared = prepare_get(url, {**session.headers, **dict(extra_headers)})
+            prepared.pinned_address = addresses[0]
+            prepared.headers["Host"] = _host_header(url)
             response = session.get_adapter(url).send(
-                prepared, stream=True, timeout=(min(self.timeout, 10.0), self.timeout)
+                prepared, stream=True, timeout=(min(self.timeout, CONNECT_TIMEOUT), self.timeout)
             )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise FetchError(url, "timeout", f"no connection within the deadline: {exc}") from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise FetchError(url, "timeout", f"no response within {self.timeout:g}s") from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise FetchError(url, _connection_reason(exc), _short(exc)) from exc
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
-            raise FetchError(url, "invalid-url", _short(exc)) from exc
         except requests.exceptions.RequestException as exc:
-            raise FetchError(url, "error", _short(exc)) from exc
+            raise FetchError(url, *explain(exc, url, self.timeout)) from exc
         try:
             return self._record(url, response, started, t0, deadline)
         finally:
@@ -211,9 +271,9 @@ _PREPARED_URL_RE = re.compile(
 )
 
 
-def prepare_get(url: str, headers: Mapping[str, str | bytes]) -> requests.PreparedRequest:
+def prepare_get(url: str, headers: Mapping[str, str | bytes]) -> PinnedRequest:
     """A GET as requests prepares it (no cookies or auth: the crawl sends none)."""
-    prepared = requests.PreparedRequest()
+    prepared = PinnedRequest()
     if not _PREPARED_URL_RE.match(url):
         prepared.prepare(method="GET", url=url, headers=headers)
         return prepared
@@ -225,12 +285,13 @@ def prepare_get(url: str, headers: Mapping[str, str | bytes]) -> requests.Prepar
     return prepared
 
 
+def _host_header(url: str) -> str:
+    """The Host header of ``url``: host (IPv6 in brackets), and the port when not the default."""
+    return host_of(url)
+
+
 def _request_head(request: requests.PreparedRequest, url: str) -> bytes:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
-        host = f"{host}:{parts.port}"
-    lines = [f"{request.method} {request.path_url} HTTP/1.1", f"Host: {host}"]
+    lines = [f"{request.method} {request.path_url} HTTP/1.1", f"Host: {_host_header(url)}"]
     lines += [f"{k}: {v}" for k, v in request.headers.items() if k.lower() != "host"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("iso-8859-1", "replace")
 
@@ -246,19 +307,76 @@ def _peer_address(raw: urllib3.response.HTTPResponse) -> str | None:
         return None
 
 
-def _connection_reason(exc: Exception) -> str:
-    text = str(exc)
-    if "Name or service not known" in text or "NameResolutionError" in text or "getaddrinfo" in text:
-        return "dns"
-    if "Connection refused" in text or "NewConnectionError" in text:
-        return "refused"
-    if "timed out" in text:
-        return "timeout"
-    if "RemoteDisconnected" in text or "BadStatusLine" in text or "Connection aborted" in text:
-        return "bad-response"
-    return "error"
+def explain(exc: BaseException, url: str, timeout: float) -> tuple[str, str]:
+    """The crawl-log reason and a sentence a person understands for a request that got no
+    response (not urllib3's "HTTPConnectionPool(...): Max retries exceeded ...")."""
+    where = _endpoint(url)
+    causes = list(_causes(exc))
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = cause.verify_message or cause.reason or str(cause)
+            return "error", f"TLS handshake with {_host_name(url)} failed: certificate not accepted ({detail})"
+        if isinstance(cause, ssl.SSLError):
+            return "error", f"TLS handshake with {_host_name(url)} failed: {cause.reason or cause.strerror or cause}"
+    for cause in causes:
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused", f"connection refused by {where}"
+        if isinstance(cause, ConnectionResetError):
+            return "bad-response", f"connection reset by {where} before a complete response"
+        if isinstance(cause, http.client.RemoteDisconnected):
+            return "bad-response", f"{where} closed the connection without a response"
+        if isinstance(cause, http.client.BadStatusLine):
+            return "bad-response", f"{where} answered something that is not HTTP"
+        if isinstance(cause, socket.gaierror):
+            return "dns", f"cannot resolve {_host_name(url)}: {_dns_text(cause)}"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "timeout", f"no connection to {where} within {min(timeout, CONNECT_TIMEOUT):g} s"
+    if isinstance(exc, requests.exceptions.Timeout) or any(isinstance(c, TimeoutError) for c in causes):
+        return "timeout", f"no complete response from {where} within {timeout:g} s"
+    for cause in causes:
+        if isinstance(cause, OSError) and cause.strerror:
+            return "error", f"connection to {where} failed: {cause.strerror}"
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)):
+        return "invalid-url", f"cannot fetch {url!r}: {_innermost(causes)}"
+    return "error", f"request to {where} failed: {_innermost(causes)}"
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) <= 300 else text[:297] + "..."
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: urllib3's ``reason``, exception arguments, causes and contexts."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner: list[object] = [getattr(current, "reason", None), *current.args, current.__cause__, current.__context__]
+        stack.extend(item for item in inner if isinstance(item, BaseException))
+
+
+def _innermost(causes: list[BaseException]) -> str:
+    text = str(causes[-1]) if causes else ""
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _host_name(url: str) -> str:
+    try:
+        return authority(url).netloc_host
+    except InvalidUrlError:
+        return url
+
+
+def _endpoint(url: str) -> str:
+    """``HOST:PORT`` of ``url``, the port always written."""
+    try:
+        where = authority(url)
+    except InvalidUrlError:
+        return url
+    return f"{where.netloc_host}:{where.port or DEFAULT_PORTS.get(urlsplit(url).scheme.lower(), 80)}"
+
+
+def _dns_text(exc: BaseException) -> str:
+    if isinstance(exc, socket.gaierror) and exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)):
+        return "no such host name"
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -18,7 +18,7 @@ from .. import __version__
 from ..cables.cableid import year_before
 from ..cables.extract import Link, PageRecord, original_url_from_template
 from ..manifest import Follow, Site
-from .canon import host_of, normalise_url, surt_key
+from .canon import InvalidUrlError, host_of, normalise_url, surt_key
 from .exchange import Exchange
 from .recorder import Recorder
 from .scope import MAX_REDIRECTS, Scope, followable, has_year, plan_links, reference_urls
@@ -71,6 +71,7 @@ class Follower:
             "fields": record.fields,
             "tags": list(record.tags),
             "cited": [c.cable_id for c in record.citations],
+            "text_rule": record.text_rule or None,  # profile, main-text or none: which rule gave the text
             "warc_filename": response.filename,
             "warc_record_id": response.record_id,
         }
@@ -95,11 +96,13 @@ class Follower:
         """Queue ``url`` unless seen before; a URL a follow rule leaves out is logged once."""
         if not followable(url):
             return
-        url = normalise_url(url)
-        key = surt_key(url)
+        try:
+            url, key, host = _canonical(url)
+        except InvalidUrlError as exc:
+            self.recorder.invalid_url(url, depth, hop, via.url, exc.reason)
+            return
         if self.state.seen(key):
             return
-        host = host_of(url)
         reason = self.scope.excluded(url, key, host, hop)
         if reason is not None:
             self.recorder.out_of_scope(key, url, host, depth, hop, via.url, reason)
@@ -110,13 +113,16 @@ class Follower:
         """Queue a redirect's target (same depth and hop); returns a note for the crawl log."""
         if queued.redirects + 1 > MAX_REDIRECTS:
             return f"not followed: more than {MAX_REDIRECTS} redirects in a row"
-        url = normalise_url(location)
-        key = surt_key(url)
+        try:
+            url, key, host = _canonical(location)
+        except InvalidUrlError as exc:
+            self.recorder.invalid_url(location, queued.depth, queued.hop, queued.url, exc.reason)
+            return f"not followed: invalid URL ({exc.reason})"
         if self.state.seen(key):
             if key in self.state.redirect_chain(surt_key(queued.url), MAX_REDIRECTS):
                 return f"redirect loop: {url} is earlier in this chain"
             return f"target {url} already captured or queued"
-        self.state.add_url(key, url, host_of(url), queued.depth, queued.hop, queued.url, queued.redirects + 1)
+        self.state.add_url(key, url, host, queued.depth, queued.hop, queued.url, queued.redirects + 1)
         return ""
 
     def year_before(self, queued: QueuedUrl) -> None:
@@ -129,3 +135,9 @@ class Follower:
             earlier = year_before(cable_id)
             if earlier is not None:
                 self.enqueue(cable_url.format(id=earlier), queued, queued.depth, "reference")
+
+
+def _canonical(url: str) -> tuple[str, str, str]:
+    """The URL normalised, its SURT key and its host; raises InvalidUrlError."""
+    url = normalise_url(url)
+    return url, surt_key(url), host_of(url)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .canon import host_of
+from .canon import InvalidUrlError, host_of
 from .state import CrawlState
 
 PROGRESS_HOSTS_KEPT = 10_000  # per-host counts kept for "busiest hosts" (smallest pruned past this)
@@ -21,7 +21,11 @@ FAILED_OUTCOMES = frozenset({
     "not-found", "gone", "soft-404", "client-error", "server-error", "blocked-address", "timeout",
     "refused", "dns", "bad-response", "invalid-url", "error", "redirect-limit", "truncated",
 })
-NOT_FAILURES = frozenset({"ok", "redirect", "out-of-scope", "robots"})  # outcomes not held against a host
+# the crawl-log warning of a cable page from which no rule read any text, counted in the result
+CABLE_WITHOUT_TEXT = ("cable page without text: neither the site profile's text rule nor the page's main "
+                      "text gave any; check the page, or the profile's text rule")
+# outcomes not held against a host (an invalid URL is the linking page's fault, and has no host)
+NOT_FAILURES = frozenset({"ok", "redirect", "out-of-scope", "robots", "invalid-url"})
 
 
 @dataclass
@@ -39,6 +43,7 @@ class CrawlResult:
     citations_archived: int = 0
     citations_missing: int = 0
     resumed: bool = False
+    cables_without_text: int = 0  # cable pages no text rule read any text from (a warning each in the log)
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ def count_result(state: CrawlState, result: CrawlResult) -> None:
     """Fill ``result``'s counts from the whole crawl log (earlier runs of a resumed crawl included)."""
     result.outcomes.clear()
     result.failed_hosts.clear()
-    result.pages = result.bytes = 0
+    result.pages = result.bytes = result.cables_without_text = 0
     for entry in state.iter_log_entries():
         outcome = str(entry["outcome"])
         result.outcomes[outcome] += 1
@@ -97,6 +102,12 @@ def count_result(state: CrawlState, result: CrawlResult) -> None:
         result.bytes += size if isinstance(size, int) else 0
         if entry.get("status") is not None:
             result.pages += 1
+        if entry.get("warning") == CABLE_WITHOUT_TEXT:
+            result.cables_without_text += 1
         if outcome not in NOT_FAILURES:
-            result.failed_hosts[host_of(str(entry["url"]))] += 1
+            try:
+                host = host_of(str(entry["url"]))
+            except InvalidUrlError:
+                host = "(invalid URLs)"
+            result.failed_hosts[host] += 1
     result.cables = state.count("cables")

@@ -5,6 +5,9 @@ its crawl-log entry are written with its records; :meth:`Recorder.commit` commit
 offset that holds them in the same transaction, so after a crash every URL is either done with
 its records in a WARC, or queued and fetched again (see :mod:`cablekeep.capture.state`).
 
+An entry may carry a ``warning``: something a person should look at although the fetch went well
+(:data:`~cablekeep.capture.progress.CABLE_WITHOUT_TEXT`: a cable page from which no rule read any text).
+
 Crawl-log outcomes: ok, redirect, not-found, gone, soft-404, client-error, server-error, robots,
 blocked-address, timeout, refused, dns, bad-response, invalid-url, error, out-of-scope,
 redirect-limit, truncated.
@@ -19,11 +22,12 @@ from datetime import datetime
 from .canon import surt_key
 from .cdxj import format_line
 from .exchange import Exchange
-from .progress import Tally
+from .progress import CABLE_WITHOUT_TEXT, Tally
 from .state import CrawlState, QueuedUrl
 from .warc import OPEN_SUFFIX, Capture, PreparedExchange, WarcWriter, WrittenRecord, sha1_label, timestamp14, warc_date
 
 Entry = dict[str, object]  # one crawl-log line
+INVALID_KEY_PREFIX = "invalid-url "  # the state key of a URL that has no SURT key (never one's prefix: SURTs hold no blank)
 
 
 class Recorder:
@@ -94,15 +98,17 @@ class Recorder:
     def done(
         self, queued: QueuedUrl, outcome: str, *, status: int | None = None, reason: str = "", size: int = 0,
         record: WrittenRecord | None = None, attempts: int = 1, location: str | None = None,
+        warning: str | None = None,
     ) -> None:
         """Log ``queued``'s outcome and mark it done (committed with the next :meth:`commit`)."""
         self.log(queued, outcome, status=status, reason=reason, size=size, record=record, attempts=attempts,
-                 location=location)
+                 location=location, warning=warning)
         self.state.mark_done(queued.id, outcome)
 
     def log(
         self, queued: QueuedUrl, outcome: str, *, status: int | None = None, reason: str = "", size: int = 0,
         record: WrittenRecord | None = None, attempts: int = 1, location: str | None = None,
+        warning: str | None = None,
     ) -> None:
         entry: Entry = {
             "url": queued.url, "outcome": outcome, "status": status, "reason": reason, "bytes": size,
@@ -111,6 +117,8 @@ class Recorder:
         }
         if location is not None:
             entry["location"] = location
+        if warning is not None:
+            entry["warning"] = warning
         if record is not None:
             entry["warc_filename"] = record.filename
             entry["warc_record_id"] = record.record_id
@@ -123,6 +131,18 @@ class Recorder:
         self.state.add_done(key, url, host, depth, hop, via, "out-of-scope")
         entry: Entry = {
             "url": url, "outcome": "out-of-scope", "status": None, "reason": reason, "bytes": 0,
+            "time": self.now_text(), "depth": depth, "hop": hop, "via": via,
+        }
+        self.state.add_log(entry)
+        self.on_entry(entry)
+
+    def invalid_url(self, url: str, depth: int, hop: str, via: str, reason: str) -> None:
+        """A link or redirect target that cannot be fetched as written: logged once, never fetched
+        (the crawl goes on; a resume meets it as done)."""
+        if not self.state.add_done(INVALID_KEY_PREFIX + url, url, "", depth, hop, via, "invalid-url"):
+            return
+        entry: Entry = {
+            "url": url, "outcome": "invalid-url", "status": None, "reason": reason, "bytes": 0,
             "time": self.now_text(), "depth": depth, "hop": hop, "via": via,
         }
         self.state.add_log(entry)

@@ -17,8 +17,9 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UsageError
 from ..manifest import Manifest
-from .canon import host_of, normalise_url, surt_key
+from .canon import InvalidUrlError, host_of, normalise_url, surt_key
 from .cdxj import iter_index
+from .recorder import INVALID_KEY_PREFIX
 from .state import CrawlState
 from .warc import OPEN_SUFFIX, trim_open_file
 
@@ -46,8 +47,13 @@ def open_state(
     state.set("collection", manifest.collection)
     state.set("software", f"cablekeep/{__version__}")
     for seed in manifest.seeds:
-        url = normalise_url(seed.url)
-        state.add_url(surt_key(url), url, host_of(url), 0, "seed", None)
+        try:
+            url = normalise_url(seed.url)
+            state.add_url(surt_key(url), url, host_of(url), 0, "seed", None)
+        except InvalidUrlError as exc:  # logged as a link would be; the manifest check should have said
+            if state.add_done(INVALID_KEY_PREFIX + seed.url, seed.url, "", 0, "seed", None, "invalid-url"):
+                state.add_log({"url": seed.url, "outcome": "invalid-url", "status": None, "reason": exc.reason,
+                               "bytes": 0, "time": clock().isoformat(), "depth": 0, "hop": "seed", "via": None})
     load_earlier_bags(state, earlier_bags)
     state.commit()
     return state, False

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from ..cables.extract import PageRecord
 from ..manifest import Follow
-from .canon import host_of, normalise_url
+from .canon import InvalidUrlError, host_name, host_of, normalise_url
 
 MAX_REDIRECTS = 10
 Hop = Literal["seed", "reference", "source", "requisite"]
@@ -61,7 +61,7 @@ class Scope:
         for pattern in follow.exclude:
             if pattern.search(url) or pattern.search(key):
                 return f"matches follow.exclude {pattern.pattern!r}"
-        if hop == "source" and follow.hosts and host.split(":")[0] not in follow.hosts and host not in follow.hosts:
+        if hop == "source" and follow.hosts and host_name(host) not in follow.hosts and host not in follow.hosts:
             return "host not in follow.hosts"
         return None
 
@@ -104,7 +104,10 @@ def reads_other_links(follow: Follow, depth: int) -> bool:
 
 def is_navigation(url: str, page_host: str) -> bool:
     """A link back to the home page of the page's own site: navigation, not a source."""
-    return host_of(url) == page_host and urlsplit(url).path in {"", "/"}
+    try:
+        return host_of(url) == page_host and urlsplit(url).path in {"", "/"}
+    except InvalidUrlError:  # not navigation; the follower logs it as invalid-url
+        return False
 
 
 def has_year(written: str) -> bool:

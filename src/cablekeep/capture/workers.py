@@ -29,6 +29,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import Generic, TypeVar
 
+from ..children import die_with_owner, worker_initargs
+
 J = TypeVar("J")
 O = TypeVar("O")
 
@@ -82,11 +84,12 @@ class ProcessPool(Generic[J, O]):
         self._conns: list[Connection] = []
         self._load: list[int] = []
         self._processes = []
-        parent = os.getpid()
+        parent, watch = worker_initargs()
         for i in range(processes):
             here, there = context.Pipe(duplex=True)
             process = context.Process(
-                target=_worker_main, args=(there, work, threads, parent), name=f"cablekeep-fetch-{i}", daemon=True
+                target=_worker_main, args=(there, work, threads, parent, watch), name=f"cablekeep-fetch-{i}",
+                daemon=True,
             )
             process.start()
             there.close()
@@ -131,7 +134,8 @@ class ProcessPool(Generic[J, O]):
             conn.close()
 
 
-def _worker_main(conn: Connection, work: Callable[[J], O], threads: int, parent: int) -> None:
+def _worker_main(conn: Connection, work: Callable[[J], O], threads: int, parent: int, watch: Connection | None) -> None:
+    die_with_owner(parent, watch)  # killed with the crawl's process, even in the middle of a fetch
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     gc.freeze()  # what the crawl's process had is never collected here: no collection walks it again

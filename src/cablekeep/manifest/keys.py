@@ -22,7 +22,8 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "seeds[]": ("cable", "url", "file"),
     "follow": ("references", "sources", "requisites", "depth", "include", "exclude", "hosts"),
     "fetch": ("user_agent", "concurrency", "processes", "threads", "per_host_concurrency", "per_host_delay", "timeout",
-              "max_bytes", "retries", "robots", "allow_private", "allow_hosts"),
+              "max_bytes", "retries", "robots", "allow_private", "allow_hosts",
+              "allow_networks"),
     "warc": ("max_size", "dedup"),
     "bag": ("algorithms", "info", "output"),
 }

@@ -119,6 +119,7 @@ class FetchOptions:
     robots: Robots = "obey"
     allow_private: bool = False
     allow_hosts: tuple[str, ...] = ()
+    allow_networks: tuple[str, ...] = ()  # CIDR texts, each checked ("127.0.0.2/32", "10.0.0.0/8")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ Each key is read with its default; a wrong value is reported and the next key re
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -70,7 +71,23 @@ def read_fetch(section: Section) -> FetchOptions:
         robots="ignore" if robots == "ignore" else "obey",
         allow_private=section.get("allow_private", default.allow_private, reader.boolean),
         allow_hosts=section.get("allow_hosts", default.allow_hosts, reader.host_list),
+        allow_networks=section.get("allow_networks", default.allow_networks, lambda n, k: _networks(reader, n, k)),
     )
+
+
+def _network(reader: ValueReader, node: Node, key: str) -> str:
+    text = reader.text(node, key).strip()
+    try:
+        return str(ipaddress.ip_network(text))
+    except ValueError as error:
+        reader.fail(node, key, f"{text!r} is not a network: {error}; write an address and prefix length, "
+                    "e.g. 127.0.0.2/32 or 10.0.0.0/8")
+
+
+def _networks(reader: ValueReader, node: Node, key: str) -> tuple[str, ...]:
+    """fetch.allow_networks: CIDR networks whose addresses the address guard allows."""
+    networks = [reader.attempt(lambda: _network(reader, item, item_key), "") for item, item_key in reader.items(node, key)]
+    return tuple(network for network in networks if network)
 
 
 def read_warc(section: Section) -> WarcOptions:

@@ -118,6 +118,7 @@ class SampleCable:
     sources: tuple[tuple[str, str], ...] = ()  # (path, title)
     malformed: bool = False  # written in 2011-era markup
     original: Literal["ok", "missing"] = "ok"  # whether the originals host has the original page
+    layout: Layout = "table"  # how its page shows the text (see LAYOUTS)
 
 
 class SampleDataError(ValueError):
@@ -127,6 +128,13 @@ class SampleDataError(ValueError):
         self.problems = tuple(problems)
         super().__init__("the sample site's data is broken:\n" + "\n".join(f"  {p}" for p in self.problems))
 
+
+# How a cable page shows its text, as sites laid out otherwise do: "table" (the profile's div.text,
+# a pre), "paragraphs" (p elements in a div the profile does not name), "bare-text" (lines between
+# br in a div), "no-text" (the metadata only: no text, no disclaimer, no redaction note).
+Layout = Literal["table", "paragraphs", "bare-text", "no-text"]
+LAYOUTS: tuple[Layout, ...] = ("table", "paragraphs", "bare-text", "no-text")
+_OPTIONAL_FIELDS: Mapping[str, type] = MappingProxyType({"layout": str})
 
 # The keys of each cable in cables.json, each with the type its value must have.
 _FIELDS: Mapping[str, type] = MappingProxyType({
@@ -147,8 +155,11 @@ def _read_cable(entry: object, where: str, texts: Traversable, problems: list[st
         problems.append(f"{where}: expected an object with the keys {', '.join(_FIELDS)}")
         return None
     found = len(problems)
-    for key in sorted(entry.keys() - _FIELDS.keys()):
+    for key in sorted(entry.keys() - _FIELDS.keys() - _OPTIONAL_FIELDS.keys()):
         problems.append(f"{where}: unknown key {key!r}")
+    for key, kind in _OPTIONAL_FIELDS.items():
+        if key in entry and not isinstance(entry[key], kind):
+            problems.append(f"{where}.{key}: expected {kind.__name__}, got {type(entry[key]).__name__}")
     for key, kind in _FIELDS.items():
         if key not in entry:
             problems.append(f"{where}: missing key {key!r}")
@@ -163,6 +174,9 @@ def _read_cable(entry: object, where: str, texts: Traversable, problems: list[st
         problems.append(f"{where}.created: {entry['created']!r} is not YYYY-MM-DD HH:MM:SS")
     if not _strings(entry["tags"]):
         problems.append(f"{where}.tags: expected a list of text")
+    layout = entry.get("layout", "table")
+    if layout not in LAYOUTS:
+        problems.append(f"{where}.layout: {layout!r} is not one of {', '.join(LAYOUTS)}")
     if entry["original"] not in ("ok", "missing"):
         problems.append(f"{where}.original: {entry['original']!r} is neither 'ok' nor 'missing'")
     if not all(isinstance(s, dict) and s.keys() == {"path", "title"} and _strings(list(s.values())) for s in sources):
@@ -185,6 +199,7 @@ def _read_cable(entry: object, where: str, texts: Traversable, problems: list[st
         sources=tuple((source["path"], source["title"]) for source in sources),
         malformed=entry["malformed"],
         original=entry["original"],
+        layout=layout,
     )
 
 
@@ -302,24 +317,24 @@ def cable_page(cable: SampleCable, original_base: str) -> bytes:
     title = f"Cable {cable.id}: {cable.subject}"
     if cable.malformed:
         return _malformed_cable_page(cable, title, rows, original_base, view)
+    bare = cable.layout == "no-text"
     parts = [
         _DOCTYPE,
         "\n<html><head>\n",
         _HEAD.format(title=_text(title)),
         "</head><body>\n",
         _HEADER,
-        f'<p class="disclaimer">{_text(DISCLAIMER)}</p>\n',
+        "" if bare else f'<p class="disclaimer">{_text(DISCLAIMER)}</p>\n',
         '<table class="cable">\n',
     ]
     for label, value in rows:
         if value is None:
             value = f'<a href="{_attr(original_url)}">{view}</a>'
-        parts.append(f'<tr><td class="label">{label}:</td><td>{value}</td></tr>\n')
-    parts += [
-        "</table>\n",
-        f'<p class="partial">{PARTIAL_NOTE}</p>\n',
-        f'<div class="text"><pre>{_text(cable.text)}</pre></div>\n',
-    ]
+        if not (bare and label == "Redacted"):
+            parts.append(f'<tr><td class="label">{label}:</td><td>{value}</td></tr>\n')
+    parts.append("</table>\n")
+    if not bare:
+        parts += [f'<p class="partial">{PARTIAL_NOTE}</p>\n', _text_block(cable)]
     if cable.sources:
         parts.append('<div class="sources"><h3>Sources</h3><ul>\n')
         for path, source_title in cable.sources:
@@ -328,6 +343,17 @@ def cable_page(cable: SampleCable, original_base: str) -> bytes:
         parts.append("</ul></div>\n")
     parts += [_FOOTER, "</body></html>\n"]
     return "".join(parts).encode("utf-8")
+
+
+def _text_block(cable: SampleCable) -> str:
+    """The cable's text as its layout shows it (not for "no-text")."""
+    if cable.layout == "paragraphs":
+        paragraphs = [p.strip() for p in cable.text.split("\n\n") if p.strip()]
+        inner = "".join(f"<p>{_text(p)}</p>\n" for p in paragraphs)
+        return f'<div class="message">\n{inner}</div>\n'
+    if cable.layout == "bare-text":
+        return '<div class="message">' + "<br>\n".join(_text(line) for line in cable.text.splitlines()) + "</div>\n"
+    return f'<div class="text"><pre>{_text(cable.text)}</pre></div>\n'
 
 
 def _malformed_cable_page(

@@ -1,0 +1,42 @@
+"""The address guard's policy by network (fetch.allow_networks), read from a manifest and applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cablekeep.capture.fetch import AddressGuard, parse_networks
+from cablekeep.errors import FetchError, ManifestError
+from cablekeep.manifest import load_manifest_text
+
+BASE = "cablekeep: 1\ncollection: guard\nseeds: [{url: 'http://127.0.0.2/'}]\n"
+
+
+def test_allow_networks_allows_only_inside() -> None:
+    guard = AddressGuard(allow_networks=parse_networks(["127.0.0.2/32", "::1/128"]))
+    assert guard.resolve("http://127.0.0.2:8080/") == ("127.0.0.2",)
+    assert guard.resolve("http://[::1]:8080/") == ("::1",)
+    for url in ("http://127.0.0.1/", "http://127.0.0.3/", "http://[fe80::1]/", "http://10.0.0.1/"):
+        with pytest.raises(FetchError) as caught:
+            guard.resolve(url)
+        assert caught.value.reason == "blocked-address"
+        assert "fetch.allow_networks" in caught.value.detail
+
+
+def test_invalid_url_is_its_own_reason() -> None:
+    with pytest.raises(FetchError) as caught:
+        AddressGuard(allow_private=True).resolve("http://127.0.0.1:99999/")
+    assert caught.value.reason == "invalid-url"
+
+
+def test_manifest_reads_allow_networks(tmp_path: Path) -> None:
+    manifest = load_manifest_text(BASE + "fetch: {allow_networks: [127.0.0.2/32, 'fd00::/8']}\n",
+                                  tmp_path / "m.yaml")
+    assert manifest.fetch.allow_networks == ("127.0.0.2/32", "fd00::/8")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest_text(BASE + "fetch: {allow_networks: [10.0.0.1/8, nowhere, 127.0.0.2/33]}\n",
+                           tmp_path / "m.yaml")
+    problems = [p for p in caught.value.problems if p.key.startswith("fetch.allow_networks")]
+    assert len(problems) == 3, caught.value.problems
+    assert all(p.line == 4 for p in problems)
