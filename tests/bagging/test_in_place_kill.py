@@ -24,7 +24,7 @@ from pathlib import Path
 import bagit
 import pytest
 
-from cablekeep.bagging.build import IN_PLACE_PREFIX
+from cablekeep.bagging.build import IN_PLACE_PREFIX, STAGING_PREFIX
 from cablekeep.bagging.staging import lock_beside
 from cablekeep.locks import exclusive
 
@@ -148,3 +148,49 @@ def test_one_in_place_bagging_of_a_folder_at_a_time(tmp_path: Path) -> None:
     done = run_cli("bag", "--in-place", str(source))
     assert done.exit_code == 0, done.stderr
     bagit.Bag(str(source)).validate()
+
+
+# -- a copy killed mid-way: its staging folder is removed by the next run of the same command -----------------
+
+
+def test_killed_copy_leaves_a_staging_folder_that_the_next_run_removes(
+    tmp_path: Path, original: tuple[Path, dict[str, str]]
+) -> None:
+    root, contents = original
+    out = tmp_path / "bags"
+    staging = out / f"{STAGING_PREFIX}papers"
+    command = ["bag", "--output", str(out), "--processes", "2", str(root)]
+    full_manifest = sum(128 + 2 + len("data/" + rel) + 1 for rel in contents)
+    process = subprocess.Popen([*CLI_COMMAND, *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and _manifest_size(staging) < 0.3 * full_manifest and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    assert process.poll() is None, "the copy ended before the kill point"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert staging.is_dir() and not (out / "papers").exists()
+
+    again = run_cli(*command)
+    assert again.exit_code == 0, again.stderr
+    assert again.stderr == f"cablekeep: removed {staging}, left by an interrupted run\n"
+    assert sorted(p.name for p in out.iterdir()) == ["papers"]
+    bagit.Bag(str(out / "papers")).validate()
+    assert _contents(out / "papers" / "data") == contents and _contents(root) == contents
+
+
+def test_a_staging_folder_of_a_live_copy_is_left_alone(tmp_path: Path) -> None:
+    source = tmp_path / "papers"
+    source.mkdir()
+    (source / "a.txt").write_text("a\n")
+    out = tmp_path / "bags"
+    staging = out / f"{STAGING_PREFIX}papers"
+    (staging / "data").mkdir(parents=True)
+    (staging / "data" / "a.txt").write_text("being copied\n")
+    with exclusive(lock_beside(out / "papers"), "bag"):  # as a copy still running holds it
+        held = run_cli("bag", "--output", str(out), str(source))
+        assert held.exit_code == 7, held.stderr
+        assert (staging / "data" / "a.txt").read_text() == "being copied\n"
+    done = run_cli("bag", "--output", str(out), str(source))
+    assert done.exit_code == 0 and f"removed {staging}" in done.stderr
+    bagit.Bag(str(out / "papers")).validate()
