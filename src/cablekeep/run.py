@@ -115,14 +115,16 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
         export.mkdir()
         started, index_lines, depends, bagged, bag_id = _export_tables(manifest, crawl, export, make_id)
     except (OSError, OutputError) as exc:
-        what = describe(exc) if isinstance(exc, OSError) else str(exc)
         try:
             remove_staging(export)
+            removed = f"the partial export {export} was removed"
         except OSError:
-            pass  # the next run removes it before writing again
+            removed = f"the partial export {export} is removed by the next run"
+        if isinstance(exc, OutputError):  # it says what could not be written, and why
+            raise OutputError(f"{exc}; {removed}") from exc
         raise OutputError(
-            f"cannot export the crawl's index and tables into {export}: {what}; the partial export was removed, "
-            "the crawl is kept: run the same command again when there is room"
+            f"cannot export the crawl's index and tables into {export}: {describe(exc)}; {removed}; the crawl is "
+            "kept: run the same command again when there is room"
         ) from exc
 
     def payload() -> Iterator[tuple[Path, str]]:
@@ -134,8 +136,10 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
     output = manifest.bag.output.resolve()
     make_output_dir(output, f"cannot write the bag of collection {manifest.collection!r} into {output}")
     name = bag_name(manifest, started)
-    if (output / name / "bagit.txt").is_file() and bagged == str(output / name):
-        # an earlier run finished this bag and stopped before it cleaned up
+    if (output / name / "bagit.txt").is_file() and (
+        bagged == str(output / name) or _external_identifier(output / name) == bag_id
+    ):
+        # an earlier run finished this bag and stopped before it cleaned up (or before it could record it)
         return _existing_bag(output / name, manifest.bag.algorithms), index_lines
     info = bag_info(manifest)
     tag_files: dict[str, bytes] = {}
