@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -181,7 +181,13 @@ def main() -> None:
     """Archive cable pages and their sources as WARCs in verified BagIt bags."""
 
 
+def _echo_cleaned(cleaned: Sequence[Path]) -> None:
+    for path in cleaned:
+        click.echo(f"cablekeep: removed {path}, left by an interrupted run", err=True)
+
+
 def _render_summary(summary: RunSummary) -> None:
+    _echo_cleaned(summary.cleaned)
     crawl = summary.crawl
     bag = summary.bag
     click.echo("")
@@ -572,9 +578,9 @@ def _bag_display(target: Path) -> Iterator[Callable[[BagProgress], None] | None]
 
 
 @main.command("bag")
-@click.argument("source", type=_existing_dir)
+@click.argument("source", type=click.Path(path_type=Path))  # checked by bag_directory: an interrupted --in-place
 @click.option("--in-place", is_flag=True, help="Turn SOURCE itself into a bag (its files move into data/).")
-@click.option("--output", type=click.Path(file_okay=False, path_type=Path), show_default="bags",
+@click.option("--output", type=click.Path(path_type=Path), show_default="bags",
               help="Where the new bag goes (not with --in-place).")
 @click.option("--algorithm", "algorithms", multiple=True, default=("sha512", "sha256"), show_default=True,
               type=click.Choice(["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]), help="Repeat for several.")
@@ -584,7 +590,9 @@ def bag_command(source: Path, in_place: bool, output: Path | None, algorithms: t
                 info_items: tuple[str, ...], processes: int | None) -> None:
     """Bag any directory of files as BagIt 1.0, each file read once for all algorithms.
 
-    An empty directory makes a bag with an empty payload (Payload-Oxum 0.0)."""
+    An empty directory makes a bag with an empty payload (Payload-Oxum 0.0). An interrupted run is
+    finished by the same command; what it had left is removed and named. Exit 6 when the bag cannot
+    be written, 7 while another process bags the same folder."""
     from .bagging.build import bag_directory
 
     if in_place and output is not None:
@@ -598,6 +606,7 @@ def bag_command(source: Path, in_place: bool, output: Path | None, algorithms: t
     with _bag_display(source) as on_progress:
         ref = bag_directory(source, dest_parent=None if in_place else (output or Path("bags")), in_place=in_place,
                             algorithms=algorithms, info=info, processes=processes, on_progress=on_progress)
+    _echo_cleaned(ref.cleaned)
     click.echo(f"bag: {ref.path}")
     click.echo(f"Payload-Oxum {ref.payload_oxum} ({ref.payload_files} files); {', '.join(ref.algorithms)}; "
                f"External-Identifier {ref.external_identifier}")

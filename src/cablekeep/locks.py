@@ -39,33 +39,65 @@ def _holder(handle_path: Path) -> str:
     )
 
 
-@contextmanager
-def exclusive(path: Path, what: str) -> Iterator[None]:
-    """Hold the lock file ``path`` while the block runs; ``what`` names the guarded thing in messages."""
+def _still_linked(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file locked through ``fd`` (a holder with ``remove`` unlinks it)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    except OSError as exc:
-        raise OutputError(f"cannot create the lock {path}: {exc.strerror or exc}") from exc
-    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _acquire(path: Path, what: str) -> int:
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot create the lock {path}: {exc.strerror or exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
             raise LockedError(
                 f"{what} is in use by {_holder(path)}; wait for it to finish "
                 f"(the lock {path} is released when that process ends)"
             ) from None
+        if _still_linked(fd, path):
+            return fd
+        os.close(fd)  # its holder removed it as we opened it: lock the file that is there now
+
+
+@contextmanager
+def exclusive(path: Path, what: str, *, remove: bool = False) -> Iterator[None]:
+    """Hold the lock file ``path`` while the block runs; ``what`` names the guarded thing in messages.
+
+    With ``remove`` the lock file is unlinked when the block ends (while still held), for a lock beside
+    a user's folder that should leave nothing behind; whoever opened the old file meanwhile sees it is
+    no longer linked and locks the new one, so two holders never coexist.
+    """
+    fd = _acquire(path, what)
+    try:
         record = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "since": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "command": " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv[:4])),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(record).encode("utf-8"), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(record).encode("utf-8"), 0)
+        except OSError:
+            pass  # a full disk: the lock holds all the same, only the holder's name is missing from it
         try:
             yield
         finally:
             os.ftruncate(fd, 0)
+            if remove:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass  # left for the next holder, who takes it over: a lock file holds nothing
     finally:
         os.close(fd)  # closing the descriptor releases the lock

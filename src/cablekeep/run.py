@@ -12,6 +12,8 @@ The stages, each resumable:
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import threading
 import uuid
@@ -22,11 +24,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .bagging.build import BagRef, make_bag, read_bag_info
+from .bagging.staging import STAGING_PREFIX, describe, make_output_dir, remove_staging
 from .capture.cdxj import write_sorted
 from .capture.crawl import Crawl, CrawlProgress, CrawlResult
 from .capture.export import counted, iter_cable_records, iter_citation_records, write_jsonl
 from .bagging.layout import DEPENDS_FILE
-from .errors import CrawlFailedError
+from .errors import CrawlFailedError, OutputError
 from .fixity.verify import verify_bag
 from .manifest import Manifest
 from .fixity.report import Report
@@ -65,6 +68,7 @@ class RunSummary:
     crawl: CrawlResult
     report: Report
     index_lines: int
+    cleaned: tuple[Path, ...] = ()  # staging folders that interrupted runs of the collection had left, removed
 
 
 def work_dir(manifest: Manifest) -> Path:
@@ -106,29 +110,22 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
     """Export the crawl's tables and build its bag."""
     workdir = crawl.workdir
     export = workdir / "export"
-    if export.exists():
-        shutil.rmtree(export)
-    export.mkdir()
-    state = CrawlState(workdir / "state.sqlite")
     try:
-        started = datetime.fromisoformat(state.get("started") or datetime.now(timezone.utc).isoformat())
-        index_lines = write_sorted(state.iter_lines("captures"), export / "index.cdxj")
-        write_jsonl(iter_cable_records(state), export / "cables.jsonl")
-        counts: Counter[str] = Counter()
-        write_jsonl(counted(iter_citation_records(state), counts), export / "citations.jsonl")
-        crawl.citations, crawl.citations_archived = counts["cited"], counts["archived"]
-        crawl.citations_missing = counts["not-on-site"]
-        _export(state, "log", export / "crawl-log.jsonl")
-        depends = state.depended_bags()
-        bagged = state.get("bagged")
-        bag_id = state.get("bag_id")
-        if bag_id is None:
-            bag_id = make_id()
-            state.set("bag_id", bag_id)
-            state.commit()
-    finally:
-        state.close()
-    (export / "manifest.yaml").write_text(manifest.source_text, encoding="utf-8")
+        remove_staging(export)
+        export.mkdir()
+        started, index_lines, depends, bagged, bag_id = _export_tables(manifest, crawl, export, make_id)
+    except (OSError, OutputError) as exc:
+        try:
+            remove_staging(export)
+            removed = f"the partial export {export} was removed"
+        except OSError:
+            removed = f"the partial export {export} is removed by the next run"
+        if isinstance(exc, OutputError):  # it says what could not be written, and why
+            raise OutputError(f"{exc}; {removed}") from exc
+        raise OutputError(
+            f"cannot export the crawl's index and tables into {export}: {describe(exc)}; {removed}; the crawl is "
+            "kept: run the same command again when there is room"
+        ) from exc
 
     def payload() -> Iterator[tuple[Path, str]]:
         for warc in crawl.warc_files:
@@ -137,10 +134,12 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
             yield export / name, name
 
     output = manifest.bag.output.resolve()
-    output.mkdir(parents=True, exist_ok=True)
+    make_output_dir(output, f"cannot write the bag of collection {manifest.collection!r} into {output}")
     name = bag_name(manifest, started)
-    if (output / name / "bagit.txt").is_file() and bagged == str(output / name):
-        # an earlier run finished this bag and stopped before it cleaned up
+    if (output / name / "bagit.txt").is_file() and (
+        bagged == str(output / name) or _external_identifier(output / name) == bag_id
+    ):
+        # an earlier run finished this bag and stopped before it cleaned up (or before it could record it)
         return _existing_bag(output / name, manifest.bag.algorithms), index_lines
     info = bag_info(manifest)
     tag_files: dict[str, bytes] = {}
@@ -168,6 +167,33 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
     return ref, index_lines
 
 
+def _export_tables(
+    manifest: Manifest, crawl: CrawlResult, export: Path, make_id: Callable[[], str]
+) -> tuple[datetime, int, list[str], str | None, str]:
+    """Write the index, the cable and citation tables, the crawl log and the manifest into ``export``."""
+    state = CrawlState(crawl.workdir / "state.sqlite")
+    try:
+        started = datetime.fromisoformat(state.get("started") or datetime.now(timezone.utc).isoformat())
+        index_lines = write_sorted(state.iter_lines("captures"), export / "index.cdxj")
+        write_jsonl(iter_cable_records(state), export / "cables.jsonl")
+        counts: Counter[str] = Counter()
+        write_jsonl(counted(iter_citation_records(state), counts), export / "citations.jsonl")
+        crawl.citations, crawl.citations_archived = counts["cited"], counts["archived"]
+        crawl.citations_missing = counts["not-on-site"]
+        _export(state, "log", export / "crawl-log.jsonl")
+        depends = state.depended_bags()
+        bagged = state.get("bagged")
+        bag_id = state.get("bag_id")
+        if bag_id is None:
+            bag_id = make_id()
+            state.set("bag_id", bag_id)
+            state.commit()
+    finally:
+        state.close()
+    (export / "manifest.yaml").write_text(manifest.source_text, encoding="utf-8")
+    return started, index_lines, depends, bagged, bag_id
+
+
 def _existing_bag(path: Path, algorithms: Sequence[str]) -> BagRef:
     info = read_bag_info(path)
     size, _, files = info.get("Payload-Oxum", "0.0").partition(".")
@@ -186,7 +212,11 @@ def run_manifest(
 ) -> RunSummary:
     """Crawl, bag and verify one manifest; resumes an interrupted crawl of the same collection."""
     workdir = work_dir(manifest)
+    make_output_dir(
+        workdir.parent, f"cannot write the work files of collection {manifest.collection!r} into {workdir.parent}"
+    )
     with exclusive(workdir.with_name(workdir.name + LOCK_SUFFIX), f"collection {manifest.collection!r}"):
+        cleaned = remove_stale_stagings(manifest)
         earlier = earlier_bags(manifest) if manifest.warc.dedup == "collection" else []
         crawl = Crawl(
             manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop, earlier_bags=earlier,
@@ -200,7 +230,32 @@ def run_manifest(
         report = verify_bag(ref.path)
         if report.ok:
             shutil.rmtree(workdir)
-        return RunSummary(ref, crawl, report, index_lines)
+        return RunSummary(ref, crawl, report, index_lines, (*cleaned, *ref.cleaned))
+
+
+def remove_stale_stagings(manifest: Manifest) -> tuple[Path, ...]:
+    """Remove the staging folders of this collection's bags that killed or failed runs left in the output.
+
+    Only the collection's own (``.staging-<collection>-<UTC time>``, as :func:`bag_name` names its bags);
+    the caller holds the collection's lock, so no live run is building any of them.
+    """
+    output = manifest.bag.output.resolve()
+    pattern = re.compile(re.escape(f"{STAGING_PREFIX}{manifest.collection}-") + r"\d{8}T\d{6}Z")
+    removed = []
+    try:
+        names = sorted(os.listdir(output))
+    except FileNotFoundError:
+        return ()
+    except OSError as exc:
+        raise OutputError(f"cannot list the bags folder {output}: {describe(exc)}") from exc
+    for name in names:
+        if pattern.fullmatch(name):
+            try:
+                remove_staging(output / name)
+            except OSError as exc:
+                raise OutputError(f"cannot remove {output / name}, left by an interrupted run: {describe(exc)}") from exc
+            removed.append(output / name)
+    return tuple(removed)
 
 
 def seed_failures(workdir: Path) -> list[tuple[str, str, str]] | None:
@@ -239,6 +294,7 @@ def summary_json(summary: RunSummary) -> dict[str, object]:
         "resumed": crawl.resumed,
         "verified": summary.report.ok,
         "problems": len(summary.report.problems),
+        "cleaned": [str(path) for path in summary.cleaned],
     }
 
 

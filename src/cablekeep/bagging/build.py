@@ -25,10 +25,20 @@ from pathlib import Path, PurePosixPath
 
 from .. import __version__
 from ..errors import OutputError, UsageError
+from ..locks import exclusive
 from .hashing import OrderedBatches, digest_batch, make_pool
 from .layout import BAG_INFO_TXT, BAGIT_TXT, BLOCK, WRITABLE_ALGORITHMS
+from .staging import (
+    IN_PLACE_PREFIX,
+    STAGING_PREFIX,
+    describe,
+    discard_partial,
+    lock_beside,
+    make_output_dir,
+    remove_staging,
+)
 
-STAGING_PREFIX = ".staging-"
+__all__ = ["IN_PLACE_PREFIX", "STAGING_PREFIX", "BagRef", "BagProgress", "bag_directory", "make_bag"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class BagRef:
     payload_files: int
     payload_bytes: int
     algorithms: tuple[str, ...]
+    cleaned: tuple[Path, ...] = ()  # stale staging folders an interrupted run had left, removed first
 
     @property
     def payload_oxum(self) -> str:
@@ -161,9 +172,10 @@ def make_bag(
     if final.exists():
         raise OutputError(f"bag {final} already exists; remove it or choose another name")
     staging = parent / f"{STAGING_PREFIX}{name}"
+    cleaned: tuple[Path, ...] = ()
     try:
-        if staging.exists():
-            shutil.rmtree(staging)
+        if remove_staging(staging):  # a killed run's; the caller holds the lock on what is bagged here
+            cleaned = (staging,)
         (staging / "data").mkdir(parents=True)
         manifests: dict[str, list[str]] = {alg: [] for alg in algorithms}
         files = total = 0
@@ -191,13 +203,12 @@ def make_bag(
         _fsync_tree(staging)
         os.replace(staging, final)
     except OSError as exc:
-        raise OutputError(f"cannot build bag {final}: {exc}; the staging directory {staging} is not a bag") from exc
-    return BagRef(final, name, external_identifier, files, total, tuple(algorithms))
+        raise OutputError(f"cannot build bag {final}: {describe(exc)}; {discard_partial(staging)}") from exc
+    return BagRef(final, name, external_identifier, files, total, tuple(algorithms), cleaned)
 
 
 # --------------------------------------------------------------------------- bagging a directory
 
-IN_PLACE_PREFIX = ".cablekeep-bagging-"
 POOL_MIN_FILES = 64
 POOL_MIN_BYTES = 64 << 20
 BATCH_FILES = 256
@@ -454,6 +465,8 @@ def bag_directory(
 def _check_source(source: Path) -> None:
     if source.is_symlink():
         raise UsageError(f"{source} is a symbolic link; give the directory it points to")
+    if not os.path.lexists(source):
+        raise UsageError(f"{source} is not a directory: it does not exist")
     if not source.is_dir():
         raise UsageError(f"{source} is not a directory")
     if (source / BAGIT_TXT).exists():
@@ -469,6 +482,30 @@ def _bag_in_place(
     make_id: Callable[[], str],
     on_progress: ProgressCallback | None,
 ) -> BagRef:
+    """One in-place bagging of a folder at a time, under the lock beside it (removed when done).
+
+    What cannot be bagged is refused before anything is written, the lock file included; the tree
+    read then is read again under the lock only if the folder's state changed meanwhile.
+    """
+    data = source.parent / f"{IN_PLACE_PREFIX}{source.name}" / "data"
+    resuming = data.is_dir() and not data.is_symlink()
+    if not resuming:
+        _check_source(source)
+    scanned = (resuming, _scan_tree(data if resuming else source))
+    with exclusive(lock_beside(source), f"folder {source}", remove=True):
+        return _bag_in_place_locked(source, algorithms, info, processes, bagging_date, make_id, on_progress, scanned)
+
+
+def _bag_in_place_locked(
+    source: Path,
+    algorithms: tuple[str, ...],
+    info: Mapping[str, str | Sequence[str]],
+    processes: int,
+    bagging_date: datetime,
+    make_id: Callable[[], str],
+    on_progress: ProgressCallback | None,
+    scanned: tuple[bool, _Tree],
+) -> BagRef:
     staging = source.parent / f"{IN_PLACE_PREFIX}{source.name}"
     data = staging / "data"
     resuming = data.is_dir() and not data.is_symlink()
@@ -477,13 +514,17 @@ def _bag_in_place(
             f"both {source} and {data} (an interrupted in-place bagging) exist; keep one: move {data} back to "
             f"{source} if it holds the files, or remove it, then bag again"
         )
+    cleaned: tuple[Path, ...] = ()
     if os.path.lexists(staging) and not resuming:
-        if not os.path.lexists(source):
-            raise UsageError(f"{source} does not exist")
-        shutil.rmtree(staging)  # tag files only: an earlier run stopped before moving the payload
+        _check_source(source)
+        try:
+            remove_staging(staging)  # tag files only: an earlier run stopped before moving the payload
+        except OSError as exc:
+            raise OutputError(f"cannot remove {staging}, left by an interrupted bagging: {describe(exc)}") from exc
+        cleaned = (staging,)
     if not resuming:
         _check_source(source)
-    tree = _scan_tree(data if resuming else source)
+    tree = scanned[1] if scanned[0] == resuming else _scan_tree(data if resuming else source)
     try:
         if not resuming:
             staging.mkdir(mode=0o700)
@@ -512,8 +553,8 @@ def _bag_in_place(
             if data.is_dir()
             else f"{source} is as it was"
         )
-        raise OutputError(f"cannot bag {source} in place: {exc}; {state}") from exc
-    return BagRef(source, source.name, identifier, files, total, algorithms)
+        raise OutputError(f"cannot bag {source} in place: {describe(exc)}; {state}") from exc
+    return BagRef(source, source.name, identifier, files, total, algorithms, cleaned)
 
 
 def _bag_copy(
@@ -533,28 +574,35 @@ def _bag_copy(
     final = dest_parent / source.name
     if os.path.lexists(final):
         raise OutputError(f"{final} already exists; remove it or choose another --output directory")
-    tree = _scan_tree(source)
-    staging = dest_parent / f"{STAGING_PREFIX}{source.name}"
-    try:
-        dest_parent.mkdir(parents=True, exist_ok=True)
-        if os.path.lexists(staging):
-            shutil.rmtree(staging)  # an interrupted copy; the source was never changed
-        data = staging / "data"
-        data.mkdir(parents=True)
-        for rel in tree.dirs:
-            (data / rel).mkdir()
-        files, total = _write_payload_manifests(staging, source, tree, algorithms, processes, data, on_progress)
-        identifier = make_id()
-        _finish_tags(
-            staging, algorithms=algorithms, info=info, bagging_date=bagging_date,
-            external_identifier=identifier, files=files, total=total,
-        )
-        os.sync()  # every copied file on disk before the bag gets its final name
-        os.rename(staging, final)
-        _fsync_path(dest_parent)
-    except OSError as exc:
-        raise OutputError(f"cannot bag {source} into {dest_parent}: {exc}; {staging} is not a bag, {source} is unchanged") from exc
-    return BagRef(final, final.name, identifier, files, total, algorithms)
+    tree = _scan_tree(source)  # what cannot be bagged is refused before anything is written
+    make_output_dir(dest_parent, f"cannot bag {source} into {dest_parent}")
+    with exclusive(lock_beside(final), f"bag {final}", remove=True):  # one copy into this place at a time
+        if os.path.lexists(final):
+            raise OutputError(f"{final} already exists; remove it or choose another --output directory")
+        staging = dest_parent / f"{STAGING_PREFIX}{source.name}"
+        cleaned: tuple[Path, ...] = ()
+        try:
+            if remove_staging(staging):  # an interrupted copy; the source was never changed
+                cleaned = (staging,)
+            data = staging / "data"
+            data.mkdir(parents=True)
+            for rel in tree.dirs:
+                (data / rel).mkdir()
+            files, total = _write_payload_manifests(staging, source, tree, algorithms, processes, data, on_progress)
+            identifier = make_id()
+            _finish_tags(
+                staging, algorithms=algorithms, info=info, bagging_date=bagging_date,
+                external_identifier=identifier, files=files, total=total,
+            )
+            os.sync()  # every copied file on disk before the bag gets its final name
+            os.rename(staging, final)
+            _fsync_path(dest_parent)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot bag {source} into {dest_parent}: {describe(exc)}; {discard_partial(staging)}; "
+                f"{source} is unchanged"
+            ) from exc
+    return BagRef(final, final.name, identifier, files, total, algorithms, cleaned)
 
 
 def read_bag_info(bag: Path) -> dict[str, str]:

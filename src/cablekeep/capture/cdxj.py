@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ..errors import OutputError
+
 RUN_LINES = 10_000  # index lines sorted in memory at a time (a few MB); more are merged from files
 
 
@@ -49,7 +51,23 @@ def format_line(prefix: str, fields: Mapping[str, object]) -> str:
 
 
 def write_sorted(lines: Iterable[str], out: Path, *, run_lines: int = RUN_LINES) -> int:
-    """Write ``lines`` sorted to ``out`` (one per line); returns how many were written."""
+    """Write ``lines`` sorted to ``out`` (one per line); returns how many were written.
+
+    When writing fails (a full disk, a folder that cannot be written) the half-written ``out`` and
+    the sort's temporary runs are removed and :class:`OutputError` names the file and why.
+    """
+    try:
+        return _write_sorted(lines, out, run_lines)
+    except OSError as exc:
+        try:
+            out.unlink(missing_ok=True)
+        except OSError:
+            pass  # the message still says the index is not whole
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"cannot write the index {out}: {reason}; the partial index was removed") from exc
+
+
+def _write_sorted(lines: Iterable[str], out: Path, run_lines: int) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".cdxj-sort-") as tmp:
         runs: list[Path] = []
