@@ -272,3 +272,14 @@ def test_one_repair_of_a_bag_at_a_time(pair: tuple[Path, Path], history: FixityH
     assert (bag / "data" / "a.txt").read_bytes() != FILES["a.txt"]  # untouched while locked
     assert repair(bag, copy, history, processes=1).ok
     assert not any(p.name.endswith(".lock") for p in bag.rglob("*"))  # the lock is beside the bag, not in it
+
+
+def test_a_fifo_in_the_copy_is_never_opened(pair: tuple[Path, Path], history: FixityHistory) -> None:
+    bag, copy = pair
+    flip(bag / "data" / "a.txt")
+    (copy / "data" / "a.txt").unlink()
+    os.mkfifo(copy / "data" / "a.txt")  # opening it for reading would block for ever
+    result = repair(bag, copy, history, processes=1)
+    assert not result.ok and result.replaced == ()
+    (unrepairable,) = result.unrepairable
+    assert unrepairable.path == "data/a.txt" and "not a regular file" in unrepairable.reason

@@ -409,7 +409,14 @@ def _restore(bag: Path, source: Path, path: str, expected: dict[str, str]) -> st
         return f"a directory on the way to it in the copy is a symbolic link or unreadable ({exc.strerror or exc})"
     try:
         try:
-            src = os.open(name, os.O_RDONLY | NOFOLLOW | CLOEXEC, dir_fd=src_dir)
+            # a FIFO, a device or a socket is never opened (a FIFO would block, a device could read for
+            # ever or rewind a tape); O_NONBLOCK covers the race of one appearing after the lstat
+            mode = os.lstat(name, dir_fd=src_dir).st_mode
+            if stat.S_ISLNK(mode):
+                return "the copy's file is a symbolic link; symbolic links are not followed"
+            if not stat.S_ISREG(mode):
+                return "the copy's file is not a regular file (a FIFO, device or socket is never read)"
+            src = os.open(name, os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW | CLOEXEC, dir_fd=src_dir)
         except FileNotFoundError:
             return "the copy does not have it either"
         except OSError as exc:
