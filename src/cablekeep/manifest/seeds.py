@@ -6,6 +6,7 @@ the manifest is loaded and read again, line by line, each time the seeds are lis
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,6 +21,8 @@ from .values import ValueReader
 
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # white space (str.isspace) or a control character (Unicode category Cc: C0, DEL, C1)
+# the authority of a URL with a scheme: [user@]host[:port]
+_AUTHORITY_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 _SPACE_OR_CONTROL_RE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 # Stands in for a site.cable_url found wrong (and reported), so cable seeds are not also reported for it.
 _STAND_IN_CABLE_URL = "http://cable-url.invalid/{id}"
@@ -96,17 +99,52 @@ def check_http_url(text: str) -> str:
     """``text`` when it is an absolute http(s) URL with a host, else ValueError saying why."""
     if _SPACE_OR_CONTROL_RE.search(text):
         raise ValueError(f"{text!r} contains spaces or control characters; percent-encode them (%20)")
+    authority = _AUTHORITY_RE.match(text)
+    if authority is not None:
+        _check_host_and_port(text, authority.group(1).rpartition("@")[2])
     try:
         parts = urlsplit(text)
-        port_ok = parts.port is None or parts.port > 0
     except ValueError as error:
         raise ValueError(f"{text!r} is not a valid URL: {error}") from None
     if parts.scheme.lower() not in ("http", "https"):
         scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
         raise ValueError(f"{text!r} has {scheme}; cablekeep crawls http:// and https:// URLs only")
-    if not parts.hostname or not port_ok:
+    if not parts.hostname:
         raise ValueError(f"{text!r} has no valid host; write it as http://host/path")
     return text
+
+
+def _check_host_and_port(text: str, host_port: str) -> None:
+    """A host (a name, an IPv4 address or an IPv6 literal in brackets) and an optional port from 1 to
+    65535, as the crawl can fetch them; else ValueError naming what is wrong."""
+    if host_port.startswith("["):
+        literal, bracket, rest = host_port[1:].partition("]")
+        if not bracket:
+            raise ValueError(f"{text!r} has a malformed IPv6 literal: '[' without its ']'; write it as "
+                             "http://[2001:db8::1]:8080/")
+        try:
+            address = ipaddress.IPv6Address(literal)
+        except ValueError:
+            address = None
+        if address is None or address.scope_id is not None:
+            why = "a zone (%) is local to one machine" if "%" in literal else "not an IPv6 address"
+            raise ValueError(f"{text!r} has a malformed IPv6 literal [{literal}] ({why}); write an IPv6 "
+                             "address in brackets, e.g. http://[2001:db8::1]:8080/")
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"{text!r} has {rest!r} after its IPv6 literal; only ':port' may follow the ']'")
+        port = rest[1:]
+    else:
+        if "[" in host_port or "]" in host_port:
+            raise ValueError(f"{text!r} has a malformed IPv6 literal: ']' without its '['; write it as "
+                             "http://[2001:db8::1]:8080/")
+        if host_port.count(":") > 1:
+            raise ValueError(f"{text!r} has an IPv6 address without brackets; write it in brackets, e.g. "
+                             "http://[2001:db8::1]:8080/")
+        port = host_port.partition(":")[2]
+    if port and not (port.isascii() and port.isdigit()):
+        raise ValueError(f"{text!r} has an invalid port {port!r}: a port is a number from 1 to 65535")
+    if port and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} has an invalid port {int(port)}: a port is a number from 1 to 65535")
 
 
 def make_seed(kind: SeedKind, value: str, site: Site, origin: str) -> Seed:
