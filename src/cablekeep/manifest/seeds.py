@@ -12,13 +12,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..cables.cableid import is_cable_id, normalise_cable_id
+from ..cables.cableid import ORIGIN_ALIASES, is_cable_id, normalise_cable_id
 from ..errors import ManifestError
 from .keys import Section, check_keys
 from .model import Seed, SeedFile, SeedKind, Site
-from .reader import Node, Skip, describe_node, is_mapping, is_null, is_scalar, line_of
-from .values import ValueReader
+from .reader import Node, PlainSeed, Skip, describe_node, is_mapping, is_null, is_scalar, is_sequence, line_of
+from .values import ValueReader, control_characters
 
+# a canonical cable ID (see cables.cableid), ASCII only: two-digit year, origin, serial without leading zeros
+_CANONICAL_ID_RE = re.compile(r"[0-9]{2}([A-Z]+)[1-9][0-9]*")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # white space (str.isspace) or a control character (Unicode category Cc: C0, DEL, C1)
 # the authority of a URL with a scheme: [user@]host[:port]
@@ -75,8 +77,17 @@ class SeedLineError(ValueError):
     """A line of a seed list that is not a seed; the message starts with ``<list>:<line>:``."""
 
 
+def _is_canonical(text: str) -> bool:
+    """Whether ``text`` is a cable ID already written as normalise_cable_id writes it (the usual case,
+    told by one regular expression)."""
+    match = _CANONICAL_ID_RE.fullmatch(text)
+    return match is not None and match.group(1) not in ORIGIN_ALIASES
+
+
 def classify_seed(text: str) -> tuple[SeedKind, str]:
     """A seed written without its kind: a URL when it starts with a scheme, else a cable ID."""
+    if _is_canonical(text):
+        return "cable", text
     if _SCHEME_RE.match(text):
         return "url", check_http_url(text)
     cable_id = normalise_cable_id(text)
@@ -87,6 +98,8 @@ def classify_seed(text: str) -> tuple[SeedKind, str]:
 
 
 def parse_cable_id(text: str) -> str:
+    if _is_canonical(text):
+        return text
     cable_id = normalise_cable_id(text)
     if cable_id is None or not is_cable_id(cable_id):
         hint = "; for a URL write 'url:' instead" if _SCHEME_RE.match(text) else ""
@@ -186,20 +199,44 @@ def read_seeds(reader: ValueReader, root: Section, site: Site) -> Seeds:
         return Seeds((), 0)  # required: its absence is reported with the other keys
     if reader.failed("site.cable_url"):
         site = dataclasses.replace(site, cable_url=_STAND_IN_CABLE_URL)
-    items: list[tuple[Node, str]] = reader.attempt(lambda: reader.items(node, "seeds"), [])
-    if not items and not reader.failed("seeds"):
-        reader.report(node, "seeds", "the seed list is empty; add at least one seed, e.g. "
-                      "'- cable: 05ALMATY2503', '- url: https://...' or '- file: lists/cables.txt'")
+    items: Iterator[tuple[Node | PlainSeed, str]] = reader.attempt(lambda: reader.entries(node, "seeds"), iter(()))
     entries: list[Seed | SeedFile] = []
     count = 0
+    name = reader.path.name
     for item, key in items:
         try:
-            entry, found = _read_seed(reader, item, key, site)
+            entry, found = (_read_plain_seed(reader, item, key, site, name) if isinstance(item, PlainSeed)
+                            else _read_seed(reader, item, key, site))
         except Skip:
             continue
         entries.append(entry)
         count += found
+    if not entries and not reader.failed("seeds") and not (is_sequence(node) and len(node.value)):
+        reader.report(node, "seeds", "the seed list is empty; add at least one seed, e.g. "
+                      "'- cable: 05ALMATY2503', '- url: https://...' or '- file: lists/cables.txt'")
     return Seeds(entries, count)
+
+
+def _read_plain_seed(reader: ValueReader, plain: PlainSeed, key: str, site: Site, name: str) -> tuple[Seed, int]:
+    """A seed written plainly, read as :func:`_read_seed` reads its nodes, without them."""
+    value_key = key if plain.kind is None else f"{key}.{plain.kind}"
+    if control_characters(plain.text, allowed="\n\t"):
+        reader.report_line(plain.value_line, value_key, "contains control characters; remove them")
+        raise Skip
+    try:
+        return _seed_of(plain.kind, plain.text, site, f"{name}:{plain.line}"), 1
+    except ValueError as error:
+        reader.report_line(plain.value_line, value_key, str(error))
+        raise Skip from None
+
+
+def _seed_of(kind: str | None, text: str, site: Site, origin: str) -> Seed:
+    """The seed written ``text`` under ``kind`` (None: written alone), or ValueError saying why not."""
+    if kind is None:
+        return make_seed(*classify_seed(text), site, origin)
+    if kind == "cable":
+        return make_seed("cable", parse_cable_id(text), site, origin)
+    return make_seed("url", check_http_url(text), site, origin)
 
 
 def _read_seed(reader: ValueReader, node: Node, key: str, site: Site) -> tuple[Seed | SeedFile, int]:
@@ -207,7 +244,7 @@ def _read_seed(reader: ValueReader, node: Node, key: str, site: Site) -> tuple[S
     if is_scalar(node) and not is_null(node):
         text = reader.text(node, key)
         try:
-            return make_seed(*classify_seed(text), site, origin), 1
+            return _seed_of(None, text, site, origin), 1
         except ValueError as error:
             reader.fail(node, key, str(error))
     if not is_mapping(node):
@@ -228,9 +265,7 @@ def _read_seed(reader: ValueReader, node: Node, key: str, site: Site) -> tuple[S
     if kind == "file":
         return _read_seed_file(reader, value_node, value_key, text, site)
     try:
-        if kind == "cable":
-            return make_seed("cable", parse_cable_id(text), site, origin), 1
-        return make_seed("url", check_http_url(text), site, origin), 1
+        return _seed_of(kind, text, site, origin), 1
     except ValueError as error:
         reader.fail(value_node, value_key, str(error))
 
