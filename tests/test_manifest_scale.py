@@ -186,3 +186,55 @@ def test_the_canonical_cable_id_shortcut_agrees_with_normalise(written: str) -> 
     except ValueError:
         classified = None
     assert classified == (None if expected is None else ("cable", expected))
+
+
+# --------------------------------------------------------------------------------------------------
+# What cannot be loaded ends with a message, never a traceback
+
+
+def test_a_seed_list_line_past_the_limit_is_an_error_not_read_whole(tmp_path: Path) -> None:
+    (tmp_path / "seeds.txt").write_bytes(b"05ALMATY2503\n" + b"a" * (4 * seeds.MAX_SEED_LINE) + b"\n")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest_text(HEAD + "  - file: seeds.txt\n", tmp_path / "manifest.yaml")
+    assert (caught.value.line, caught.value.key) == (5, "seeds[0].file")
+    assert caught.value.message == ("seeds.txt:2: the line is longer than 65,536 bytes; a seed list holds "
+                                    "one cable ID or URL a line")
+
+
+def test_a_seed_list_line_at_the_limit_is_read(tmp_path: Path) -> None:
+    url = "http://127.0.0.2/" + "a" * (seeds.MAX_SEED_LINE - len("http://127.0.0.2/") - 1)
+    (tmp_path / "seeds.txt").write_text(url + "\n", encoding="utf-8")
+    manifest = load_manifest_text(HEAD + "  - file: seeds.txt\n", tmp_path / "manifest.yaml")
+    assert [seed.url for seed in manifest.seeds] == [url]
+
+
+def test_a_manifest_past_the_limit_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cablekeep.manifest import loader as manifest_loader
+    path = tmp_path / "manifest.yaml"
+    path.write_text(HEAD + "".join(f"  - cable: 05ALMATY{n}\n" for n in range(1, 101)), encoding="utf-8")
+    monkeypatch.setattr(manifest_loader, "MAX_MANIFEST_BYTES", path.stat().st_size)
+    assert len(load_manifest(path).seeds) == 100
+    monkeypatch.setattr(manifest_loader, "MAX_MANIFEST_BYTES", path.stat().st_size - 1)
+    with pytest.raises(ManifestError, match=r"larger than 0 MiB; put long lists of seeds in a seed list"):
+        load_manifest(path)
+
+
+@pytest.mark.parametrize("where", ["manifest", "seed list"])
+def test_the_cli_ends_a_manifest_or_seed_list_that_never_ends(tmp_path: Path, where: str) -> None:
+    """/dev/zero: a file without end and without a line break."""
+    import os
+    import subprocess
+    manifest = tmp_path / "manifest.yaml"
+    if where == "manifest":
+        manifest.symlink_to("/dev/zero")
+    else:
+        manifest.write_text(HEAD + "  - file: /dev/zero\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1] / "src"),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-m", "cablekeep", "run", str(manifest)], capture_output=True,
+                            text=True, cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    expected = ("the manifest is larger than 64 MiB" if where == "manifest"
+                else "seeds[0].file: /dev/zero:1: the line is longer than 65,536 bytes")
+    assert expected in result.stderr

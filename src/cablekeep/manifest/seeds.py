@@ -21,6 +21,9 @@ from .values import ValueReader, control_characters
 
 # a canonical cable ID (see cables.cableid), ASCII only: two-digit year, origin, serial without leading zeros
 _CANONICAL_ID_RE = re.compile(r"[0-9]{2}([A-Z]+)[1-9][0-9]*")
+_COMMENT_RE = re.compile(r"(?:^|\s)#")  # a comment starts a line or follows white space
+# The longest line of a seed list, with its line break; a URL is rarely over 2,000 bytes.
+MAX_SEED_LINE = 64 * 1024
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # white space (str.isspace) or a control character (Unicode category Cc: C0, DEL, C1)
 # the authority of a URL with a scheme: [user@]host[:port]
@@ -171,15 +174,19 @@ def make_seed(kind: SeedKind, value: str, site: Site, origin: str) -> Seed:
 
 def iter_seed_file(list_path: Path, written: str, site: Site) -> Iterator[tuple[int, Seed]]:
     """(line number, seed) of a seed list, read line by line; blank lines and '#' comments skipped.
-    Raises SeedLineError for a bad line, UnicodeDecodeError (``number`` is its line) or OSError."""
+    Raises SeedLineError for a bad line (one longer than MAX_SEED_LINE bytes too: never read whole),
+    UnicodeDecodeError (``number`` is its line) or OSError."""
     with list_path.open("rb") as lines:  # bytes, decoded line by line, so a bad byte has a line
-        for number, raw in enumerate(lines, start=1):
+        for number, raw in enumerate(iter(lambda: lines.readline(MAX_SEED_LINE + 1), b""), start=1):
+            if len(raw) > MAX_SEED_LINE:
+                raise SeedLineError(f"{written}:{number}: the line is longer than {MAX_SEED_LINE:,} bytes; "
+                                    "a seed list holds one cable ID or URL a line")
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as error:
                 error.reason = f"{written}:{number}: {error.reason}"
                 raise
-            text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
+            text = _COMMENT_RE.split(line, maxsplit=1)[0].strip()
             if not text:
                 continue
             try:
