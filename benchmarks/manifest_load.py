@@ -10,8 +10,8 @@ and loads each with ``load_manifest`` in a fresh process (so one case's memory d
 other's), then, for the file case, also lists every seed once as the crawl does (``for seed in
 manifest.seeds``). Prints wall-clock seconds of the load (and of the listing), the CPU seconds of
 the load (the figure to trust when other jobs share the machine: the target is met by the smaller
-of the two), and the process's peak RSS (``resource.getrusage``, ``ru_maxrss``), less the RSS of the same fresh process before loading,
-so the figure is what loading added.
+of the two), and the process's peak RSS (``resource.getrusage``, ``ru_maxrss``), less the RSS of the
+same fresh process before loading, so the figure is what loading added.
 
     .venv/bin/python benchmarks/manifest_load.py                  # about a minute after the fix
     .venv/bin/python benchmarks/manifest_load.py --seeds 100000   # quicker

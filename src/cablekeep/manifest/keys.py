@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .reader import Node, PlainSeed, Skip, is_mapping, is_null, is_sequence, join
+from .reader import Node, Skip, is_mapping, is_null, is_sequence, join
 from .values import ValueReader, suggest
 
 _T = TypeVar("_T")
@@ -57,9 +57,8 @@ def check_key_names(reader: ValueReader, root: Node) -> None:
             elif join(section, name) in SECTION_KEYS:
                 visit(value_node, join(key, name), join(section, name))
             elif section == "" and name == "seeds" and is_sequence(value_node):
-                for item, item_key in reader.entries(value_node, "seeds"):
-                    if not isinstance(item, PlainSeed):  # a plain seed's one key is known
-                        visit(item, item_key, "seeds[]")
+                for item, item_key in reader.node_items(value_node, "seeds"):  # a plain seed's key is known
+                    visit(item, item_key, "seeds[]")
 
     visit(root, "", "")
 

@@ -5,10 +5,11 @@ tags; libyaml's parser when PyYAML has it), so every value keeps its line. The i
 ``seeds`` list are :class:`SeedItems`: a seed written plainly (``- 05ALMATY2503``, ``- url: ...``) is
 kept as a small :class:`PlainSeed`, not as nodes and marks (900,000 seeds: 0.5 GB, not 2.2 GB).
 
-A :class:`Reader` turns nodes into plain Python values and collects problems: each problem names the file, the 1-based line and the dotted key path (``fetch.per_host_delay``,
-``seeds[2].file``). :meth:`Reader.fail` records a problem and abandons the value being read (raising
-:class:`Skip`); whoever reads a key catches it, goes on with the next key, and :meth:`Reader.finish`
-raises one :class:`~cablekeep.errors.ManifestError` listing every problem.
+A :class:`Reader` turns nodes into plain Python values and collects problems: each problem names the
+file, the 1-based line and the dotted key path (``fetch.per_host_delay``, ``seeds[2].file``).
+:meth:`Reader.fail` records a problem and abandons the value being read (raising :class:`Skip`);
+whoever reads a key catches it, goes on with the next key, and :meth:`Reader.finish` raises one
+:class:`~cablekeep.errors.ManifestError` listing every problem.
 
 Problems of the file's shape (a key written twice, an unknown key, a key that is not text) come first,
 in file order, because they explain the problems of values they cause (``site: {cable_ur: ...}`` leaves
@@ -32,7 +33,8 @@ from yaml.reader import ReaderError
 
 from ..errors import ManifestError, ManifestProblem
 
-__all__ = ["Node", "PlainSeed", "Reader", "SeedItems", "Skip", "compose", "describe", "describe_node", "is_mapping", "is_null",
+__all__ = ["Node", "PlainSeed", "Reader", "SeedItems", "Skip", "compose", "describe", "describe_node",
+           "is_mapping", "is_null",
            "is_scalar", "is_sequence", "join", "line_of"]
 
 _NULL_TAG = "tag:yaml.org,2002:null"
@@ -279,7 +281,8 @@ class _Composer:
         loader = self.loader
         while not loader.check_event(yaml.MappingEndEvent):
             key = self.node()
-            if top and isinstance(key, ScalarNode) and key.value == "seeds" and loader.check_event(yaml.SequenceStartEvent):
+            if (top and isinstance(key, ScalarNode) and key.value == "seeds"
+                    and loader.check_event(yaml.SequenceStartEvent)):
                 node.value.append((key, self.seed_items()))
             else:
                 node.value.append((key, self.node()))
@@ -312,7 +315,9 @@ class _Composer:
         loader = self.loader
         anchors = len(self.anchors)
         key: Any = loader.peek_event()
-        if self.plain_text(key) and key.value in _PLAIN_SEED_KEYS:
+        # "cable" and "url" are text in the core schema: no resolving needed
+        if (isinstance(key, yaml.ScalarEvent) and key.value in _PLAIN_SEED_KEYS and key.anchor is None
+                and key.tag is None):
             loader.get_event()
             value: Any = loader.peek_event()
             if self.plain_text(value):
@@ -510,6 +515,16 @@ class Reader:
             return ((entry, f"{key}[{i}]") for i, entry in enumerate(node.value.entries))
         return iter(self.items(node, key))
 
+    def node_items(self, node: Node, key: str) -> Iterator[tuple[Node, str]]:
+        """Like :meth:`items`, one at a time, leaving out the top-level seeds' plain entries: for a pass
+        over keys, which a plain seed cannot get wrong."""
+        if isinstance(node, SequenceNode) and isinstance(node.value, SeedItems):
+            for i, entry in enumerate(node.value.entries):
+                if not isinstance(entry, PlainSeed):
+                    yield entry, f"{key}[{i}]"
+        else:
+            yield from self.items(node, key)
+
     def raw_mapping(self, node: Node, key: str) -> dict[str, object]:
         """A mapping kept as plain data (validated elsewhere); its top-level keys must be text."""
         if not isinstance(node, MappingNode):
@@ -541,8 +556,7 @@ class Reader:
                 continue
             seen.add(id(node))
             if isinstance(node, SequenceNode):  # a plain seed has one key: nothing written twice
-                stack.extend((item, item_key) for item, item_key in self.entries(node, key)
-                             if not isinstance(item, PlainSeed))
+                stack.extend(self.node_items(node, key))
             elif isinstance(node, MappingNode):
                 stack.extend(self._duplicates_in(node, key))
 
