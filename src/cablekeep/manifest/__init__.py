@@ -9,8 +9,8 @@ shows them all. An empty section or list (``follow:`` with nothing under it) mea
 with no value is an error, except ``site.cable_url`` and ``site.original_url``, which default to null.
 
 - ``loader``: ``load_manifest`` and ``load_manifest_text``: the order of the checks.
-- ``reader``: the YAML adapter (the only module importing PyYAML): nodes with their lines, keys written
-  twice, and the collecting of problems.
+- ``reader``: the YAML adapter (the only module importing PyYAML): nodes with their lines (plain seeds
+  kept without nodes), keys written twice, and the collecting of problems.
 - ``values``: typed values (text, numbers, booleans, choices, sizes, hosts, patterns) and ``parse_size``.
 - ``keys``: the known keys of each section, unknown and required keys, a checked section.
 - ``model``: the frozen dataclasses of the result (Manifest, Site, Seed, Follow, FetchOptions, ...).

@@ -58,7 +58,7 @@ def check_key_names(reader: ValueReader, root: Node) -> None:
             elif join(section, name) in SECTION_KEYS:
                 visit(value_node, join(key, name), join(section, name))
             elif section == "" and name == "seeds" and is_sequence(value_node):
-                for i, (item, item_key) in enumerate(reader.items(value_node, "seeds")):
+                for item, item_key in reader.node_items(value_node, "seeds"):  # a plain seed's key is known
                     visit(item, item_key, "seeds[]")
 
     visit(root, "", "")

@@ -15,15 +15,24 @@ from .seeds import read_seeds
 from .site import read_site
 from .values import ValueReader
 
+# The largest manifest read: about 2.4 million seeds written in it, 1.3 GB once read (a seed list
+# of any length takes no memory).
+MAX_MANIFEST_BYTES = 64 * 2**20
+
 
 def load_manifest(path: Path) -> Manifest:
     """Read and check the manifest at ``path``. Raises ManifestError naming every problem's file, line and key."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(MAX_MANIFEST_BYTES + 1)  # a bound, also for a device that never ends
     except FileNotFoundError:
         raise ManifestError(path, None, "", "manifest not found; check the path") from None
     except OSError as error:
         raise ManifestError(path, None, "", f"cannot read the manifest: {error.strerror}") from None
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ManifestError(path, None, "", f"the manifest is larger than {MAX_MANIFEST_BYTES // 2**20} MiB; "
+                            "put long lists of seeds in a seed list ('- file: lists/seeds.txt', one a line), "
+                            "which is read line by line")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

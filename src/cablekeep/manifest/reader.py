@@ -1,11 +1,15 @@
 """The YAML adapter of the manifest: the only module that imports PyYAML.
 
-The text is composed into nodes with PyYAML's safe loader (core schema only, no Python tags), so every
-value keeps its line. A :class:`Reader` turns nodes into plain Python values and collects problems: each
-problem names the file, the 1-based line and the dotted key path (``fetch.per_host_delay``,
-``seeds[2].file``). :meth:`Reader.fail` records a problem and abandons the value being read (raising
-:class:`Skip`); whoever reads a key catches it, goes on with the next key, and :meth:`Reader.finish`
-raises one :class:`~cablekeep.errors.ManifestError` listing every problem.
+The text is composed into nodes from the events of PyYAML's safe parser (core schema only, no Python
+tags; libyaml's parser when PyYAML has it), so every value keeps its line. The items of the top-level
+``seeds`` list are :class:`SeedItems`: a seed written plainly (``- 05ALMATY2503``, ``- url: ...``) is
+kept as a small :class:`PlainSeed`, not as nodes and marks (900,000 seeds: 0.5 GB, not 2.2 GB).
+
+A :class:`Reader` turns nodes into plain Python values and collects problems: each problem names the
+file, the 1-based line and the dotted key path (``fetch.per_host_delay``, ``seeds[2].file``).
+:meth:`Reader.fail` records a problem and abandons the value being read (raising :class:`Skip`);
+whoever reads a key catches it, goes on with the next key, and :meth:`Reader.finish` raises one
+:class:`~cablekeep.errors.ManifestError` listing every problem.
 
 Problems of the file's shape (a key written twice, an unknown key, a key that is not text) come first,
 in file order, because they explain the problems of values they cause (``site: {cable_ur: ...}`` leaves
@@ -15,25 +19,34 @@ cable seeds without a URL); problems of values follow, in file order.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast, overload
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.constructor import SafeConstructor
+from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
 from ..errors import ManifestError, ManifestProblem
 
-__all__ = ["Node", "Reader", "Skip", "compose", "describe", "describe_node", "is_mapping", "is_null",
+__all__ = ["Node", "PlainSeed", "Reader", "SeedItems", "Skip", "compose", "describe", "describe_node",
+           "is_mapping", "is_null",
            "is_scalar", "is_sequence", "join", "line_of"]
 
 _NULL_TAG = "tag:yaml.org,2002:null"
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_PLAIN_SEED_KEYS = ("cable", "url")  # a file seed is read from its node
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _T = TypeVar("_T")
 SHAPE, VALUES = 0, 1  # the two kinds of problem, in the order they are listed
+# libyaml's parser and composer when PyYAML was built with it (about 20 times faster, the same nodes and
+# line marks), else PyYAML's own; both safe: core schema only, no Python tags.
+LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Skip(Exception):
@@ -94,16 +107,19 @@ def describe_node(node: Node) -> str:
 
 def compose(text: str, path: Path, version_hint: str) -> Node:
     """The root mapping node of ``text``, or a ManifestError for YAML that does not parse.
-    ``version_hint`` is the first line a manifest should have (``cablekeep: 1``)."""
+    ``version_hint`` is the first line a manifest should have (``cablekeep: 1``). The items of the
+    top-level ``seeds`` list are :class:`SeedItems`: a seed written plainly is kept as a
+    :class:`PlainSeed`, without its nodes."""
+    loader = LOADER(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _Composer(loader).compose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         if error.context_mark is not None and (mark is None or mark.index >= len(text.rstrip())):
             mark = error.context_mark  # stopped at the end: point at what was left open instead
         raise ManifestError(path, mark.line + 1 if mark else None,
                             _key_at(text, mark.index if mark else None),
-                            _yaml_error_message(error)) from None
+                            _yaml_error_message(error, text)) from None
     except ReaderError as error:
         line = text[: error.position].count("\n") + 1
         raise ManifestError(path, line, "", f"not valid YAML: character {error.character!r} is not "
@@ -112,6 +128,8 @@ def compose(text: str, path: Path, version_hint: str) -> Node:
         raise ManifestError(path, None, "", f"not valid YAML: {error}") from None
     except RecursionError:
         raise ManifestError(path, None, "", "not valid YAML for a manifest: nested too deeply") from None
+    finally:
+        loader.dispose()
     if node is None:
         raise ManifestError(path, 1, "", f"the manifest is empty; start it with '{version_hint}' "
                             "(see manifests/example.yaml)")
@@ -121,9 +139,213 @@ def compose(text: str, path: Path, version_hint: str) -> Node:
     return node
 
 
-def _yaml_error_message(error: yaml.MarkedYAMLError) -> str:
+@dataclass(frozen=True, slots=True)
+class PlainSeed:
+    """A seed item written plainly, kept without its nodes: a text (``- 05ALMATY2503``, ``kind`` None)
+    or a mapping of ``cable`` or ``url`` to a text (``- cable: 05ALMATY2503``), with no anchor, alias
+    target or other key. ``line`` is the item's line, ``value_line`` the text's."""
+
+    kind: str | None
+    text: str
+    line: int
+    value_line: int
+
+    def node(self) -> Node:
+        """The node this item was composed from (marks hold its lines only)."""
+        value_mark = Mark("<manifest>", 0, self.value_line - 1, 0, None, 0)
+        value = ScalarNode(_STR_TAG, self.text, value_mark, value_mark)
+        if self.kind is None:
+            return value
+        mark = Mark("<manifest>", 0, self.line - 1, 0, None, 0)
+        return MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, self.kind, mark, mark), value)], mark, mark)
+
+
+class SeedItems(Sequence[Node]):
+    """The items of the top-level ``seeds`` list: nodes, and :class:`PlainSeed` entries that become
+    nodes again when read as a sequence of nodes. A manifest of 900,000 seeds is held in ~100 bytes a
+    seed instead of ~1 KB of nodes and marks."""
+
+    def __init__(self) -> None:
+        self.entries: list[Node | PlainSeed] = []
+
+    def append(self, node: Node, composed_anchor: bool) -> None:
+        plain = None if composed_anchor else _plain_seed(node)
+        self.entries.append(node if plain is None else plain)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @overload
+    def __getitem__(self, index: int) -> Node: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Node]: ...
+
+    def __getitem__(self, index: int | slice) -> Node | list[Node]:
+        if isinstance(index, slice):
+            return [_node_of(entry) for entry in self.entries[index]]
+        return _node_of(self.entries[index])
+
+
+def _node_of(entry: Node | PlainSeed) -> Node:
+    return entry.node() if isinstance(entry, PlainSeed) else entry
+
+
+def _plain_seed(node: Node) -> PlainSeed | None:
+    if isinstance(node, ScalarNode):
+        return PlainSeed(None, node.value, node.start_mark.line + 1, node.start_mark.line + 1) \
+            if node.tag == _STR_TAG else None
+    if not isinstance(node, MappingNode) or node.tag != _MAP_TAG or len(node.value) != 1:
+        return None
+    (key, value), = node.value
+    if (not isinstance(key, ScalarNode) or key.tag != _STR_TAG or key.value not in _PLAIN_SEED_KEYS
+            or not isinstance(value, ScalarNode) or value.tag != _STR_TAG):
+        return None
+    line, value_line = node.start_mark.line + 1, value.start_mark.line + 1
+    return PlainSeed(key.value, value.value, line, line if value_line == line else value_line)
+
+
+class _Composer:
+    """PyYAML's composer (yaml/composer.py, same nodes and messages) over the events of ``loader``'s
+    parser, libyaml's when available, with one difference: the items of the top-level ``seeds`` list
+    are composed one at a time into :class:`SeedItems`, and a seed written plainly is kept as a
+    :class:`PlainSeed` straight from its events, without nodes."""
+
+    def __init__(self, loader: yaml.SafeLoader | yaml.CSafeLoader) -> None:
+        # Any: the stubs type events as Event | None and marks as two Mark classes; the parser's
+        # event API (check_event, peek_event, get_event) is what PyYAML's own composer uses.
+        self.loader: Any = loader
+        self.anchors: dict[str, Node] = {}
+
+    def compose(self) -> Node | None:
+        loader = self.loader
+        loader.get_event()  # stream start
+        node = None
+        if not loader.check_event(yaml.StreamEndEvent):
+            loader.get_event()  # document start
+            node = self.node(top=True)
+            loader.get_event()  # document end
+            if not loader.check_event(yaml.StreamEndEvent):
+                event: Any = loader.get_event()
+                raise ComposerError("expected a single document in the stream", node.start_mark,
+                                    "but found another document", event.start_mark)
+        return node
+
+    def node(self, top: bool = False) -> Node:
+        event: Any = self.loader.get_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in self.anchors:
+                mark: Any = event.start_mark
+                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", mark)
+            return self.anchors[event.anchor]
+        node = self.begin(event)
+        if isinstance(node, SequenceNode):
+            self.fill_sequence(node)
+        elif isinstance(node, MappingNode):
+            self.fill_mapping(node, top)
+        return node
+
+    def begin(self, event: Any) -> Node:
+        """The node an event (not an alias) starts, without its children; its anchor recorded."""
+        loader = self.loader
+        anchor = event.anchor
+        start: Any = event.start_mark  # Any: the stubs know two Mark classes where Node takes one
+        if anchor is not None and anchor in self.anchors:
+            raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence",
+                                self.anchors[anchor].start_mark, "second occurrence", start)
+        tag = event.tag
+        node: Node
+        if isinstance(event, yaml.ScalarEvent):
+            if tag is None or tag == "!":
+                tag = loader.resolve(ScalarNode, event.value, event.implicit)
+            end: Any = event.end_mark
+            node = ScalarNode(tag, event.value, start, end, style=event.style)
+        elif isinstance(event, yaml.SequenceStartEvent):
+            if tag is None or tag == "!":
+                tag = loader.resolve(SequenceNode, None, event.implicit)
+            node = SequenceNode(tag, [], start, None, flow_style=event.flow_style)
+        else:
+            if tag is None or tag == "!":
+                tag = loader.resolve(MappingNode, None, event.implicit)
+            node = MappingNode(tag, [], start, None, flow_style=event.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        return node
+
+    def fill_sequence(self, node: SequenceNode) -> None:
+        while not self.loader.check_event(yaml.SequenceEndEvent):
+            node.value.append(self.node())
+        node.end_mark = self.loader.get_event().end_mark
+
+    def fill_mapping(self, node: MappingNode, top: bool = False) -> None:
+        loader = self.loader
+        while not loader.check_event(yaml.MappingEndEvent):
+            key = self.node()
+            if (top and isinstance(key, ScalarNode) and key.value == "seeds"
+                    and loader.check_event(yaml.SequenceStartEvent)):
+                node.value.append((key, self.seed_items()))
+            else:
+                node.value.append((key, self.node()))
+        node.end_mark = loader.get_event().end_mark
+
+    def seed_items(self) -> SequenceNode:
+        loader = self.loader
+        event: Any = loader.peek_event()
+        if event.anchor is not None:  # the whole list may be used elsewhere: keep it as nodes
+            return cast(SequenceNode, self.node())
+        items = SeedItems()
+        node = cast(SequenceNode, self.begin(loader.get_event()))
+        node.value = items
+        while not loader.check_event(yaml.SequenceEndEvent):
+            event = loader.peek_event()
+            if self.plain_text(event):
+                loader.get_event()
+                line = event.start_mark.line + 1
+                items.entries.append(PlainSeed(None, event.value, line, line))
+            elif isinstance(event, yaml.MappingStartEvent) and event.anchor is None and event.tag is None:
+                items.entries.append(self.seed_mapping(loader.get_event()))
+            else:
+                anchors = len(self.anchors)
+                items.append(self.node(), composed_anchor=len(self.anchors) != anchors)
+        node.end_mark = loader.get_event().end_mark
+        return node
+
+    def seed_mapping(self, start: Any) -> Node | PlainSeed:
+        """A seed mapping whose start event was read: a PlainSeed when it is one, else its node."""
+        loader = self.loader
+        anchors = len(self.anchors)
+        key: Any = loader.peek_event()
+        # "cable" and "url" are text in the core schema: no resolving needed
+        if (isinstance(key, yaml.ScalarEvent) and key.value in _PLAIN_SEED_KEYS and key.anchor is None
+                and key.tag is None):
+            loader.get_event()
+            value: Any = loader.peek_event()
+            if self.plain_text(value):
+                loader.get_event()
+                if loader.check_event(yaml.MappingEndEvent):
+                    loader.get_event()
+                    line, value_line = start.start_mark.line + 1, value.start_mark.line + 1
+                    return PlainSeed(key.value, value.value, line, line if value_line == line else value_line)
+                pairs = [(self.begin(key), self.begin(value))]
+            else:
+                pairs = [(self.begin(key), self.node())]
+        else:
+            pairs = []
+        node = cast(MappingNode, self.begin(start))
+        node.value.extend(pairs)
+        self.fill_mapping(node)
+        return node if len(self.anchors) != anchors else _plain_seed(node) or node
+
+    def plain_text(self, event: Any) -> bool:
+        """Whether ``event`` is a scalar without anchor or tag that reads as text."""
+        return (isinstance(event, yaml.ScalarEvent) and event.anchor is None and event.tag is None
+                and (not event.implicit[0] or self.loader.resolve(ScalarNode, event.value, event.implicit) == _STR_TAG))
+
+
+def _yaml_error_message(error: yaml.MarkedYAMLError, text: str) -> str:
     problem = error.problem or "cannot parse"
-    if "'\\t'" in problem:
+    at = error.problem_mark.index if error.problem_mark is not None else -1
+    if "'\\t'" in problem or (0 <= at < len(text) and text[at] == "\t"):  # libyaml does not name the tab
         return "not valid YAML: a tab where YAML needs spaces; indent with spaces only"
     if "expected a single document" in str(error.context) + problem:
         return "not valid YAML for a manifest: more than one document ('---'); keep one"
@@ -152,7 +374,7 @@ def _key_at(text: str, index: int | None) -> str:
     """Best-effort dotted key path of the place where ``text`` stops parsing, or of ``index``."""
     frames: list[_Frame] = []
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=LOADER):
             at = event.start_mark.index if event.start_mark is not None else 0
             closes = isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent))
             if index is not None and (at > index or (at == index and not closes)):
@@ -287,6 +509,22 @@ class Reader:
             self.fail(node, key, f"expected a list ('- item' lines or [a, b]), got {describe_node(node)}")
         return [(item, f"{key}[{i}]") for i, item in enumerate(node.value)]
 
+    def entries(self, node: Node, key: str) -> Iterator[tuple[Node | PlainSeed, str]]:
+        """Like :meth:`items`, one at a time, with the top-level seeds' plain entries as they are."""
+        if isinstance(node, SequenceNode) and isinstance(node.value, SeedItems):
+            return ((entry, f"{key}[{i}]") for i, entry in enumerate(node.value.entries))
+        return iter(self.items(node, key))
+
+    def node_items(self, node: Node, key: str) -> Iterator[tuple[Node, str]]:
+        """Like :meth:`items`, one at a time, leaving out the top-level seeds' plain entries: for a pass
+        over keys, which a plain seed cannot get wrong."""
+        if isinstance(node, SequenceNode) and isinstance(node.value, SeedItems):
+            for i, entry in enumerate(node.value.entries):
+                if not isinstance(entry, PlainSeed):
+                    yield entry, f"{key}[{i}]"
+        else:
+            yield from self.items(node, key)
+
     def raw_mapping(self, node: Node, key: str) -> dict[str, object]:
         """A mapping kept as plain data (validated elsewhere); its top-level keys must be text."""
         if not isinstance(node, MappingNode):
@@ -317,8 +555,8 @@ class Reader:
             if id(node) in seen:  # an alias: the same node again
                 continue
             seen.add(id(node))
-            if isinstance(node, SequenceNode):
-                stack.extend((item, f"{key}[{i}]") for i, item in enumerate(node.value))
+            if isinstance(node, SequenceNode):  # a plain seed has one key: nothing written twice
+                stack.extend(self.node_items(node, key))
             elif isinstance(node, MappingNode):
                 stack.extend(self._duplicates_in(node, key))
 

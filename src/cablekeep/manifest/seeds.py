@@ -6,20 +6,28 @@ the manifest is loaded and read again, line by line, each time the seeds are lis
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..cables.cableid import is_cable_id, normalise_cable_id
+from ..cables.cableid import ORIGIN_ALIASES, is_cable_id, normalise_cable_id
 from ..errors import ManifestError
 from .keys import Section, check_keys
 from .model import Seed, SeedFile, SeedKind, Site
-from .reader import Node, Skip, describe_node, is_mapping, is_null, is_scalar, line_of
-from .values import ValueReader
+from .reader import Node, PlainSeed, Skip, describe_node, is_mapping, is_null, is_scalar, is_sequence, line_of
+from .values import ValueReader, control_characters
 
+# a canonical cable ID (see cables.cableid), ASCII only: two-digit year, origin, serial without leading zeros
+_CANONICAL_ID_RE = re.compile(r"[0-9]{2}([A-Z]+)[1-9][0-9]*")
+_COMMENT_RE = re.compile(r"(?:^|\s)#")  # a comment starts a line or follows white space
+# The longest line of a seed list, with its line break; a URL is rarely over 2,000 bytes.
+MAX_SEED_LINE = 64 * 1024
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # white space (str.isspace) or a control character (Unicode category Cc: C0, DEL, C1)
+# the authority of a URL with a scheme: [user@]host[:port]
+_AUTHORITY_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 _SPACE_OR_CONTROL_RE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 # Stands in for a site.cable_url found wrong (and reported), so cable seeds are not also reported for it.
 _STAND_IN_CABLE_URL = "http://cable-url.invalid/{id}"
@@ -72,8 +80,17 @@ class SeedLineError(ValueError):
     """A line of a seed list that is not a seed; the message starts with ``<list>:<line>:``."""
 
 
+def _is_canonical(text: str) -> bool:
+    """Whether ``text`` is a cable ID already written as normalise_cable_id writes it (the usual case,
+    told by one regular expression)."""
+    match = _CANONICAL_ID_RE.fullmatch(text)
+    return match is not None and match.group(1) not in ORIGIN_ALIASES
+
+
 def classify_seed(text: str) -> tuple[SeedKind, str]:
     """A seed written without its kind: a URL when it starts with a scheme, else a cable ID."""
+    if _is_canonical(text):
+        return "cable", text
     if _SCHEME_RE.match(text):
         return "url", check_http_url(text)
     cable_id = normalise_cable_id(text)
@@ -84,6 +101,8 @@ def classify_seed(text: str) -> tuple[SeedKind, str]:
 
 
 def parse_cable_id(text: str) -> str:
+    if _is_canonical(text):
+        return text
     cable_id = normalise_cable_id(text)
     if cable_id is None or not is_cable_id(cable_id):
         hint = "; for a URL write 'url:' instead" if _SCHEME_RE.match(text) else ""
@@ -96,17 +115,52 @@ def check_http_url(text: str) -> str:
     """``text`` when it is an absolute http(s) URL with a host, else ValueError saying why."""
     if _SPACE_OR_CONTROL_RE.search(text):
         raise ValueError(f"{text!r} contains spaces or control characters; percent-encode them (%20)")
+    authority = _AUTHORITY_RE.match(text)
+    if authority is not None:
+        _check_host_and_port(text, authority.group(1).rpartition("@")[2])
     try:
         parts = urlsplit(text)
-        port_ok = parts.port is None or parts.port > 0
     except ValueError as error:
         raise ValueError(f"{text!r} is not a valid URL: {error}") from None
     if parts.scheme.lower() not in ("http", "https"):
         scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
         raise ValueError(f"{text!r} has {scheme}; cablekeep crawls http:// and https:// URLs only")
-    if not parts.hostname or not port_ok:
+    if not parts.hostname:
         raise ValueError(f"{text!r} has no valid host; write it as http://host/path")
     return text
+
+
+def _check_host_and_port(text: str, host_port: str) -> None:
+    """A host (a name, an IPv4 address or an IPv6 literal in brackets) and an optional port from 1 to
+    65535, as the crawl can fetch them; else ValueError naming what is wrong."""
+    if host_port.startswith("["):
+        literal, bracket, rest = host_port[1:].partition("]")
+        if not bracket:
+            raise ValueError(f"{text!r} has a malformed IPv6 literal: '[' without its ']'; write it as "
+                             "http://[2001:db8::1]:8080/")
+        try:
+            address = ipaddress.IPv6Address(literal)
+        except ValueError:
+            address = None
+        if address is None or address.scope_id is not None:
+            why = "a zone (%) is local to one machine" if "%" in literal else "not an IPv6 address"
+            raise ValueError(f"{text!r} has a malformed IPv6 literal [{literal}] ({why}); write an IPv6 "
+                             "address in brackets, e.g. http://[2001:db8::1]:8080/")
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"{text!r} has {rest!r} after its IPv6 literal; only ':port' may follow the ']'")
+        port = rest[1:]
+    else:
+        if "[" in host_port or "]" in host_port:
+            raise ValueError(f"{text!r} has a malformed IPv6 literal: ']' without its '['; write it as "
+                             "http://[2001:db8::1]:8080/")
+        if host_port.count(":") > 1:
+            raise ValueError(f"{text!r} has an IPv6 address without brackets; write it in brackets, e.g. "
+                             "http://[2001:db8::1]:8080/")
+        port = host_port.partition(":")[2]
+    if port and not (port.isascii() and port.isdigit()):
+        raise ValueError(f"{text!r} has an invalid port {port!r}: a port is a number from 1 to 65535")
+    if port and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} has an invalid port {int(port)}: a port is a number from 1 to 65535")
 
 
 def make_seed(kind: SeedKind, value: str, site: Site, origin: str) -> Seed:
@@ -120,15 +174,19 @@ def make_seed(kind: SeedKind, value: str, site: Site, origin: str) -> Seed:
 
 def iter_seed_file(list_path: Path, written: str, site: Site) -> Iterator[tuple[int, Seed]]:
     """(line number, seed) of a seed list, read line by line; blank lines and '#' comments skipped.
-    Raises SeedLineError for a bad line, UnicodeDecodeError (``number`` is its line) or OSError."""
+    Raises SeedLineError for a bad line (one longer than MAX_SEED_LINE bytes too: never read whole),
+    UnicodeDecodeError (``number`` is its line) or OSError."""
     with list_path.open("rb") as lines:  # bytes, decoded line by line, so a bad byte has a line
-        for number, raw in enumerate(lines, start=1):
+        for number, raw in enumerate(iter(lambda: lines.readline(MAX_SEED_LINE + 1), b""), start=1):
+            if len(raw) > MAX_SEED_LINE:
+                raise SeedLineError(f"{written}:{number}: the line is longer than {MAX_SEED_LINE:,} bytes; "
+                                    "a seed list holds one cable ID or URL a line")
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as error:
                 error.reason = f"{written}:{number}: {error.reason}"
                 raise
-            text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
+            text = _COMMENT_RE.split(line, maxsplit=1)[0].strip()
             if not text:
                 continue
             try:
@@ -148,20 +206,44 @@ def read_seeds(reader: ValueReader, root: Section, site: Site) -> Seeds:
         return Seeds((), 0)  # required: its absence is reported with the other keys
     if reader.failed("site.cable_url"):
         site = dataclasses.replace(site, cable_url=_STAND_IN_CABLE_URL)
-    items: list[tuple[Node, str]] = reader.attempt(lambda: reader.items(node, "seeds"), [])
-    if not items and not reader.failed("seeds"):
-        reader.report(node, "seeds", "the seed list is empty; add at least one seed, e.g. "
-                      "'- cable: 05ALMATY2503', '- url: https://...' or '- file: lists/cables.txt'")
+    items: Iterator[tuple[Node | PlainSeed, str]] = reader.attempt(lambda: reader.entries(node, "seeds"), iter(()))
     entries: list[Seed | SeedFile] = []
     count = 0
+    name = reader.path.name
     for item, key in items:
         try:
-            entry, found = _read_seed(reader, item, key, site)
+            entry, found = (_read_plain_seed(reader, item, key, site, name) if isinstance(item, PlainSeed)
+                            else _read_seed(reader, item, key, site))
         except Skip:
             continue
         entries.append(entry)
         count += found
+    if not entries and not reader.failed("seeds") and not (is_sequence(node) and len(node.value)):
+        reader.report(node, "seeds", "the seed list is empty; add at least one seed, e.g. "
+                      "'- cable: 05ALMATY2503', '- url: https://...' or '- file: lists/cables.txt'")
     return Seeds(entries, count)
+
+
+def _read_plain_seed(reader: ValueReader, plain: PlainSeed, key: str, site: Site, name: str) -> tuple[Seed, int]:
+    """A seed written plainly, read as :func:`_read_seed` reads its nodes, without them."""
+    value_key = key if plain.kind is None else f"{key}.{plain.kind}"
+    if control_characters(plain.text, allowed="\n\t"):
+        reader.report_line(plain.value_line, value_key, "contains control characters; remove them")
+        raise Skip
+    try:
+        return _seed_of(plain.kind, plain.text, site, f"{name}:{plain.line}"), 1
+    except ValueError as error:
+        reader.report_line(plain.value_line, value_key, str(error))
+        raise Skip from None
+
+
+def _seed_of(kind: str | None, text: str, site: Site, origin: str) -> Seed:
+    """The seed written ``text`` under ``kind`` (None: written alone), or ValueError saying why not."""
+    if kind is None:
+        return make_seed(*classify_seed(text), site, origin)
+    if kind == "cable":
+        return make_seed("cable", parse_cable_id(text), site, origin)
+    return make_seed("url", check_http_url(text), site, origin)
 
 
 def _read_seed(reader: ValueReader, node: Node, key: str, site: Site) -> tuple[Seed | SeedFile, int]:
@@ -169,7 +251,7 @@ def _read_seed(reader: ValueReader, node: Node, key: str, site: Site) -> tuple[S
     if is_scalar(node) and not is_null(node):
         text = reader.text(node, key)
         try:
-            return make_seed(*classify_seed(text), site, origin), 1
+            return _seed_of(None, text, site, origin), 1
         except ValueError as error:
             reader.fail(node, key, str(error))
     if not is_mapping(node):
@@ -190,9 +272,7 @@ def _read_seed(reader: ValueReader, node: Node, key: str, site: Site) -> tuple[S
     if kind == "file":
         return _read_seed_file(reader, value_node, value_key, text, site)
     try:
-        if kind == "cable":
-            return make_seed("cable", parse_cable_id(text), site, origin), 1
-        return make_seed("url", check_http_url(text), site, origin), 1
+        return _seed_of(kind, text, site, origin), 1
     except ValueError as error:
         reader.fail(value_node, value_key, str(error))
 

@@ -10,7 +10,6 @@ import difflib
 import ipaddress
 import math
 import re
-import unicodedata
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -49,8 +48,14 @@ def suggest(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
+# Unicode category Cc (control): C0, DEL and C1
+_CONTROL = frozenset(chr(code) for code in (*range(0x20), *range(0x7F, 0xA0)))
+
+
 def control_characters(text: str, allowed: str = "") -> bool:
-    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in text)
+    if _CONTROL.isdisjoint(text):  # the usual case, decided in C
+        return False
+    return any(c in _CONTROL and c not in allowed for c in text)
 
 
 def _is_number(text: str) -> bool:
