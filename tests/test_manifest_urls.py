@@ -127,4 +127,4 @@ def test_the_cli_crawls_a_valid_ipv6_seed_and_the_guard_refuses_it(tmp_path: Pat
     assert "Traceback" not in result.stderr
     assert result.returncode == 5, result.stderr  # the crawl ran: no seed captured, each one's reason named
     assert "http://[::1]:9/: blocked-address" in result.stderr
-    assert "http://[::ffff:127.0.0.1]:9/x: blocked-address" in result.stderr
+    assert "http://[::ffff:7f00:1]:9/x: blocked-address" in result.stderr  # the canonical spelling
