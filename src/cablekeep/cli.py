@@ -28,7 +28,7 @@ from .fixity.audit import parse_age, parse_share, record_verification
 from .errors import BagUnreadableError, CablekeepError, RunInterrupted, UsageError
 from .fixity.verify import VerifyProgress, verify_bag
 from .fixity.history import BagIdentity, FixityHistory, export_jsonl, export_premis
-from .fixity.report import Report
+from .fixity.report import Report, report_lines
 from .fixity.serialized import is_serialized_bag_name, verify_serialized
 from .fixity.warccheck import verify_warc
 
@@ -217,14 +217,8 @@ def _render_report(report: Report) -> None:
     else:
         summary = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
         click.echo(f"{report.target}: INVALID ({summary})")
-    for kind in sorted(kinds):
-        for problem in (p for p in report.problems if p.kind == kind):
-            extra = ""
-            if problem.algorithm:
-                extra = f" [{problem.algorithm} expected {problem.expected} found {problem.found}]"
-            elif problem.offset is not None:
-                extra = f" [offset {problem.offset}]"
-            click.echo(f"  {kind}: {problem.path}: {problem.detail}{extra}")
+    for line in report_lines(report):
+        click.echo(line)
 
 
 @main.command()

@@ -55,7 +55,7 @@ from .tagfiles import (
     split_lines,
 )
 from ..errors import BagUnreadableError, CablekeepError, OutputError, UsageError
-from .report import Problem, Report
+from .report import Problem, Report, problem_kind
 
 AGENT = f"cablekeep {__version__}"
 EVENT_SCHEMA = "cablekeep.event/1"
@@ -714,7 +714,7 @@ def _problem_from_json(data: dict[str, object]) -> Problem:
 
     offset = data.get("offset")
     return Problem(
-        str(data["kind"]),
+        problem_kind(str(data["kind"])),
         str(data["path"]),
         str(data["detail"]),
         algorithm=text("algorithm"),

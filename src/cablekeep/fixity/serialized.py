@@ -63,7 +63,7 @@ from .tagfiles import (
 )
 from ..errors import BagUnreadableError
 from ..bagging.hashing import hasher_factory
-from .report import Problem, Report, problem_order
+from .report import Problem, ProblemKind, Report, problem_order
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
 
 SERIALIZED_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
@@ -387,7 +387,7 @@ class _SerializedCheck:
 
     def problem(
         self,
-        kind: str,
+        kind: ProblemKind,
         path: str,
         detail: str,
         *,
@@ -659,7 +659,7 @@ class _SerializedCheck:
         hex_len = 2 * digest_size
 
         def problem(
-            kind: str,
+            kind: ProblemKind,
             path: str,
             detail: str,
             *,

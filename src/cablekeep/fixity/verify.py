@@ -74,7 +74,7 @@ from .tagfiles import (
 from ..errors import BagUnreadableError, UsageError
 from ..bagging.hashing import hasher_factory as _hasher_factory
 from ..bagging.hashing import make_pool
-from .report import Problem, Report, problem_order
+from .report import Problem, ProblemKind, Report, problem_order
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
 
 POOL_MIN_FILES = 64
@@ -479,7 +479,7 @@ class _BagCheck:
 
     def problem(
         self,
-        kind: str,
+        kind: ProblemKind,
         path: str,
         detail: str,
         *,

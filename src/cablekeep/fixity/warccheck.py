@@ -50,7 +50,7 @@ from typing import BinaryIO, Protocol
 
 from ..errors import BagUnreadableError
 from .recordids import IdIndex, IdSpool, id_hash
-from .report import Problem, Report, problem_order
+from .report import Problem, ProblemKind, Report, problem_order
 
 BLOCK = 1 << 20
 MAX_HEADER_BLOCK = 1 << 20
@@ -529,7 +529,7 @@ class _Scanner:
             raw = member_raw
         return raw
 
-    def _problem(self, detail: str, offset: int | None, record_id: str | None = None, kind: str = "warc") -> None:
+    def _problem(self, detail: str, offset: int | None, record_id: str | None = None, kind: ProblemKind = "warc") -> None:
         self._scan.problems.append(Problem(kind, self._scan.path, detail, offset=offset, record_id=record_id))
 
     def _prune_bounds(self, pos: int) -> None:
