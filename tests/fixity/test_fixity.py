@@ -418,3 +418,36 @@ def test_mypy_rejects_a_misspelt_problem_kind(tmp_path: Path) -> None:
     assert api.run([*args, source.format(kind="missing")])[2] == 0
     out, _err, status = api.run([*args, source.format(kind="mising")])
     assert status == 1 and "mising" in out
+
+
+def test_a_huge_bag_info_is_capped_in_a_directory_bag(bag: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cablekeep.fixity import sources
+
+    info = bag / "bag-info.txt"
+    limit = len(info.read_bytes()) + 100
+    monkeypatch.setattr(fixity, "TAG_TEXT_LIMIT", limit)  # the cap every source reads tag files with
+    assert verify_bag(bag).ok  # under the cap: read as before
+    with open(info, "ab") as handle:
+        handle.write(b"Note: " + b"x" * 200 + b"\n")
+    rewrite_tag_manifests(bag)
+    report = verify_bag(bag)
+    assert [(p.kind, p.path) for p in report.problems] == [("not-checked", "bag-info.txt")]
+    assert f"{limit >> 20} MiB" in report.problems[0].detail
+    assert sources.TAG_TEXT_LIMIT == 16 << 20
+
+
+def test_a_fifo_in_the_payload_is_reported_and_never_read(bag: Path) -> None:
+    fifo = bag / "data" / "pipe"
+    os.mkfifo(fifo)
+    report = verify_bag(bag, processes=1)  # a read would block here forever
+    assert ("invalid-structure", "data/pipe") in kinds(report)
+    assert "FIFO" in next(p.detail for p in report.problems if p.path == "data/pipe")
+
+
+def test_a_fifo_in_place_of_a_listed_file_is_never_read(bag: Path) -> None:
+    (bag / "data/index.txt").unlink()
+    os.mkfifo(bag / "data/index.txt")
+    report = verify_bag(bag, processes=1)
+    assert ("invalid-structure", "data/index.txt") in kinds(report)
+    with pytest.raises(OSError):
+        fixity.open_regular(os.fspath(bag / "data/index.txt"))
