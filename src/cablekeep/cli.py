@@ -41,7 +41,7 @@ from .fixity.exports import export_jsonl, export_premis
 from .fixity.history import FixityHistory
 from .fixity.identity import BagIdentity
 from .fixity.names import escape_name
-from .fixity.report import Report
+from .fixity.report import Report, report_lines
 from .fixity.serialized import is_serialized_bag_name, verify_serialized
 from .fixity.warccheck import verify_warc
 
@@ -277,14 +277,8 @@ def _render_report(report: Report) -> None:
     else:
         summary = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
         click.echo(f"{report.target}: INVALID ({summary})")
-    for kind in sorted(kinds):
-        for problem in (p for p in report.problems if p.kind == kind):
-            extra = ""
-            if problem.algorithm:
-                extra = f" [{problem.algorithm} expected {problem.expected} found {problem.found}]"
-            elif problem.offset is not None:
-                extra = f" [offset {problem.offset}]"
-            click.echo(f"  {kind}: {problem.path}: {problem.detail}{extra}")
+    for line in report_lines(report):
+        click.echo(line)
 
 
 @main.command()
@@ -493,9 +487,9 @@ def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, r
         click.echo(json.dumps(result.to_json()))
     else:
         for bag in result.bags:
-            click.echo(f"{bag.path}: {bag.outcome or bag.status}: {bag.detail}")
+            click.echo(f"{escape_name(str(bag.path))}: {bag.outcome or bag.status}: {escape_name(bag.detail)}")
             for finding in bag.findings:
-                click.echo(f"  {finding.kind}: {finding.path}: {finding.detail}")
+                click.echo(f"  {finding.kind}: {escape_name(finding.path)}: {escape_name(finding.detail)}")
     if result.ok:
         sys.exit(0)
     sys.exit(BagUnreadableError.exit_code if any(b.status == "unreadable" for b in result.bags) else EXIT_INVALID)

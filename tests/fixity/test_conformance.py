@@ -21,6 +21,9 @@ import pytest
 from ..corpora import CORPORA
 from cablekeep.fixity.verify import verify_bag
 from cablekeep.fixity.report import Report
+from cablekeep.fixity.serialized import verify_serialized
+
+from .bags import serialize
 
 SUITE = CORPORA / "bagit-conformance-suite"
 
@@ -130,6 +133,20 @@ def test_full_verification_verdict(case: Case, tmp_path: Path) -> None:
     report = verify_bag(copy_case(case.key, tmp_path))
     assert report.fully_checked
     assert_verdict(report, case.ours)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.key for case in CASES])
+def test_same_verdict_as_a_directory_a_tar_and_a_zip(case: Case, tmp_path: Path) -> None:
+    if case.verdict == "n/a":
+        pytest.skip("windows-only: these paths are only invalid where Windows resolves them")
+    bag = copy_case(case.key, tmp_path / "unpacked")
+    reports = {"directory": verify_bag(bag)}
+    for fmt in ("tar", "zip"):
+        reports[fmt] = verify_serialized(serialize(bag, fmt, out_dir=tmp_path / "archives"))
+    verdicts = {source: report.ok for source, report in reports.items()}
+    assert len(set(verdicts.values())) == 1, {source: r.problems for source, r in reports.items()}
+    for report in reports.values():
+        assert_verdict(report, case.ours)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.key for case in CASES])

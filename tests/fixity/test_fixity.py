@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from collections.abc import Callable
@@ -12,50 +11,14 @@ from pathlib import Path
 
 import bagit
 import pytest
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from cablekeep.fixity import verify as fixity
 from cablekeep.fixity.tagfiles import check_path, parse_bag_info, parse_declaration
 from cablekeep.errors import BagUnreadableError, UsageError
 from cablekeep.fixity.verify import verify_bag
-from cablekeep.fixity.report import Problem, Report
+from cablekeep.fixity.report import Problem, Report, problem_kind, report_lines
 
-ALGORITHMS = ["sha256", "sha512"]
-
-
-def make_bag(root: Path, files: dict[str, bytes], *, info: dict[str, str] | None = None) -> Path:
-    """A bag made by bagit-python from ``files`` (payload-relative path -> content)."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    bagit.make_bag(str(root), info or {"Source-Organization": "cablekeep tests"}, checksums=ALGORITHMS)
-    return root
-
-
-def rewrite_tag_manifests(bag: Path) -> None:
-    """Recompute tag manifests after a deliberate tag-file edit, so only that edit is reported."""
-    for manifest in bag.glob("tagmanifest-*.txt"):
-        algorithm = manifest.name[len("tagmanifest-") : -len(".txt")]
-        lines = []
-        for line in manifest.read_text().splitlines():
-            _digest, name = line.split(maxsplit=1)
-            lines.append(f"{hashlib.new(algorithm, (bag / name).read_bytes()).hexdigest()} {name}\n")
-        manifest.write_text("".join(lines))
-
-
-def rewrite_payload_manifests(bag: Path) -> None:
-    """Recompute payload checksums (the bag stays structurally as it was)."""
-    for manifest in bag.glob("manifest-*.txt"):
-        algorithm = manifest.name[len("manifest-") : -len(".txt")]
-        lines = []
-        for line in manifest.read_text().splitlines():
-            _digest, name = line.split(maxsplit=1)
-            lines.append(f"{hashlib.new(algorithm, (bag / name).read_bytes()).hexdigest()}  {name}\n")
-        manifest.write_text("".join(lines))
-    rewrite_tag_manifests(bag)
+from .bags import ALGORITHMS, make_bag, rewrite_payload_manifests, rewrite_tag_manifests, warc_bytes, write_bag
 
 
 def kinds(report: Report) -> list[tuple[str, str]]:
@@ -274,21 +237,6 @@ def test_threshold_is_a_module_constant(bag: Path, monkeypatch: pytest.MonkeyPat
 # --------------------------------------------------------------------------- WARCs in the payload
 
 
-def warc_bytes(uris: list[str], *, concurrent_to: str | None = None) -> tuple[bytes, list[str]]:
-    out = io.BytesIO()
-    writer = WARCWriter(out, gzip=True)
-    ids = []
-    for uri in uris:
-        body = f"<p>{uri}</p>".encode() * 30
-        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
-        record = writer.create_warc_record(uri, "response", payload=io.BytesIO(body), length=len(body), http_headers=headers)
-        if concurrent_to:
-            record.rec_headers.add_header("WARC-Concurrent-To", concurrent_to)
-        writer.write_record(record)
-        ids.append(record.rec_headers.get_header("WARC-Record-ID"))
-    return out.getvalue(), ids
-
-
 def test_warcs_in_the_payload_are_checked_record_by_record(tmp_path: Path) -> None:
     first, ids = warc_bytes(["http://example.org/a", "http://example.org/b"])
     second, _ = warc_bytes(["http://example.org/c"], concurrent_to=ids[0])  # a reference into the other file
@@ -321,20 +269,6 @@ def test_dangling_reference_across_the_bag(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- structure details
-
-
-def write_bag(root: Path, version: str, manifest: dict[str, bytes], files: dict[str, bytes], info: str = "") -> Path:
-    """A hand-made bag: ``manifest`` maps the path as written in manifest-sha256.txt to content."""
-    root.mkdir(parents=True)
-    (root / "bagit.txt").write_text(f"BagIt-Version: {version}\nTag-File-Character-Encoding: UTF-8\n")
-    for name, content in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(content)
-    lines = "".join(f"{hashlib.sha256(c).hexdigest()}  {p}\n" for p, c in manifest.items())
-    (root / "manifest-sha256.txt").write_text(lines)
-    if info:
-        (root / "bag-info.txt").write_text(info)
-    return root
 
 
 def test_percent_encoded_names_in_bagit_1_0(tmp_path: Path) -> None:
@@ -453,3 +387,67 @@ def test_problem_kinds_are_checked() -> None:
     make: Callable[[], Report] = lambda: Report("t", "sometimes")  # noqa: E731
     with pytest.raises(ValueError):
         make()
+
+
+def test_text_report_is_one_line_per_file_and_problem_with_nothing_unknown(bag: Path) -> None:
+    target = bag / "data/index.txt"
+    target.write_bytes(target.read_bytes().upper())  # same size: fast mode cannot see it
+    fast = report_lines(verify_bag(bag, fast=True))
+    assert fast and not any("None" in line for line in fast)
+    assert any("not-checked: manifest-sha256.txt" in line for line in fast)
+    full = verify_bag(bag)
+    changed = [line for line in report_lines(full) if line.startswith("  changed:")]
+    assert len(changed) == 1 and "data/index.txt" in changed[0]
+    for problem in full.problems:
+        assert f"{problem.algorithm} expected {problem.expected} found {problem.found}" in changed[0]
+
+
+def test_problem_kind_read_back_from_text() -> None:
+    assert problem_kind("missing") == "missing"
+    with pytest.raises(ValueError):
+        problem_kind("mising")
+
+
+def test_mypy_rejects_a_misspelt_problem_kind(tmp_path: Path) -> None:
+    from mypy import api
+
+    source = "from cablekeep.fixity.report import Problem\nProblem({kind!r}, 'data/a', 'detail')\n"
+    (tmp_path / "mypy.ini").write_text("[mypy]\n")  # not the project's, which names the files to check
+    args = ["--config-file", str(tmp_path / "mypy.ini"), "--strict", "--cache-dir", str(tmp_path / "cache"),
+            "--no-error-summary", "-c"]
+    assert api.run([*args, source.format(kind="missing")])[2] == 0
+    out, _err, status = api.run([*args, source.format(kind="mising")])
+    assert status == 1 and "mising" in out
+
+
+def test_a_huge_bag_info_is_capped_in_a_directory_bag(bag: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cablekeep.fixity import sources
+
+    info = bag / "bag-info.txt"
+    limit = len(info.read_bytes()) + 100
+    monkeypatch.setattr(fixity, "TAG_TEXT_LIMIT", limit)  # the cap every source reads tag files with
+    assert verify_bag(bag).ok  # under the cap: read as before
+    with open(info, "ab") as handle:
+        handle.write(b"Note: " + b"x" * 200 + b"\n")
+    rewrite_tag_manifests(bag)
+    report = verify_bag(bag)
+    assert [(p.kind, p.path) for p in report.problems] == [("not-checked", "bag-info.txt")]
+    assert f"{limit >> 20} MiB" in report.problems[0].detail
+    assert sources.TAG_TEXT_LIMIT == 16 << 20
+
+
+def test_a_fifo_in_the_payload_is_reported_and_never_read(bag: Path) -> None:
+    fifo = bag / "data" / "pipe"
+    os.mkfifo(fifo)
+    report = verify_bag(bag, processes=1)  # a read would block here forever
+    assert ("invalid-structure", "data/pipe") in kinds(report)
+    assert "FIFO" in next(p.detail for p in report.problems if p.path == "data/pipe")
+
+
+def test_a_fifo_in_place_of_a_listed_file_is_never_read(bag: Path) -> None:
+    (bag / "data/index.txt").unlink()
+    os.mkfifo(bag / "data/index.txt")
+    report = verify_bag(bag, processes=1)
+    assert ("invalid-structure", "data/index.txt") in kinds(report)
+    with pytest.raises(OSError):
+        fixity.open_regular(os.fspath(bag / "data/index.txt"))

@@ -72,7 +72,10 @@ def test_verify_and_audit_of_odd_names_print_their_report_and_record_every_name(
     verified = cablekeep("verify", str(bag), "--db", db)
     assert verified.returncode == 1, verified.stderr
     assert b"Traceback" not in verified.stderr and b": INVALID (" in verified.stdout
-    assert b"unexpected: data/odd-\xff\xfe.txt" in verified.stdout
+    verify_lines = verified.stdout.decode("utf-8").splitlines()  # valid UTF-8: every name escaped
+    for name in ("data/odd-\\xff\\xfe.txt", "data/new\\nline.txt", "data/tab\\tbed.txt"):
+        assert any(line.startswith(f"  unexpected: {name}: ") for line in verify_lines), name
+    assert all(line.startswith(("  ", str(bag))) for line in verify_lines)  # no name split a line
     audited = cablekeep("audit", str(bag), "--db", db)
     assert audited.returncode == 1, audited.stderr
     assert b"Traceback" not in audited.stderr and b": invalid: audit" in audited.stdout

@@ -26,41 +26,11 @@ from cablekeep.fixity.verify import verify_bag
 from cablekeep.fixity.report import Report
 from cablekeep.fixity.serialized import is_serialized_bag_name, verify_serialized
 
-from .test_fixity import make_bag, rewrite_payload_manifests, rewrite_tag_manifests, warc_bytes, write_bag
+from .bags import make_bag, members_of, rewrite_payload_manifests, rewrite_tag_manifests, serialize, warc_bytes, write_bag
 
 FORMATS = ("tar", "tgz", "zip")
 ORDERS = ("sorted", "tags-last", "tags-first")
 TAG_NAMES = ("bagit.txt", "bag-info.txt")
-
-
-def members_of(bag: Path, order: str) -> list[Path]:
-    """Every file and directory of ``bag`` (itself first), in the order the archive stores them."""
-    everything = [bag, *sorted(bag.rglob("*"))]
-    if order == "sorted":
-        return everything
-    payload = [p for p in everything if p == bag or p.relative_to(bag).parts[0] == "data"]
-    tags = [p for p in everything if p not in payload]
-    if order == "tags-last":
-        # bagit.txt very last, after the manifests it governs
-        tags.sort(key=lambda p: p.name == "bagit.txt")
-        return payload + tags
-    return [bag, *tags, *payload[1:]]
-
-
-def serialize(bag: Path, fmt: str, order: str = "sorted", out_dir: Path | None = None) -> Path:
-    out_dir = out_dir or bag.parent / "archives"
-    out_dir.mkdir(exist_ok=True)
-    archive = out_dir / f"{bag.name}.{fmt}"
-    base = bag.parent
-    if fmt == "zip":
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path in members_of(bag, order):
-                zf.write(path, path.relative_to(base).as_posix())
-    else:
-        with tarfile.open(archive, "w:gz" if fmt == "tgz" else "w") as tf:
-            for path in members_of(bag, order):
-                tf.add(path, path.relative_to(base).as_posix(), recursive=False)
-    return archive
 
 
 def shape(report: Report) -> list[tuple[str, str, str | None]]:

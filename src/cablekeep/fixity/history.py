@@ -47,7 +47,7 @@ from ..errors import BagUnreadableError, CablekeepError, OutputError, UsageError
 from .events import FixityEvent, parse_time, problem_json, time_text
 from .identity import BagIdentity, bag_identity
 from .names import escape_name, unescape_name
-from .report import Problem
+from .report import Problem, problem_kind
 
 # 2: events.problem_counts (problems listed: the first of each kind).
 SCHEMA_VERSION = 2
@@ -568,7 +568,7 @@ def _problem_from_json(data: dict[str, object]) -> Problem:
 
     offset = data.get("offset")
     return Problem(
-        str(data["kind"]),
+        problem_kind(str(data["kind"])),
         unescape_name(str(data["path"])),
         unescape_name(str(data["detail"])),
         algorithm=text("algorithm"),

@@ -69,9 +69,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .names import escape_name
+from typing import Literal, get_args
+
 SCHEMA = "cablekeep.verify/1"
 
-KINDS = (
+# The kinds of problem, listed once (module docstring): mypy rejects a misspelt kind.
+ProblemKind = Literal[
     "changed",
     "missing",
     "unexpected",
@@ -85,12 +89,13 @@ KINDS = (
     "renamed",
     "added",
     "removed",
-)
+]
+KINDS: tuple[ProblemKind, ...] = get_args(ProblemKind)
 
 MODES = ("full", "fast", "sample", "warc")
 
 # Phase of each kind, for the order problems are listed in.
-_PHASE = {
+_PHASE: dict[ProblemKind, int] = {
     "invalid-structure": 0,
     "unsafe-path": 0,
     "symlink": 0,
@@ -111,7 +116,7 @@ _PHASE = {
 class Problem:
     """One thing wrong (or not checked, or worth a warning) with one file."""
 
-    kind: str
+    kind: ProblemKind
     path: str
     detail: str
     algorithm: str | None = None
@@ -123,6 +128,75 @@ class Problem:
     def __post_init__(self) -> None:
         if self.kind not in _PHASE:
             raise ValueError(f"unknown problem kind {self.kind!r}; expected one of {KINDS}")
+
+    # -- the problems of a bag check, each message written once
+
+    @classmethod
+    def checksum_mismatch(cls, path: str, algorithm: str, manifest: str, expected: bytes, found: bytes,
+                          *, tag_file: bool = False) -> Problem:
+        what = "the tag file has changed" if tag_file else "the file has changed"
+        return cls("changed", path, f"the {algorithm} checksum differs from {manifest}: {what}.",
+                   algorithm=algorithm, expected=expected.hex(), found=found.hex())
+
+    @classmethod
+    def missing_file(cls, path: str, manifests: list[str], fetch_url: str | None = None) -> Problem:
+        listing = ", ".join(manifests) or "a manifest"
+        if fetch_url is not None:
+            return cls("missing", path, f"listed in fetch.txt ({fetch_url}) and {listing} but not in the bag; "
+                       "cablekeep never fetches: fetch the file, then verify again.")
+        return cls("missing", path, f"listed in {listing} but not in the bag.")
+
+    @classmethod
+    def vanished(cls, path: str) -> Problem:
+        return cls("missing", path, "the file disappeared while the bag was being verified.")
+
+    @classmethod
+    def unexpected_file(cls, path: str) -> Problem:
+        return cls("unexpected", path,
+                   "this payload file is in no payload manifest: it was added, or the manifests are out of date.")
+
+    @classmethod
+    def oxum_mismatch(cls, declared: tuple[int, int], found: tuple[int, int], where: str) -> Problem:
+        (octets, count), (found_octets, found_count) = declared, found
+        return cls("oxum", where, f"Payload-Oxum declares {count} files and {octets} bytes, but data/ holds "
+                   f"{found_count} files and {found_octets} bytes.",
+                   expected=f"{octets}.{count}", found=f"{found_octets}.{found_count}")
+
+    @classmethod
+    def oxum_malformed(cls, value: str, where: str) -> Problem:
+        return cls("oxum", where, f"Payload-Oxum {value!r} is not '<octets>.<file count>'.", expected=value)
+
+    @classmethod
+    def symlink(cls, path: str, target: str | None = None) -> Problem:
+        to = "" if target is None else f" (to {target!r})"
+        return cls("symlink", path, f"this is a symbolic link{to}; links inside a bag are refused and never "
+                   "followed. Replace it with the file or directory it points to.")
+
+    @classmethod
+    def special_file(cls, path: str, what: str) -> Problem:
+        return cls("invalid-structure", path, f"this is not a regular file or directory ({what}); it was not read.")
+
+    @classmethod
+    def unreadable(cls, path: str, why: str) -> Problem:
+        return cls("not-checked", path, f"{why}; it was not verified.")
+
+    @classmethod
+    def too_large(cls, path: str, limit: int) -> Problem:
+        return cls("not-checked", path, f"the tag file is larger than {limit >> 20} MiB, the most cablekeep reads "
+                   "of a tag file; its content was not read.")
+
+    @classmethod
+    def structure(cls, path: str, detail: str, *, algorithm: str | None = None, expected: str | None = None,
+                  found: str | None = None) -> Problem:
+        return cls("invalid-structure", path, detail, algorithm=algorithm, expected=expected, found=found)
+
+    @classmethod
+    def not_checked(cls, path: str, detail: str, *, algorithm: str | None = None) -> Problem:
+        return cls("not-checked", path, detail, algorithm=algorithm)
+
+    @classmethod
+    def warning(cls, path: str, detail: str) -> Problem:
+        return cls("warning", path, detail)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"kind": self.kind, "path": self.path, "detail": self.detail}
@@ -208,3 +282,52 @@ class Report:
         out["counts"] = self.counts()
         out["problems"] = [p.to_json() for p in self.problems]
         return out
+
+
+def problem_kind(value: str) -> ProblemKind:
+    """``value`` as a :data:`ProblemKind` (a kind read back from JSON); ValueError when it is none."""
+    for kind in KINDS:
+        if kind == value:
+            return kind
+    raise ValueError(f"unknown problem kind {value!r}; expected one of {KINDS}")
+
+
+def report_lines(report: Report) -> list[str]:
+    """The problems of a report as text, one line per file and kind of problem.
+
+    A file whose checksums differ under several algorithms is one line naming each algorithm with
+    what was expected and found; nothing that is not known (a fast check knows no checksum) is shown.
+    """
+    lines: list[str] = []
+    kinds = sorted({p.kind for p in report.problems})
+    for kind in kinds:
+        grouped: dict[tuple[str, str], list[Problem]] = {}
+        for problem in report.problems:
+            if problem.kind != kind:
+                continue
+            key = (problem.path, "" if kind == "changed" else problem.detail)
+            grouped.setdefault(key, []).append(problem)
+        for (path, _), group in grouped.items():
+            detail = group[0].detail
+            if kind == "changed" and len(group) > 1:
+                names = [p.algorithm or "?" for p in group]
+                detail = (f"the {', '.join(names[:-1])} and {names[-1]} checksums differ from the manifests: "
+                          "the file has changed.")
+            facts = [_facts(p) for p in group]
+            extra = "; ".join(f for f in facts if f)
+            # names escaped (\xff, \n, \t): any file name is shown, and none splits a line
+            lines.append(f"  {kind}: {escape_name(path)}: {escape_name(detail)}" + (f" [{extra}]" if extra else ""))
+    return lines
+
+
+def _facts(problem: Problem) -> str:
+    parts: list[str] = []
+    if problem.algorithm and (problem.expected is not None or problem.found is not None):
+        parts.append(problem.algorithm)
+    if problem.expected is not None:
+        parts.append(f"expected {problem.expected}")
+    if problem.found is not None:
+        parts.append(f"found {problem.found}")
+    if problem.offset is not None:
+        parts.append(f"offset {problem.offset}")
+    return " ".join(parts)

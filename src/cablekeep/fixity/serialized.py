@@ -31,47 +31,29 @@ Fast mode reads no payload content, but a compressed tar is still inflated to fi
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import hashlib
 import io
-import lzma
 import os
-import stat
-import tarfile
 import unicodedata
 import zipfile
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, BinaryIO, cast
+from typing import BinaryIO, cast
 
 from ..bagging.layout import BAGIT_TXT, BAG_INFO_TXT, BLOCK, FETCH_TXT, MANIFEST_RE, PAYLOAD_DIR, TAGMANIFEST_RE, hashlib_name
-from .tagfiles import (
-    LINE_END_RE,
-    SYSTEM_FILE_NAMES,
-    check_path,
-    has_undecodable,
-    is_hex_digest,
-    parse_bag_info,
-    parse_declaration,
-    parse_fetch_line,
-    parse_manifest_line,
-    python_codec,
-    split_lines,
-)
-from ..errors import BagUnreadableError
 from ..bagging.hashing import hasher_factory
-from .report import Problem, Report, problem_order
+from ..errors import BagUnreadableError
+from .checker import BagRules, ManifestQuirks
+from .report import Problem, ProblemKind, Report, problem_order
+from .sources import TAG_TEXT_LIMIT, TAR_ERRORS, ArchiveBroken, Member, MemberReader, Tee, archive_reader
+from .tagfiles import LINE_END_RE, check_path, has_undecodable, split_lines
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
 
 SERIALIZED_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 PRESUMED_ALGORITHMS = ("sha256", "sha512")
-TAG_TEXT_LIMIT = 16 << 20
 MACOS_METADATA_DIR = "__MACOSX"
 
-_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _NO_PLAN = 255
 _SIZE_BYTES = 8
 
@@ -88,178 +70,14 @@ def verify_serialized(path: Path, *, fast: bool = False) -> Report:
     compressed) or zip archive, or holds no bag at all. Anything wrong inside is a problem.
     """
     archive = Path(path)
-    open_members = _archive_reader(archive)
+    open_members = archive_reader(archive)
     return _SerializedCheck(archive, open_members, fast=fast).run()
 
 
 # --------------------------------------------------------------------------- archive members
 
 
-@dataclass
-class _Member:
-    """One archive member. ``stream`` is set for regular files only and must be used before the next."""
-
-    name: str
-    kind: str  # "file", "dir", "symlink", "hardlink", "other" (FIFO, device...), "unreadable" (detail says why)
-    size: int = 0
-    detail: str = ""
-    stream: IO[bytes] | None = None
-
-
-class _ArchiveBroken(Exception):
-    """The archive could not be read past this point."""
-
-
-MemberReader = Callable[[], Iterator[_Member]]
-
-
-def _archive_reader(archive: Path) -> MemberReader:
-    """A function that streams the archive's members, checked to open now."""
-    try:
-        with open(archive, "rb") as probe:
-            head = probe.read(512)
-    except OSError as exc:
-        raise BagUnreadableError(f"cannot read {archive}: {exc.strerror or exc}") from exc
-    if head.startswith(_ZIP_MAGICS):
-        try:
-            with zipfile.ZipFile(archive):
-                pass
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise BagUnreadableError(f"{archive} is not a readable zip archive: {exc}") from exc
-        return lambda: _iter_zip(archive)
-    try:
-        with _open_tar_stream(archive) as stream, tarfile.open(fileobj=stream, mode="r|"):
-            pass
-    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
-        raise BagUnreadableError(
-            f"{archive} is not a readable tar (.tar, .tar.gz) or zip archive ({exc}); a serialized bag is one of these"
-        ) from exc
-    return lambda: _iter_tar(archive)
-
-
-def _open_tar_stream(archive: Path) -> IO[bytes]:
-    """The archive's tar bytes, decompressed by gzip, bz2 or lzma when it starts like one.
-
-    Their readers bound how much they inflate per read; tarfile's own ``r|gz`` inflates a whole
-    10 KiB record at once, up to ~10 MiB for highly compressible data.
-    """
-    with open(archive, "rb") as probe:
-        head = probe.read(6)
-    if head.startswith(b"\x1f\x8b"):
-        return cast(IO[bytes], gzip.open(archive, "rb"))
-    if head.startswith(b"BZh"):
-        return cast(IO[bytes], bz2.open(archive, "rb"))
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return cast(IO[bytes], lzma.open(archive, "rb"))
-    return open(archive, "rb")
-
-
-_TAR_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError)
-
-
-def _iter_tar(archive: Path) -> Iterator[_Member]:
-    errors = _TAR_ERRORS
-    with _open_tar_stream(archive) as raw:
-        try:
-            tar = tarfile.open(fileobj=raw, mode="r|")
-        except errors as exc:
-            raise _ArchiveBroken(str(exc)) from exc
-        with tar:
-            while True:
-                try:
-                    info = tar.next()
-                except errors as exc:
-                    raise _ArchiveBroken(f"after {tar.offset} bytes: {exc}") from exc
-                if info is None:
-                    return
-                # tarfile keeps every TarInfo in the undocumented .members; cleared, memory does not grow.
-                tar.members.clear()  # type: ignore[attr-defined]  # typeshed omits TarFile.members
-                if info.isreg():
-                    try:
-                        stream = tar.extractfile(info)
-                    except errors as exc:
-                        raise _ArchiveBroken(f"at {info.name!r}: {exc}") from exc
-                    yield _Member(info.name, "file", info.size, stream=stream)
-                elif info.isdir():
-                    yield _Member(info.name, "dir")
-                elif info.issym():
-                    yield _Member(info.name, "symlink", detail=info.linkname)
-                elif info.islnk():
-                    yield _Member(info.name, "hardlink", detail=info.linkname)
-                else:
-                    what = {
-                        tarfile.FIFOTYPE: "a FIFO",
-                        tarfile.CHRTYPE: "a character device",
-                        tarfile.BLKTYPE: "a block device",
-                    }.get(info.type, f"a member of tar type {info.type!r}")
-                    yield _Member(info.name, "other", detail=what)
-
-
-def _iter_zip(archive: Path) -> Iterator[_Member]:
-    with zipfile.ZipFile(archive) as zf:
-        for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
-            mode = info.external_attr >> 16 if info.create_system == 3 else 0
-            kind = stat.S_IFMT(mode)
-            if info.is_dir() or kind == stat.S_IFDIR:
-                yield _Member(info.filename, "dir")
-            elif kind == stat.S_IFLNK:
-                yield _Member(info.filename, "symlink", detail="(target in the member's data)")
-            elif kind not in (0, stat.S_IFREG):
-                what = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
-                        stat.S_IFSOCK: "a socket"}.get(kind, "not a regular file")
-                yield _Member(info.filename, "other", detail=what)
-            elif info.flag_bits & 0x1:
-                yield _Member(info.filename, "unreadable", info.file_size, detail="this zip member is encrypted")
-            else:
-                try:
-                    stream = zf.open(info)
-                except (zipfile.BadZipFile, NotImplementedError, OSError, zlib.error) as exc:
-                    yield _Member(info.filename, "unreadable", info.file_size, detail=f"this zip member cannot be read ({exc})")
-                    continue
-                with stream:
-                    yield _Member(info.filename, "file", info.file_size, stream=stream)
-
-
 # --------------------------------------------------------------------------- reading while hashing
-
-
-class _Tee(io.RawIOBase):
-    """Reads a member stream, feeding every byte to hashers and counting them."""
-
-    def __init__(self, stream: IO[bytes], hashers: list[hashlib._Hash]) -> None:
-        super().__init__()
-        self._stream = stream
-        self.hashers = hashers
-        self.size = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]  # typeshed: WriteableBuffer
-        data = self._stream.read(len(buffer))
-        n = len(data)
-        if n:
-            memoryview(buffer)[:n] = data
-            for hasher in self.hashers:
-                hasher.update(data)
-            self.size += n
-        return n
-
-    def read_capped(self, limit: int) -> bytes | None:
-        """Everything (None past ``limit`` bytes: the rest is still read and hashed)."""
-        parts: list[bytes] = []
-        kept = 0
-        buffer = bytearray(BLOCK)
-        while n := self.readinto(buffer):
-            kept += n
-            if kept <= limit:
-                parts.append(bytes(buffer[:n]))
-        return b"".join(parts) if kept <= limit else None
-
-    def drain(self) -> None:
-        buffer = bytearray(BLOCK)
-        while self.readinto(buffer):
-            pass
 
 
 class _Counting:
@@ -275,7 +93,7 @@ class _Counting:
             hasher.update(data)
 
 
-def _iter_text_lines(raw: _Tee, codec: str) -> Iterator[tuple[int, str]]:
+def _iter_text_lines(raw: Tee, codec: str) -> Iterator[tuple[int, str]]:
     """(line number, line) of a tag file, split on CR, LF or CRLF, streamed in blocks."""
     text = io.TextIOWrapper(io.BufferedReader(raw, BLOCK), encoding=codec, errors="surrogateescape", newline="")
     number = 1
@@ -348,19 +166,16 @@ class _Plan:
 # --------------------------------------------------------------------------- the check
 
 
-class _SerializedCheck:
+class _SerializedCheck(BagRules):
     def __init__(self, archive: Path, open_members: MemberReader, *, fast: bool) -> None:
+        super().__init__(fast=fast)
         self.archive = archive
         self.open_members = open_members
-        self.fast = fast
-        self.problems: list[Problem] = []
         self.root: str | None = None
         self.extra_tops: set[str] = set()
         self.macos_members = 0
         # declaration
         self.declaration_seen = False
-        self.strict = True
-        self.codec = "utf-8-sig"
         self.bag_info_raw: bytes | None = None
         self.fetch_raw: bytes | None = None
         # members
@@ -372,30 +187,19 @@ class _SerializedCheck:
         self.unreadable: set[str] = set()
         self.links: set[str] = set()
         self.has_data = False
-        self.payload_files = 0
-        self.payload_bytes = 0
-        self.warc_files = 0
         self.scans: dict[str, WarcScan] = {}
         self.manifests: dict[str, _ManifestState] = {}
-        self.nfc_index: dict[str, str] = {}
         # the end
-        self.oxum: tuple[int, int] | None = None
-        self.fetch: dict[str, str] = {}
         self.listed_payload: set[str] = set()
-        self.files_checked = 0
-        self.bytes_checked = 0
 
     def problem(
         self,
-        kind: str,
+        kind: ProblemKind,
         path: str,
         detail: str,
-        *,
-        algorithm: str | None = None,
-        expected: str | None = None,
-        found: str | None = None,
     ) -> None:
-        self.problems.append(Problem(kind, path, detail, algorithm=algorithm, expected=expected, found=found))
+        """A problem of the archive itself (its members, not the bag's rules)."""
+        self.add(Problem(kind, path, detail))
 
     # -- driver
 
@@ -413,7 +217,8 @@ class _SerializedCheck:
         self.check_oxum()
         self.check_tag_files()
         if self.fast:
-            self.report_fast_mode()
+            ordered = sorted(self.manifests.items(), key=lambda item: (not item[1].payload, item[0]))
+            self.report_fast_mode((name, m.alg) for name, m in ordered)
         else:
             listed_scans = [scan for rel, scan in self.scans.items() if rel in self.listed_payload]
             for scan in listed_scans:
@@ -434,25 +239,25 @@ class _SerializedCheck:
             problems=self.problems,
         )
 
-    def iter_bag_members(self, *, report: bool) -> Iterator[tuple[str, _Member]]:
+    def iter_bag_members(self, *, report: bool) -> Iterator[tuple[str, Member]]:
         """(bag-relative path, member) for members inside the bag; the rest reported once (``report``)."""
         try:
             for member in self.open_members():
                 rel = self.bag_path(member, report)
                 if rel is not None:
                     yield rel, member
-        except _ArchiveBroken as exc:
+        except ArchiveBroken as exc:
             if report:
                 self.archive_broken(exc)
 
-    def archive_broken(self, exc: _ArchiveBroken) -> None:
+    def archive_broken(self, exc: ArchiveBroken) -> None:
         self.problem(
             "invalid-structure",
             self.archive.name,
             f"the archive is cut short or damaged ({exc}); members after that point were not checked.",
         )
 
-    def bag_path(self, member: _Member, report: bool) -> str | None:
+    def bag_path(self, member: Member, report: bool) -> str | None:
         name = member.name
         normal = name
         while normal.startswith("./"):
@@ -503,7 +308,7 @@ class _SerializedCheck:
     def first_pass(self) -> None:
         try:
             self.first_pass_members()
-        except _ArchiveBroken as exc:  # raised while a member was being read
+        except ArchiveBroken as exc:  # raised while a member was being read
             self.archive_broken(exc)
 
     def first_pass_members(self) -> None:
@@ -514,12 +319,7 @@ class _SerializedCheck:
                 continue
             if member.kind == "symlink":
                 self.links.add(rel)
-                self.problem(
-                    "symlink",
-                    rel,
-                    f"this is a symbolic link (to {member.detail!r}); links inside a bag are refused and never "
-                    "followed. Replace it with the file or directory it points to.",
-                )
+                self.add(Problem.symlink(rel, member.detail))
                 continue
             if member.kind == "hardlink":
                 self.links.add(rel)
@@ -531,7 +331,7 @@ class _SerializedCheck:
                 )
                 continue
             if member.kind == "other":
-                self.problem("invalid-structure", rel, f"this is not a regular file or directory ({member.detail}).")
+                self.add(Problem.special_file(rel, member.detail))
                 continue
             if rel in self.payload_seen or rel in self.tag_seen or rel in self.links:
                 self.problem(
@@ -556,7 +356,7 @@ class _SerializedCheck:
         seen = {m.alg for m in self.manifests.values() if m.payload == payload and hashlib_name(m.alg)}
         return tuple(sorted(seen.union(PRESUMED_ALGORITHMS)))
 
-    def regular_file(self, rel: str, member: _Member) -> None:
+    def regular_file(self, rel: str, member: Member) -> None:
         payload = rel.startswith("data/")
         if payload:
             self.has_data = True
@@ -571,7 +371,7 @@ class _SerializedCheck:
         if member.kind == "unreadable":
             seen[rel] = member.size.to_bytes(_SIZE_BYTES, "little") + bytes([_NO_PLAN])
             self.unreadable.add(rel)
-            self.problem("not-checked", rel, f"{member.detail}; it was not checked.")
+            self.add(Problem.unreadable(rel, member.detail))
             return
         assert member.stream is not None
         if self.fast and payload:  # completeness only: the content is skipped, never read
@@ -579,7 +379,7 @@ class _SerializedCheck:
             return
         plan_id = _NO_PLAN if self.fast else self.plan_id(self.current_plan(payload))
         hashers = [] if self.fast else [self.new_hasher(alg) for alg in self.plans[plan_id].algorithms]
-        tee = _Tee(member.stream, hashers)
+        tee = Tee(member.stream, hashers)
         try:
             if payload and is_warc_name(rel):
                 counting = _Counting(hashers)
@@ -588,7 +388,7 @@ class _SerializedCheck:
             elif payload:
                 self.read_plain(tee)
             elif rel == BAGIT_TXT:
-                self.read_declaration(tee)
+                self.read_bagit_txt(tee)
             elif rel == BAG_INFO_TXT:
                 self.bag_info_raw = self.read_tag_text(rel, tee)
             elif rel == FETCH_TXT:
@@ -602,8 +402,8 @@ class _SerializedCheck:
             self.unreadable.add(rel)
             self.problem("changed", rel, f"the zip member is damaged ({exc}); its content could not be checked.")
             return
-        except _TAR_ERRORS as exc:
-            raise _ArchiveBroken(f"while reading {rel!r}: {exc}") from exc
+        except TAR_ERRORS as exc:
+            raise ArchiveBroken(f"while reading {rel!r}: {exc}") from exc
         size = tee.size if not self.fast else member.size
         seen[rel] = size.to_bytes(_SIZE_BYTES, "little") + bytes([plan_id]) + b"".join(h.digest() for h in hashers)
 
@@ -614,38 +414,24 @@ class _SerializedCheck:
         return factory()
 
     @staticmethod
-    def read_plain(tee: _Tee) -> None:
+    def read_plain(tee: Tee) -> None:
         tee.drain()
 
-    def read_tag_text(self, rel: str, tee: _Tee) -> bytes | None:
+    def read_tag_text(self, rel: str, tee: Tee) -> bytes | None:
         data = tee.read_capped(TAG_TEXT_LIMIT)
         if data is None:
-            self.problem(
-                "not-checked", rel, f"the file is larger than {TAG_TEXT_LIMIT >> 20} MiB; its content was not read."
-            )
+            self.add(Problem.too_large(rel, TAG_TEXT_LIMIT))
         return data
 
-    def read_declaration(self, tee: _Tee) -> None:
+    def read_bagit_txt(self, tee: Tee) -> None:
         raw = self.read_tag_text(BAGIT_TXT, tee)
         if raw is None:
             return
         self.declaration_seen = True
-        declaration = parse_declaration(raw)
-        self.problems.extend(declaration.problems)
-        self.strict = declaration.strict
-        if declaration.encoding is not None:
-            codec = python_codec(declaration.encoding)
-            if codec is None:
-                self.problem(
-                    "invalid-structure",
-                    BAGIT_TXT,
-                    f"Tag-File-Character-Encoding {declaration.encoding!r} is not a known encoding; tag files "
-                    "were read as UTF-8.",
-                )
-            else:
-                self.codec = "utf-8-sig" if codec == "utf-8" else codec
+        self.read_declaration(raw)
 
-    def read_manifest(self, m: _ManifestState, tee: _Tee) -> None:
+    def read_manifest(self, m: _ManifestState, tee: Tee) -> None:
+        """Parse one manifest as it streams; its problems are kept apart, as it may be read again."""
         m.entries.clear()
         m.problems.clear()
         m.bad_lines.clear()
@@ -653,127 +439,37 @@ class _SerializedCheck:
         m.has_percent = m.has_non_ascii = False
         m.duplicate_lines = 0
         m.parsed = True
-        dot_lines = marker_lines = undecodable = 0
-        system_files: list[str] = []
+        quirks = ManifestQuirks(m.name)
         digest_size = m.size
-        hex_len = 2 * digest_size
-
-        def problem(
-            kind: str,
-            path: str,
-            detail: str,
-            *,
-            algorithm: str | None = None,
-            expected: str | None = None,
-            found: str | None = None,
-        ) -> None:
-            m.problems.append(Problem(kind, path, detail, algorithm=algorithm, expected=expected, found=found))
-
+        outer, self.problems = self.problems, m.problems
         try:
             for number, line in _iter_text_lines(tee, self.codec):
                 if not line.strip():
                     continue
                 if not line.isascii():
                     m.has_non_ascii = True
-                    undecodable += has_undecodable(line)
-                parsed = parse_manifest_line(line)
-                if parsed is None:
-                    problem("invalid-structure", m.name, f"line {number} is not '<checksum> <path>': {line[:80]!r}.")
+                    quirks.undecodable += has_undecodable(line)
+                m.has_percent |= "%" in line
+                entry = self.vet_manifest_line(m.name, m.alg, digest_size, m.payload, number, line, quirks)
+                if entry is None:
                     continue
-                marker_lines += parsed.md5sum_marker
-                m.has_percent |= "%" in parsed.path
-                checked = check_path(parsed.path, self.strict)
-                if checked.kind is not None:
-                    problem(checked.kind, checked.path, f"{m.name} line {number}: {checked.detail}")
-                    continue
-                path = checked.path
-                dot_lines += checked.leading_dot
-                if m.payload != path.startswith("data/"):
-                    where = (
-                        "outside data/, so it cannot be payload"
-                        if m.payload
-                        else "inside data/; tag manifests list tag files only"
-                    )
-                    problem("invalid-structure", path, f"{m.name} line {number} lists a path {where}.")
-                    continue
-                key = path
-                if m.payload and not path.isascii():
-                    known = self.nfc_index.setdefault(unicodedata.normalize("NFC", path), path)
-                    if known != path:
-                        problem(
-                            "warning",
-                            path,
-                            f"{m.name} line {number} lists {path!r} ({_form(path)}), which is {known!r} "
-                            f"({_form(known)}) in another Unicode normalisation; both are taken as one file.",
-                        )
-                        key = known
-                if m.payload:
-                    base = path.rpartition("/")[2]
-                    if base in SYSTEM_FILE_NAMES or base.startswith("._"):
-                        system_files.append(path)
-                if digest_size and not is_hex_digest(parsed.digest, hex_len):
-                    problem(
-                        "invalid-structure",
-                        path,
-                        f"{m.name} line {number}: {parsed.digest[:140]!r} is not a hex {m.alg} checksum, so this "
-                        f"file cannot be checked against {m.name}.",
-                        algorithm=m.alg,
-                    )
+                key = entry.key
+                if entry.digest is None:
                     m.bad_lines.add(key)
                     m.entries.setdefault(key, b"")
                     continue
-                digest = bytes.fromhex(parsed.digest) if digest_size else b""
                 known_digest = m.entries.get(key)
                 if known_digest is None or key in m.bad_lines:
-                    m.entries[key] = digest
-                elif known_digest == digest:
-                    m.duplicate_lines += 1
-                    problem(
-                        "invalid-structure" if self.strict else "warning",
-                        path,
-                        f"{m.name} lists this file more than once"
-                        + (
-                            " (each file must appear exactly once from BagIt 1.0)."
-                            if self.strict
-                            else "; the checksums agree."
-                        ),
-                        algorithm=m.alg,
-                    )
+                    m.entries[key] = entry.digest
                 else:
-                    problem(
-                        "invalid-structure",
-                        path,
-                        f"{m.name} lists this file more than once with different checksums.",
-                        algorithm=m.alg,
-                        expected=known_digest.hex(),
-                        found=digest.hex(),
-                    )
+                    m.duplicate_lines += known_digest == entry.digest
+                    self.duplicate_line(m.name, m.alg, entry.path, known_digest, entry.digest)
         except UnicodeError as exc:
-            problem("invalid-structure", m.name, f"the file is not valid {self.codec} ({exc}).")
+            self.add(Problem.structure(m.name, f"the file is not valid {self.codec} ({exc})."))
         finally:
             tee.drain()
-        if undecodable:
-            problem(
-                "invalid-structure",
-                m.name,
-                f"{undecodable} line(s) are not valid {self.codec}; their paths were matched byte for byte.",
-            )
-        if dot_lines:
-            problem("warning", m.name, f"{dot_lines} path(s) start with './'; read without it.")
-        if marker_lines:
-            problem(
-                "warning",
-                m.name,
-                f"{marker_lines} line(s) carry md5sum's binary marker ('*' before the path); read without it.",
-            )
-        if system_files:
-            shown = ", ".join(system_files[:5]) + (" ..." if len(system_files) > 5 else "")
-            problem(
-                "warning",
-                m.name,
-                f"{len(system_files)} listed file(s) are operating-system clutter ({shown}); probably bagged by "
-                "accident.",
-            )
+            self.manifest_quirks(quirks)
+            self.problems = outer
 
     # -- pass 2: only what pass 1 could not know in time
 
@@ -825,14 +521,14 @@ class _SerializedCheck:
             if member.stream is None:
                 continue
             if rel in reparse and rel not in self.unreadable:
-                self.read_manifest(self.manifests[rel], _Tee(member.stream, []))
+                self.read_manifest(self.manifests[rel], Tee(member.stream, []))
                 reparse.discard(rel)
             wanted = need.pop(rel, None)
             if wanted:
                 hashers = [self.new_hasher(alg) for alg in wanted]
                 try:
-                    self.read_plain(_Tee(member.stream, hashers))
-                except (zipfile.BadZipFile, *_TAR_ERRORS):
+                    self.read_plain(Tee(member.stream, hashers))
+                except (zipfile.BadZipFile, *TAR_ERRORS):
                     continue  # reported in pass 1 if it was broken then; if not, left not-checked below
                 self.extra_digests[rel] = {alg: h.digest() for alg, h in zip(wanted, hashers)}
             if not reparse and not need:
@@ -843,42 +539,22 @@ class _SerializedCheck:
 
     def check_structure(self) -> None:
         if BAGIT_TXT not in self.tag_seen and BAGIT_TXT not in self.links:
-            self.problem("invalid-structure", BAGIT_TXT, "the bag has no bagit.txt; every bag must declare itself.")
+            self.no_bagit_txt()
         if self.bag_info_raw is not None:
-            elements, problems = parse_bag_info(split_lines(self.decode_tag_text(BAG_INFO_TXT, self.bag_info_raw)))
-            self.problems.extend(problems)
-            parsed: set[tuple[int, int]] = set()
-            for label, value in elements:
-                if label.lower() != "payload-oxum":
-                    continue
-                octets, dot, count = value.partition(".")
-                if not (dot and octets.isdigit() and count.isdigit()):
-                    self.problem(
-                        "oxum", BAG_INFO_TXT, f"Payload-Oxum {value!r} is not '<octets>.<file count>'.", expected=value
-                    )
-                    continue
-                parsed.add((int(octets), int(count)))
-            if len(parsed) > 1:
-                self.problem("oxum", BAG_INFO_TXT, "bag-info.txt declares different Payload-Oxum values.")
-            self.oxum = parsed.pop() if len(parsed) == 1 else None
+            self.read_bag_info(self.bag_info_raw)
         if not self.has_data and PAYLOAD_DIR not in self.links:
-            self.problem("invalid-structure", PAYLOAD_DIR, "the bag has no data/ payload directory.")
+            self.no_payload_dir()
         if not any(m.payload for m in self.manifests.values()):
-            self.problem("invalid-structure", "manifest-<algorithm>.txt", "the bag has no payload manifest.")
+            self.no_payload_manifest()
         for name, m in sorted(self.manifests.items()):
             if hashlib_name(m.alg) is None:
-                self.problem(
-                    "not-checked",
-                    name,
-                    f"cablekeep cannot compute {m.alg!r} checksums; the checksums in {name} were not verified.",
-                    algorithm=m.alg,
-                )
+                self.cannot_compute(name, m.alg)
             if not m.parsed and name not in self.unreadable:
-                self.problem("not-checked", name, "the manifest could not be read again; it was not verified.")
+                self.add(Problem.not_checked(name, "the manifest could not be read again; it was not verified."))
             self.problems.extend(m.problems)
         if self.fetch_raw is not None:
-            self.read_fetch_txt(self.fetch_raw)
-        self.warn_case_collisions()
+            self.read_fetch_txt(self.fetch_raw, self.payload_keys())
+        self.warn_case_collisions(self.payload_keys())
         if self.macos_members:
             self.problem(
                 "warning",
@@ -887,33 +563,7 @@ class _SerializedCheck:
                 "bag; ignored.",
             )
 
-    def decode_tag_text(self, name: str, raw: bytes) -> str:
-        try:
-            return raw.decode(self.codec)
-        except UnicodeDecodeError as exc:
-            self.problem("invalid-structure", name, f"the file is not valid {self.codec} ({exc.reason}).")
-            return raw.decode(self.codec, "replace")
 
-    def read_fetch_txt(self, raw: bytes) -> None:
-        payload_keys = self.payload_keys()
-        for number, line in enumerate(split_lines(self.decode_tag_text(FETCH_TXT, raw)), 1):
-            if not line.strip():
-                continue
-            parsed = parse_fetch_line(line)
-            if parsed is None:
-                self.problem("invalid-structure", FETCH_TXT, f"line {number} is not '<url> <length> <path>'.")
-                continue
-            checked = check_path(parsed.path, self.strict)
-            if checked.kind is not None:
-                self.problem(checked.kind, checked.path, f"{FETCH_TXT} line {number}: {checked.detail}")
-                continue
-            if not checked.path.startswith("data/"):
-                self.problem("invalid-structure", checked.path, f"{FETCH_TXT} line {number} names a path outside data/.")
-                continue
-            self.fetch[checked.path] = parsed.url
-        for path in self.fetch:
-            if path not in payload_keys:
-                self.problem("invalid-structure", path, "fetch.txt lists this file but no payload manifest does.")
 
     def payload_manifests(self) -> list[_ManifestState]:
         return [m for _, m in sorted(self.manifests.items()) if m.payload]
@@ -924,18 +574,6 @@ class _SerializedCheck:
             keys.update(m.entries)
         return keys
 
-    def warn_case_collisions(self) -> None:
-        groups: dict[str, list[str]] = {}
-        for key in self.payload_keys():
-            groups.setdefault(key.lower(), []).append(key)
-        for names in groups.values():
-            if len(names) > 1:
-                self.problem(
-                    "warning",
-                    min(names),
-                    f"{' and '.join(repr(n) for n in sorted(names))} differ only in case; they cannot coexist on "
-                    "a case-insensitive filesystem (macOS, Windows).",
-                )
 
     def under_link(self, rel: str) -> bool:
         if not self.links:
@@ -954,47 +592,24 @@ class _SerializedCheck:
                 listed = nfc_keys.get(unicodedata.normalize("NFC", rel))
                 if listed is not None and listed not in matched and listed not in self.payload_seen:
                     key = listed
-                    self.problem(
-                        "warning",
-                        rel,
-                        f"the manifests list this file as {listed!r} ({_form(listed)}) and it is stored as "
-                        f"{_form(rel)}; matched as one file.",
-                    )
+                    self.stored_as_other_form(rel, listed)
             if key is None:
-                self.problem(
-                    "unexpected",
-                    rel,
-                    "this payload file is in no payload manifest: it was added, or the manifests are out of date.",
-                )
+                self.add(Problem.unexpected_file(rel))
                 continue
             matched.add(key)
             self.listed_payload.add(rel)
             for m in manifests:
                 if key not in m.entries and key not in m.bad_lines:
-                    self.problem(
-                        "invalid-structure",
-                        rel,
-                        f"this file is missing from {m.name}; every payload file must be in every payload manifest.",
-                        algorithm=m.alg,
-                    )
+                    self.not_in_manifest(rel, m.name, m.alg)
             if self.fast or rel in self.unreadable:
                 continue
-            self.compare(rel, packed, key, manifests, "the file has changed")
+            self.compare_file(rel, packed, key, manifests, tag_file=False)
         for key in sorted(keys - matched):
             if self.under_link(key):
                 continue
-            listing = ", ".join(m.name for m in manifests if key in m.entries) or "a manifest"
-            url = self.fetch.get(key)
-            if url is not None:
-                detail = (
-                    f"listed in fetch.txt ({url}) and {listing} but not in the bag; cablekeep never fetches: "
-                    "fetch the file, then verify again."
-                )
-            else:
-                detail = f"listed in {listing} but not in the bag."
-            self.problem("missing", key, detail)
+            self.missing(key, [m.name for m in manifests if key in m.entries])
 
-    def compare(self, rel: str, packed: bytes, key: str, manifests: list[_ManifestState], what: str) -> None:
+    def compare_file(self, rel: str, packed: bytes, key: str, manifests: list[_ManifestState], *, tag_file: bool) -> None:
         self.files_checked += 1
         self.bytes_checked += int.from_bytes(packed[:_SIZE_BYTES], "little")
         for m in manifests:
@@ -1003,39 +618,11 @@ class _SerializedCheck:
                 continue
             found = self.digest_of(packed, rel, m.alg)
             if found is None:
-                self.problem(
-                    "not-checked", rel, f"the {m.alg} checksum could not be computed; it was not verified.", algorithm=m.alg
-                )
-            elif found != expected:
-                self.problem(
-                    "changed",
-                    rel,
-                    f"the {m.alg} checksum differs from {m.name}: {what}.",
-                    algorithm=m.alg,
-                    expected=expected.hex(),
-                    found=found.hex(),
-                )
-
-    def check_oxum(self) -> None:
-        if self.oxum is None:
-            if self.fast:
-                self.problem(
-                    "not-checked",
-                    BAG_INFO_TXT,
-                    "the bag has no Payload-Oxum, so fast mode could not compare payload sizes; run a full "
-                    "verification.",
-                )
-            return
-        octets, count = self.oxum
-        if (octets, count) != (self.payload_bytes, self.payload_files):
-            self.problem(
-                "oxum",
-                BAG_INFO_TXT,
-                f"Payload-Oxum declares {count} files and {octets} bytes, but data/ holds {self.payload_files} "
-                f"files and {self.payload_bytes} bytes.",
-                expected=f"{octets}.{count}",
-                found=f"{self.payload_bytes}.{self.payload_files}",
-            )
+                self.add(Problem.not_checked(
+                    rel, f"the {m.alg} checksum could not be computed; it was not verified.", algorithm=m.alg
+                ))
+            else:
+                self.compare(rel, m.name, m.alg, expected, found, tag_file=tag_file)
 
     def check_tag_files(self) -> None:
         tag_manifests = [m for _, m in sorted(self.manifests.items()) if not m.payload]
@@ -1046,30 +633,8 @@ class _SerializedCheck:
             packed = self.tag_seen.get(rel)
             if packed is None:
                 if not self.under_link(rel):
-                    listing = ", ".join(m.name for m in tag_manifests if rel in m.entries) or "a tag manifest"
-                    self.problem("missing", rel, f"listed in {listing} but not in the bag.")
+                    self.missing(rel, [m.name for m in tag_manifests if rel in m.entries], payload=False)
                 continue
             if self.fast or rel in self.unreadable:
                 continue
-            self.compare(rel, packed, rel, tag_manifests, "the tag file has changed")
-
-    def report_fast_mode(self) -> None:
-        for name, m in sorted(self.manifests.items(), key=lambda item: (not item[1].payload, item[0])):
-            self.problem(
-                "not-checked",
-                name,
-                f"fast mode: the {m.alg} checksums in {name} were not verified (only completeness and "
-                "Payload-Oxum were); run a full verification to check file contents.",
-                algorithm=m.alg,
-            )
-        if self.warc_files:
-            self.problem(
-                "not-checked", PAYLOAD_DIR, f"fast mode: the records of {self.warc_files} WARC file(s) were not checked."
-            )
-
-
-def _form(path: str) -> str:
-    for form in ("NFC", "NFD"):
-        if unicodedata.is_normalized(form, path):
-            return form
-    return "not normalised"
+            self.compare_file(rel, packed, rel, tag_manifests, tag_file=True)

@@ -21,7 +21,7 @@ from ..bagging.layout import (
     TAGMANIFEST_RE,
     hashlib_name,
 )
-from .report import Problem
+from .report import Problem, ProblemKind
 
 V1_0 = (1, 0)
 
@@ -90,7 +90,7 @@ def parse_declaration(raw: bytes) -> Declaration:
     """Parse the bytes of bagit.txt (RFC 8493 section 2.1.1)."""
     decl = Declaration()
 
-    def problem(kind: str, detail: str) -> None:
+    def problem(kind: ProblemKind, detail: str) -> None:
         decl.problems.append(Problem(kind, BAGIT_TXT, detail))
 
     if raw.startswith(_UTF8_BOM):
@@ -125,7 +125,7 @@ def parse_declaration(raw: bytes) -> Declaration:
             else:
                 decl.version = (int(vmatch.group(1)), int(vmatch.group(2)))
             break
-    strict_kind = "invalid-structure" if decl.strict else "warning"
+    strict_kind: ProblemKind = "invalid-structure" if decl.strict else "warning"
 
     for line in malformed:
         problem("invalid-structure", f"bagit.txt line {line!r} is not 'Label: value'.")
@@ -196,7 +196,7 @@ class PathCheck:
     """A manifest or fetch.txt path after decoding. ``kind`` is None when it is fine."""
 
     path: str
-    kind: str | None = None
+    kind: ProblemKind | None = None
     detail: str = ""
     leading_dot: bool = False
 

@@ -74,6 +74,8 @@ from .tagfiles import (
 from ..errors import BagUnreadableError, UsageError
 from ..bagging.hashing import hasher_factory as _hasher_factory
 from ..bagging.hashing import make_pool
+from .checker import BagRules, ManifestQuirks
+from .sources import TAG_TEXT_LIMIT, Tee, open_regular, special_kind
 from .report import Problem, Report, problem_order
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
 
@@ -210,7 +212,7 @@ _buffer: bytearray | None = None
 
 
 def _open_nofollow(path: str) -> int:
-    return os.open(path, READ_FLAGS)
+    return open_regular(path)  # never through a link, never a FIFO or device
 
 
 class _CountingHashers:
@@ -404,13 +406,6 @@ class _TagRead:
     size: int
 
 
-def _form(path: str) -> str:
-    for form in ("NFC", "NFD"):
-        if unicodedata.is_normalized(form, path):
-            return form
-    return "not normalised"
-
-
 @dataclass
 class _ManifestRead:
     """One manifest being parsed, and the quirks counted for a single warning each."""
@@ -420,9 +415,7 @@ class _ManifestRead:
     layout: _Layout
     entries: dict[str, bytes]
     payload: bool
-    dot_lines: int = 0
-    marker_lines: int = 0
-    system_files: list[str] = field(default_factory=list)
+    quirks: ManifestQuirks
 
     @property
     def alg(self) -> str:
@@ -436,20 +429,17 @@ class _ManifestRead:
 # --------------------------------------------------------------------------- the bag check
 
 
-class _BagCheck:
+class _BagCheck(BagRules):
     def __init__(self, root: Path, *, fast: bool, processes: int) -> None:
+        super().__init__(fast=fast)
         self.root = root
         self.root_s = os.fspath(root)
-        self.fast = fast
         self.processes = processes
         self.only: frozenset[str] | None = None  # a sample: hash only these payload files
         self.open_file: Callable[[str], int] = _open_nofollow
         self.on_progress: Callable[[VerifyProgress], None] | None = None
         self.not_sampled = 0
         self.warcs_not_sampled = 0
-        self.problems: list[Problem] = []
-        self.strict = True
-        self.codec = "utf-8-sig"
         # top level
         self.top_files: dict[str, int] = {}
         self.payload_manifests: list[tuple[str, str]] = []  # (file name, algorithm)
@@ -461,46 +451,26 @@ class _BagCheck:
         # manifests
         self.entries: dict[str, bytes] = {}
         self.tag_entries: dict[str, bytes] = {}
-        self.nfc_index: dict[str, str] = {}
         self.bad_lines: set[tuple[bool, int, str]] = set()  # (payload?, manifest index, path) already reported
         self.tag_reads: dict[str, _TagRead] = {}
-        self.fetch: dict[str, str] = {}
-        self.oxum: tuple[int, int] | None = None
         # walk
         self.symlinks: set[str] = set()
         self.tag_files: dict[str, int] = {}
-        self.payload_files = 0
-        self.payload_bytes = 0
-        self.warc_files = 0
         # results
-        self.files_checked = 0
-        self.bytes_checked = 0
         self.scans: list[WarcScan] = []
-
-    def problem(
-        self,
-        kind: str,
-        path: str,
-        detail: str,
-        *,
-        algorithm: str | None = None,
-        expected: str | None = None,
-        found: str | None = None,
-    ) -> None:
-        self.problems.append(Problem(kind, path, detail, algorithm=algorithm, expected=expected, found=found))
 
     # -- driver
 
     def run(self) -> Report:
         self.read_top_level()
         self.read_bagit_txt()
-        self.read_bag_info()
+        self.read_bag_info_txt()
         pool = self.start_pool()
         try:
             self.read_manifests(self.payload_layout, self.entries, payload=True)
             self.read_manifests(self.tag_layout, self.tag_entries, payload=False)
-            self.read_fetch_txt()
-            self.warn_case_collisions()
+            self.read_fetch_txt_file()
+            self.warn_of_case_collisions()
             dispatcher = None
             if not self.fast:
                 dispatcher = _Dispatcher(
@@ -516,7 +486,10 @@ class _BagCheck:
         self.check_oxum()
         self.check_tag_files()
         if self.fast:
-            self.report_fast_mode()
+            self.report_fast_mode(
+                (*zip(self.payload_layout.manifests, self.payload_layout.algorithms),
+                 *zip(self.tag_layout.manifests, self.tag_layout.algorithms))
+            )
         elif not self.warcs_not_sampled:
             indexes, all_present = self.earlier_bag_indexes()
             self.problems.extend(
@@ -588,7 +561,7 @@ class _BagCheck:
                 else:
                     self.tag_dirs.append(name)
             elif not entry.is_file(follow_symlinks=False):
-                self.problem("invalid-structure", name, "this is not a regular file or directory.")
+                self.add(Problem.special_file(name, special_kind(entry)))
             else:
                 self.top_files[name] = entry.stat(follow_symlinks=False).st_size
                 if match := MANIFEST_RE.match(name):
@@ -601,18 +574,13 @@ class _BagCheck:
         if BAGIT_TXT not in self.top_files and not payload_manifests and not self.has_data:
             raise BagUnreadableError(f"{self.root} is not a bag: it has no bagit.txt, no manifest and no data/")
         if not self.has_data and PAYLOAD_DIR not in self.symlinks:
-            self.problem("invalid-structure", PAYLOAD_DIR, "the bag has no data/ payload directory.")
+            self.no_payload_dir()
         if not payload_manifests:
-            self.problem("invalid-structure", "manifest-<algorithm>.txt", "the bag has no payload manifest.")
+            self.no_payload_manifest()
 
     def symlink(self, rel: str) -> None:
         self.symlinks.add(rel)
-        self.problem(
-            "symlink",
-            rel,
-            "this is a symbolic link; links inside a bag are refused and never followed. Replace it with "
-            "the file or directory it points to.",
-        )
+        self.add(Problem.symlink(rel))
 
     def tag_hashers(self) -> dict[str, hashlib._Hash]:
         """One hasher per tag-manifest algorithm (none in fast mode)."""
@@ -622,72 +590,43 @@ class _BagCheck:
         return {alg: hashlib.new(h) for alg, h in zip(layout.algorithms, layout.hash_names) if h is not None}
 
     def read_small_tag_file(self, name: str) -> bytes | None:
-        """Bytes of a small top-level tag file, hashed for the tag manifests in the same read."""
+        """Bytes of a small top-level tag file (at most :data:`TAG_TEXT_LIMIT`), hashed for the tag
+        manifests in the same read."""
         if name not in self.top_files:
             return None
         hashers = self.tag_hashers()
         try:
-            with os.fdopen(_open_nofollow(os.path.join(self.root_s, name)), "rb") as stream:
-                data = stream.read()
+            fd = open_regular(os.path.join(self.root_s, name))
         except OSError as exc:
-            self.problem("not-checked", name, f"the file could not be read ({exc.strerror or exc}).")
+            self.add(Problem.unreadable(name, f"the file could not be read ({exc.strerror or exc})"))
             return None
-        for hasher in hashers.values():
-            hasher.update(data)
-        self.tag_reads[name] = _TagRead({alg: h.digest() for alg, h in hashers.items()}, len(data))
+        with os.fdopen(fd, "rb", buffering=0) as stream:
+            tee = Tee(stream, list(hashers.values()))
+            try:
+                data = tee.read_capped(TAG_TEXT_LIMIT)
+            except OSError as exc:
+                self.add(Problem.unreadable(name, f"the file could not be read ({exc.strerror or exc})"))
+                return None
+        self.tag_reads[name] = _TagRead({alg: h.digest() for alg, h in hashers.items()}, tee.size)
+        if data is None:
+            self.add(Problem.too_large(name, TAG_TEXT_LIMIT))
         return data
 
     def read_bagit_txt(self) -> None:
         raw = self.read_small_tag_file(BAGIT_TXT)
         if raw is None:
-            if BAGIT_TXT not in self.symlinks:
-                self.problem("invalid-structure", BAGIT_TXT, "the bag has no bagit.txt; every bag must declare itself.")
+            if BAGIT_TXT not in self.symlinks and BAGIT_TXT not in self.tag_reads:
+                self.no_bagit_txt()
             return
-        declaration = parse_declaration(raw)
-        self.problems.extend(declaration.problems)
-        self.strict = declaration.strict
-        if declaration.encoding is not None:
-            codec = python_codec(declaration.encoding)
-            if codec is None:
-                self.problem(
-                    "invalid-structure",
-                    BAGIT_TXT,
-                    f"Tag-File-Character-Encoding {declaration.encoding!r} is not a known encoding; tag files "
-                    "were read as UTF-8.",
-                )
-            else:
-                self.codec = "utf-8-sig" if codec == "utf-8" else codec
+        self.read_declaration(raw)
 
-    def decode_tag_text(self, name: str, raw: bytes) -> str:
-        try:
-            return raw.decode(self.codec)
-        except UnicodeDecodeError as exc:
-            self.problem("invalid-structure", name, f"the file is not valid {self.codec} ({exc.reason}).")
-            return raw.decode(self.codec, "replace")
 
-    def read_bag_info(self) -> None:
+    def read_bag_info_txt(self) -> None:
         raw = self.read_small_tag_file(BAG_INFO_TXT)
-        if raw is None:
-            return
-        elements, problems = parse_bag_info(split_lines(self.decode_tag_text(BAG_INFO_TXT, raw)))
-        self.problems.extend(problems)
-        parsed: set[tuple[int, int]] = set()
-        for label, value in elements:
-            if label.lower() != "payload-oxum":
-                continue
-            octets, dot, count = value.partition(".")
-            if not (dot and octets.isdigit() and count.isdigit()):
-                self.problem(
-                    "oxum", BAG_INFO_TXT, f"Payload-Oxum {value!r} is not '<octets>.<file count>'.", expected=value
-                )
-                continue
-            parsed.add((int(octets), int(count)))
-        if len(parsed) > 1:
-            self.problem("oxum", BAG_INFO_TXT, "bag-info.txt declares different Payload-Oxum values.")
-        elif parsed:
-            self.oxum = parsed.pop()
+        if raw is not None:
+            self.read_bag_info(raw)
 
-    def iter_manifest_chunks(self, name: str) -> Iterator[tuple[int, list[str], bool]]:
+    def iter_manifest_chunks(self, name: str, quirks: ManifestQuirks) -> Iterator[tuple[int, list[str], bool]]:
         """Lines of a manifest in batches: (number of the first line, lines, batch is plain).
 
         A batch is plain when it is ASCII without NUL, tab or operating-system clutter names, so
@@ -695,13 +634,12 @@ class _BagCheck:
         for the tag manifests in the same read.
         """
         try:
-            fd = _open_nofollow(os.path.join(self.root_s, name))
+            fd = open_regular(os.path.join(self.root_s, name))
         except OSError as exc:
-            self.problem("not-checked", name, f"the file could not be read ({exc.strerror or exc}).")
+            self.add(Problem.unreadable(name, f"the file could not be read ({exc.strerror or exc})"))
             return
         raw = _HashingRaw(fd, self.tag_hashers())
         text = io.TextIOWrapper(io.BufferedReader(raw, BLOCK), encoding=self.codec, errors="surrogateescape", newline="")
-        undecodable = 0
         number = 1
         carry = ""
         try:
@@ -723,35 +661,23 @@ class _BagCheck:
                     if plain:
                         plain = not any(hint in seen for hint in _CLUTTER_HINTS)
                     elif not seen.isascii():
-                        undecodable += sum(1 for line in lines if has_undecodable(line))
+                        quirks.undecodable += sum(1 for line in lines if has_undecodable(line))
                     yield number, lines, plain
                     number += len(lines)
                 if not chunk:
                     break
         except UnicodeError as exc:
-            self.problem("invalid-structure", name, f"the file is not valid {self.codec} ({exc}).")
+            self.add(Problem.structure(name, f"the file is not valid {self.codec} ({exc})."))
         finally:
             raw.drain()
             self.tag_reads[name] = _TagRead({alg: h.digest() for alg, h in raw.hashers.items()}, raw.size)
             text.close()
-        if undecodable:
-            self.problem(
-                "invalid-structure",
-                name,
-                f"{undecodable} line(s) are not valid {self.codec}; their paths were matched byte for byte.",
-            )
 
     def read_manifests(self, layout: _Layout, entries: dict[str, bytes], *, payload: bool) -> None:
         for index, name in enumerate(layout.manifests):
             if layout.hash_names[index] is None:
-                self.problem(
-                    "not-checked",
-                    name,
-                    f"cablekeep cannot compute {layout.algorithms[index]!r} checksums; the checksums in {name} "
-                    "were not verified.",
-                    algorithm=layout.algorithms[index],
-                )
-            self.read_manifest(_ManifestRead(name, index, layout, entries, payload))
+                self.cannot_compute(name, layout.algorithms[index])
+            self.read_manifest(_ManifestRead(name, index, layout, entries, payload, ManifestQuirks(name)))
 
     def read_manifest(self, m: _ManifestRead) -> None:
         """Parse one manifest into ``m.entries``.
@@ -764,7 +690,7 @@ class _BagCheck:
         hex_len = 2 * m.size
         fast_ok = m.payload and m.size > 0
         percent_matters = self.strict
-        for first, lines, plain in self.iter_manifest_chunks(m.name):
+        for first, lines, plain in self.iter_manifest_chunks(m.name, m.quirks):
             if not (plain and fast_ok):
                 for offset, line in enumerate(lines):
                     self.manifest_line(m, first + offset, line)
@@ -792,140 +718,40 @@ class _BagCheck:
                             entries[path] = layout.put(packed, index, raw)
                             continue
                 self.manifest_line(m, first + offset, line)
-        self.finish_manifest(m)
+        self.manifest_quirks(m.quirks)
 
     def manifest_line(self, m: _ManifestRead, number: int, line: str) -> None:
-        """One manifest line, every rule applied."""
-        name, alg, layout = m.name, m.alg, m.layout
+        """One manifest line, every rule applied (:meth:`BagRules.vet_manifest_line`)."""
         if not line.strip():
             return
-        parsed = parse_manifest_line(line)
-        if parsed is None:
-            self.problem("invalid-structure", name, f"line {number} is not '<checksum> <path>': {line[:80]!r}.")
+        entry = self.vet_manifest_line(m.name, m.alg, m.size, m.payload, number, line, m.quirks)
+        if entry is None:
             return
-        m.marker_lines += parsed.md5sum_marker
-        checked = check_path(parsed.path, self.strict)
-        if checked.kind is not None:
-            self.problem(checked.kind, checked.path, f"{name} line {number}: {checked.detail}")
+        layout = m.layout
+        if entry.digest is None:
+            self.bad_lines.add((m.payload, m.index, entry.key))
+            m.entries.setdefault(entry.key, layout.empty())  # present, so the file is not "unexpected"
             return
-        path = checked.path
-        m.dot_lines += checked.leading_dot
-        if m.payload != path.startswith("data/"):
-            where = "outside data/, so it cannot be payload" if m.payload else "inside data/; tag manifests list tag files only"
-            self.problem("invalid-structure", path, f"{name} line {number} lists a path {where}.")
-            return
-        key = path
-        if m.payload and not path.isascii():
-            known = self.nfc_index.setdefault(unicodedata.normalize("NFC", path), path)
-            if known != path:
-                self.problem(
-                    "warning",
-                    path,
-                    f"{name} line {number} lists {path!r} ({_form(path)}), which is {known!r} ({_form(known)}) "
-                    "in another Unicode normalisation; both are taken as one file.",
-                )
-                key = known
-        if m.payload:
-            base = path.rpartition("/")[2]
-            if base in SYSTEM_FILE_NAMES or base.startswith("._"):
-                m.system_files.append(path)
-        if m.size and not is_hex_digest(parsed.digest, 2 * m.size):
-            self.problem(
-                "invalid-structure",
-                path,
-                f"{name} line {number}: {parsed.digest[:140]!r} is not a hex {alg} checksum, so this file "
-                f"cannot be checked against {name}.",
-                algorithm=alg,
-            )
-            self.bad_lines.add((m.payload, m.index, key))
-            m.entries.setdefault(key, layout.empty())  # present, so the file is not "unexpected"
-            return
-        digest = bytes.fromhex(parsed.digest) if m.size else b""
-        packed = m.entries.get(key)
+        packed = m.entries.get(entry.key)
         if packed is None or not layout.listed(packed, m.index):
-            m.entries[key] = layout.put(packed, m.index, digest)
-        elif layout.digest(packed, m.index) == digest:
-            self.problem(
-                "invalid-structure" if self.strict else "warning",
-                path,
-                f"{name} lists this file more than once"
-                + (" (each file must appear exactly once from BagIt 1.0)." if self.strict else "; the checksums agree."),
-                algorithm=alg,
-            )
+            m.entries[entry.key] = layout.put(packed, m.index, entry.digest)
         else:
-            self.problem(
-                "invalid-structure",
-                path,
-                f"{name} lists this file more than once with different checksums.",
-                algorithm=alg,
-                expected=layout.digest(packed, m.index).hex(),
-                found=digest.hex(),
-            )
+            self.duplicate_line(m.name, m.alg, entry.path, layout.digest(packed, m.index), entry.digest)
 
-    def finish_manifest(self, m: _ManifestRead) -> None:
-        if m.dot_lines:
-            self.problem("warning", m.name, f"{m.dot_lines} path(s) start with './'; read without it.")
-        if m.marker_lines:
-            self.problem(
-                "warning",
-                m.name,
-                f"{m.marker_lines} line(s) carry md5sum's binary marker ('*' before the path); read without it.",
-            )
-        if m.system_files:
-            shown = ", ".join(m.system_files[:5]) + (" ..." if len(m.system_files) > 5 else "")
-            self.problem(
-                "warning",
-                m.name,
-                f"{len(m.system_files)} listed file(s) are operating-system clutter ({shown}); probably bagged "
-                "by accident.",
-            )
 
-    def read_fetch_txt(self) -> None:
+    def read_fetch_txt_file(self) -> None:
         raw = self.read_small_tag_file(FETCH_TXT)
-        if raw is None:
-            return
-        for number, line in enumerate(split_lines(self.decode_tag_text(FETCH_TXT, raw)), 1):
-            if not line.strip():
-                continue
-            parsed = parse_fetch_line(line)
-            if parsed is None:
-                self.problem("invalid-structure", FETCH_TXT, f"line {number} is not '<url> <length> <path>'.")
-                continue
-            checked = check_path(parsed.path, self.strict)
-            if checked.kind is not None:
-                self.problem(checked.kind, checked.path, f"{FETCH_TXT} line {number}: {checked.detail}")
-                continue
-            if not checked.path.startswith("data/"):
-                self.problem("invalid-structure", checked.path, f"{FETCH_TXT} line {number} names a path outside data/.")
-                continue
-            self.fetch[checked.path] = parsed.url
-        for path in self.fetch:
-            if path not in self.entries:
-                self.problem("invalid-structure", path, "fetch.txt lists this file but no payload manifest does.")
+        if raw is not None:
+            self.read_fetch_txt(raw, self.entries)
 
-    def warn_case_collisions(self) -> None:
+    def warn_of_case_collisions(self) -> None:
         seen: set[int] = set()
-        for key in self.entries:
+        for key in self.entries:  # most bags have none: a cheap look first
             folded = hash(key.lower())
             if folded in seen:
-                break
+                self.warn_case_collisions(self.entries)
+                return
             seen.add(folded)
-        else:
-            return
-        seen.clear()
-        groups: dict[str, list[str]] = {}
-        for key in self.entries:
-            groups.setdefault(key.lower(), []).append(key)
-        for names in groups.values():
-            if len(names) > 1:
-                self.problem(
-                    "warning",
-                    min(names),
-                    f"{' and '.join(repr(n) for n in sorted(names))} differ only in case; they cannot coexist on "
-                    "a case-insensitive filesystem (macOS, Windows).",
-                )
-
-    # -- 2. completeness (and 3. hashing, fed as files are found)
 
     def walk(self, dispatcher: _Dispatcher | None) -> None:
         if self.has_data:
@@ -940,7 +766,7 @@ class _BagCheck:
             try:
                 iterator = os.scandir(os.path.join(self.root_s, rel_dir))
             except OSError as exc:
-                self.problem("not-checked", rel_dir, f"the directory could not be listed ({exc.strerror or exc}).")
+                self.add(Problem.not_checked(rel_dir, f"the directory could not be listed ({exc.strerror or exc})."))
                 continue
             with iterator:
                 for entry in iterator:
@@ -950,7 +776,7 @@ class _BagCheck:
                     elif entry.is_dir(follow_symlinks=False):
                         stack.append(rel)
                     elif not entry.is_file(follow_symlinks=False):
-                        self.problem("invalid-structure", rel, "this is not a regular file or directory.")
+                        self.add(Problem.special_file(rel, special_kind(entry)))
                     elif payload:
                         self.found_payload(rel, entry.stat(follow_symlinks=False).st_size, dispatcher)
                     else:
@@ -966,28 +792,14 @@ class _BagCheck:
             listed = self.nfc_index.get(unicodedata.normalize("NFC", rel))
             if listed is not None and listed in self.entries:
                 packed = self.entries.pop(listed)
-                self.problem(
-                    "warning",
-                    rel,
-                    f"the manifests list this file as {listed!r} ({_form(listed)}) and it is stored as "
-                    f"{_form(rel)}; matched as one file.",
-                )
+                self.stored_as_other_form(rel, listed)
         if packed is None:
-            self.problem(
-                "unexpected",
-                rel,
-                "this payload file is in no payload manifest: it was added, or the manifests are out of date.",
-            )
+            self.add(Problem.unexpected_file(rel))
             return
         layout = self.payload_layout
         for index, name in enumerate(layout.manifests):
             if not layout.listed(packed, index) and (True, index, rel) not in self.bad_lines:
-                self.problem(
-                    "invalid-structure",
-                    rel,
-                    f"this file is missing from {name}; every payload file must be in every payload manifest.",
-                    algorithm=layout.algorithms[index],
-                )
+                self.not_in_manifest(rel, name, layout.algorithms[index])
         if dispatcher is None:
             return
         if self.only is not None and rel not in self.only:
@@ -1004,40 +816,10 @@ class _BagCheck:
 
     def report_missing(self) -> None:
         for rel, packed in self.entries.items():
-            if self.under_symlink(rel):
-                continue
-            manifests = ", ".join(self.payload_layout.listing(packed)) or "a manifest"
-            url = self.fetch.get(rel)
-            if url is not None:
-                detail = (
-                    f"listed in fetch.txt ({url}) and {manifests} but not in the bag; cablekeep never fetches: "
-                    "fetch the file, then verify again."
-                )
-            else:
-                detail = f"listed in {manifests} but not in the bag."
-            self.problem("missing", rel, detail)
+            if not self.under_symlink(rel):
+                self.missing(rel, self.payload_layout.listing(packed))
         self.entries.clear()
 
-    def check_oxum(self) -> None:
-        if self.oxum is None:
-            if self.fast:
-                self.problem(
-                    "not-checked",
-                    BAG_INFO_TXT,
-                    "the bag has no Payload-Oxum, so fast mode could not compare payload sizes; run a full "
-                    "verification.",
-                )
-            return
-        octets, count = self.oxum
-        if (octets, count) != (self.payload_bytes, self.payload_files):
-            self.problem(
-                "oxum",
-                BAG_INFO_TXT,
-                f"Payload-Oxum declares {count} files and {octets} bytes, but data/ holds {self.payload_files} "
-                f"files and {self.payload_bytes} bytes.",
-                expected=f"{octets}.{count}",
-                found=f"{self.payload_bytes}.{self.payload_files}",
-            )
 
     def check_tag_files(self) -> None:
         layout = self.tag_layout
@@ -1045,8 +827,7 @@ class _BagCheck:
         for rel, packed in self.tag_entries.items():
             if rel not in self.tag_files:
                 if not self.under_symlink(rel):
-                    manifests = ", ".join(layout.listing(packed)) or "a tag manifest"
-                    self.problem("missing", rel, f"listed in {manifests} but not in the bag.")
+                    self.missing(rel, layout.listing(packed), payload=False)
                 continue
             if self.fast:
                 continue
@@ -1060,16 +841,7 @@ class _BagCheck:
                 found = read.digests.get(alg)
                 if found is None or not layout.listed(packed, index):
                     continue
-                expected = layout.digest(packed, index)
-                if found != expected:
-                    self.problem(
-                        "changed",
-                        rel,
-                        f"the {alg} checksum differs from {layout.manifests[index]}: the tag file has changed.",
-                        algorithm=alg,
-                        expected=expected.hex(),
-                        found=found.hex(),
-                    )
+                self.compare(rel, layout.manifests[index], alg, layout.digest(packed, index), found, tag_file=True)
         if to_hash:
             self.on_result(_check_batch(self.root_s, layout, to_hash, False))
 
@@ -1088,31 +860,14 @@ class _BagCheck:
             index = os.path.join(os.path.dirname(self.root_s), name, "data", "index.cdxj")
             if os.path.sep in name or name in (".", "..") or not os.path.isfile(index):
                 all_present = False
-                self.problems.append(Problem(
-                    "warning", DEPENDS_FILE,
+                self.add(Problem.warning(
+                    DEPENDS_FILE,
                     f"earlier bag {name} is not beside this one: revisit records pointing into it were not checked; "
                     "put it next to this bag and verify again",
                 ))
                 continue
             indexes.append(index)
         return indexes, all_present
-
-    def report_fast_mode(self) -> None:
-        for layout in (self.payload_layout, self.tag_layout):
-            for name, alg in zip(layout.manifests, layout.algorithms):
-                self.problem(
-                    "not-checked",
-                    name,
-                    f"fast mode: the {alg} checksums in {name} were not verified (only completeness and "
-                    "Payload-Oxum were); run a full verification to check file contents.",
-                    algorithm=alg,
-                )
-        if self.warc_files:
-            self.problem(
-                "not-checked",
-                PAYLOAD_DIR,
-                f"fast mode: the records of {self.warc_files} WARC file(s) were not checked.",
-            )
 
 
 def _cdxj_record_ids(indexes: Iterable[str]) -> Iterator[str]:

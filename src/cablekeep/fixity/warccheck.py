@@ -46,7 +46,7 @@ from typing import BinaryIO
 
 from ..errors import BagUnreadableError
 from .recordids import IdSpool
-from .report import Problem, Report, problem_order
+from .report import Problem, ProblemKind, Report, problem_order
 from .warcdigests import RecordDigests, decode_digest, mismatch_problem
 from .warcfindings import Finding, Tally
 from .warcgzip import Hasher, RawSource, Stream, member_findings, open_stream
@@ -224,7 +224,7 @@ class _Scanner:
 
     # -- problems
 
-    def _problem(self, detail: str, offset: int | None, record_id: str | None = None, kind: str = "warc") -> None:
+    def _problem(self, detail: str, offset: int | None, record_id: str | None = None, kind: ProblemKind = "warc") -> None:
         self._scan.problems.append(Problem(kind, self._scan.path, detail, offset=offset, record_id=record_id))
 
     def _add(self, findings: list[Finding], record_id: str | None = None) -> None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .report import ProblemKind
+
 
 class Finding(NamedTuple):
     """One problem a step found: what, where (offset of the record or gzip member) and its kind."""
 
     detail: str
     offset: int | None
-    kind: str = "warc"  # a kind of :mod:`cablekeep.fixity.report`
+    kind: ProblemKind = "warc"
 
 
 @dataclass

@@ -1,0 +1,258 @@
+"""Bag sources: how the files of a bag are listed and read, for a directory, a tar stream and a zip.
+
+A source tells the checker what each entry is (regular file, directory, symbolic or hard link,
+special file) and its size, and reads a regular file as a stream. The rules apply the same whatever
+the source (:mod:`cablekeep.fixity.checker`); what differs is only how entries arrive:
+
+- a directory is listed with ``os.scandir`` and never followed through a link; a file is opened
+  with :func:`open_regular`, which refuses links (``O_NOFOLLOW``) and special files: a FIFO,
+  device or socket is never read (opened without blocking, checked with ``fstat``, closed);
+- a tar (plain, gzip, bzip2, xz) is read once as a stream (``r|``), member after member;
+- a zip's members are read in the order they are stored.
+
+Every source reads a tag file the same way, through :class:`Tee`: hashed while read, and kept only
+up to :data:`TAG_TEXT_LIMIT` bytes (bag-info.txt, fetch.txt, bagit.txt); past it the file is still
+hashed but not parsed, and the check says so (``Problem.too_large``).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+import os
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, cast
+
+from ..bagging.layout import BLOCK, READ_FLAGS
+from ..errors import BagUnreadableError
+
+TAG_TEXT_LIMIT = 16 << 20  # the most of a tag file that is read to be parsed, for every source
+
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+_SPECIAL = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+class SpecialFileError(OSError):
+    """A bag path names a FIFO, device or socket; it is never read."""
+
+
+# --------------------------------------------------------------------------- a directory
+
+
+def open_regular(path: str) -> int:
+    """A read-only descriptor for the regular file at ``path``.
+
+    ``OSError`` (ELOOP) for a symbolic link; :class:`SpecialFileError` for a FIFO, device or
+    socket, which is opened without blocking and closed unread (a FIFO would otherwise block the
+    check forever).
+    """
+    fd = os.open(path, READ_FLAGS | _NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise SpecialFileError(f"{path} is {special_name(mode)}, not a regular file")
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def special_name(mode: int) -> str:
+    return _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def special_kind(entry: os.DirEntry[str]) -> str:
+    """What a directory entry that is neither a regular file, a directory nor a link is."""
+    try:
+        return special_name(entry.stat(follow_symlinks=False).st_mode)
+    except OSError:
+        return "not a regular file"
+
+
+# --------------------------------------------------------------------------- reading while hashing
+
+
+class Tee(io.RawIOBase):
+    """Reads a member stream, feeding every byte to hashers and counting them."""
+
+    def __init__(self, stream: IO[bytes], hashers: list[hashlib._Hash]) -> None:
+        super().__init__()
+        self._stream = stream
+        self.hashers = hashers
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]  # typeshed: WriteableBuffer
+        data = self._stream.read(len(buffer))
+        n = len(data)
+        if n:
+            memoryview(buffer)[:n] = data
+            for hasher in self.hashers:
+                hasher.update(data)
+            self.size += n
+        return n
+
+    def read_capped(self, limit: int) -> bytes | None:
+        """Everything (None past ``limit`` bytes: the rest is still read and hashed)."""
+        parts: list[bytes] = []
+        kept = 0
+        buffer = bytearray(BLOCK)
+        while n := self.readinto(buffer):
+            kept += n
+            if kept <= limit:
+                parts.append(bytes(buffer[:n]))
+        return b"".join(parts) if kept <= limit else None
+
+    def drain(self) -> None:
+        buffer = bytearray(BLOCK)
+        while self.readinto(buffer):
+            pass
+
+
+
+# --------------------------------------------------------------------------- archives
+
+
+@dataclass
+class Member:
+    """One archive member. ``stream`` is set for regular files only and must be used before the next."""
+
+    name: str
+    kind: str  # "file", "dir", "symlink", "hardlink", "other" (FIFO, device...), "unreadable" (detail says why)
+    size: int = 0
+    detail: str = ""
+    stream: IO[bytes] | None = None
+
+
+class ArchiveBroken(Exception):
+    """The archive could not be read past this point."""
+
+
+MemberReader = Callable[[], Iterator[Member]]
+
+
+def archive_reader(archive: Path) -> MemberReader:
+    """A function that streams the archive's members, checked to open now."""
+    try:
+        with open(archive, "rb") as probe:
+            head = probe.read(512)
+    except OSError as exc:
+        raise BagUnreadableError(f"cannot read {archive}: {exc.strerror or exc}") from exc
+    if head.startswith(_ZIP_MAGICS):
+        try:
+            with zipfile.ZipFile(archive):
+                pass
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise BagUnreadableError(f"{archive} is not a readable zip archive: {exc}") from exc
+        return lambda: iter_zip(archive)
+    try:
+        with open_tar_stream(archive) as stream, tarfile.open(fileobj=stream, mode="r|"):
+            pass
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        raise BagUnreadableError(
+            f"{archive} is not a readable tar (.tar, .tar.gz) or zip archive ({exc}); a serialized bag is one of these"
+        ) from exc
+    return lambda: iter_tar(archive)
+
+
+def open_tar_stream(archive: Path) -> IO[bytes]:
+    """The archive's tar bytes, decompressed by gzip, bz2 or lzma when it starts like one.
+
+    Their readers bound how much they inflate per read; tarfile's own ``r|gz`` inflates a whole
+    10 KiB record at once, up to ~10 MiB for highly compressible data.
+    """
+    with open(archive, "rb") as probe:
+        head = probe.read(6)
+    if head.startswith(b"\x1f\x8b"):
+        return cast(IO[bytes], gzip.open(archive, "rb"))
+    if head.startswith(b"BZh"):
+        return cast(IO[bytes], bz2.open(archive, "rb"))
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return cast(IO[bytes], lzma.open(archive, "rb"))
+    return open(archive, "rb")
+
+
+TAR_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError)
+
+
+def iter_tar(archive: Path) -> Iterator[Member]:
+    errors = TAR_ERRORS
+    with open_tar_stream(archive) as raw:
+        try:
+            tar = tarfile.open(fileobj=raw, mode="r|")
+        except errors as exc:
+            raise ArchiveBroken(str(exc)) from exc
+        with tar:
+            while True:
+                try:
+                    info = tar.next()
+                except errors as exc:
+                    raise ArchiveBroken(f"after {tar.offset} bytes: {exc}") from exc
+                if info is None:
+                    return
+                # tarfile keeps every TarInfo in the undocumented .members; cleared, memory does not grow.
+                tar.members.clear()  # type: ignore[attr-defined]  # typeshed omits TarFile.members
+                if info.isreg():
+                    try:
+                        stream = tar.extractfile(info)
+                    except errors as exc:
+                        raise ArchiveBroken(f"at {info.name!r}: {exc}") from exc
+                    yield Member(info.name, "file", info.size, stream=stream)
+                elif info.isdir():
+                    yield Member(info.name, "dir")
+                elif info.issym():
+                    yield Member(info.name, "symlink", detail=info.linkname)
+                elif info.islnk():
+                    yield Member(info.name, "hardlink", detail=info.linkname)
+                else:
+                    what = {
+                        tarfile.FIFOTYPE: "a FIFO",
+                        tarfile.CHRTYPE: "a character device",
+                        tarfile.BLKTYPE: "a block device",
+                    }.get(info.type, f"a member of tar type {info.type!r}")
+                    yield Member(info.name, "other", detail=what)
+
+
+def iter_zip(archive: Path) -> Iterator[Member]:
+    with zipfile.ZipFile(archive) as zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
+            mode = info.external_attr >> 16 if info.create_system == 3 else 0
+            kind = stat.S_IFMT(mode)
+            if info.is_dir() or kind == stat.S_IFDIR:
+                yield Member(info.filename, "dir")
+            elif kind == stat.S_IFLNK:
+                yield Member(info.filename, "symlink", detail="(target in the member's data)")
+            elif kind not in (0, stat.S_IFREG):
+                what = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+                        stat.S_IFSOCK: "a socket"}.get(kind, "not a regular file")
+                yield Member(info.filename, "other", detail=what)
+            elif info.flag_bits & 0x1:
+                yield Member(info.filename, "unreadable", info.file_size, detail="this zip member is encrypted")
+            else:
+                try:
+                    stream = zf.open(info)
+                except (zipfile.BadZipFile, NotImplementedError, OSError, zlib.error) as exc:
+                    yield Member(info.filename, "unreadable", info.file_size, detail=f"this zip member cannot be read ({exc})")
+                    continue
+                with stream:
+                    yield Member(info.filename, "file", info.file_size, stream=stream)
