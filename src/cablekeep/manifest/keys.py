@@ -24,7 +24,8 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "fetch": ("user_agent", "concurrency", "processes", "threads", "per_host_concurrency", "per_host_delay", "timeout",
               "max_bytes", "retries", "robots", "allow_private", "allow_hosts"),
     "warc": ("max_size", "dedup"),
-    "bag": ("algorithms", "info", "output"),
+    "bag": ("algorithms", "info", "output", "profile"),
+    "delivery[]": ("name", "kind", "path", "bucket", "prefix", "endpoint_url", "region", "storage_class", "profile"),
 }
 
 
