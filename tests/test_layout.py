@@ -32,7 +32,7 @@ WINGS: dict[str, set[str]] = {
     "capture": {"__init__", "errors", "cables", "manifest"},
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
     "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
-    "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
+    "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "handoff"},
     "access": {"__init__", "errors", "bagging", "capture", "fixity"},
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
     "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "handoff"},
