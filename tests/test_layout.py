@@ -33,7 +33,7 @@ WINGS: dict[str, set[str]] = {
     "capture": {"__init__", "errors", "cables", "manifest", "children"},
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
     "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
-    "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
+    "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "handoff"},
     "access": {"__init__", "errors", "bagging", "capture", "fixity"},
     "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},

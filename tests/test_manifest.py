@@ -608,3 +608,74 @@ def test_only_the_manifest_reader_imports_yaml() -> None:
             if any(name == "yaml" or name.startswith("yaml.") for name in names):
                 importers.append(module.relative_to(REPO / "src" / "cablekeep").as_posix())
     assert set(importers) == {"manifest/reader.py"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Handing packages to libraries: bag.profile and delivery destinations
+
+
+def test_bag_profile_and_delivery_destinations_by_name(tmp_path: Path) -> None:
+    from cablekeep.manifest import DeliveryTarget
+
+    manifest = load(tmp_path, HEAD + """\
+bag:
+  profile: profiles/library.json
+delivery:
+  - {name: share, kind: directory, path: drop}
+  - name: library
+    kind: s3
+    bucket: library-incoming
+    prefix: cablekeep/
+    endpoint_url: http://127.0.0.1:9000
+    region: eu-west-1
+    storage_class: STANDARD_IA
+    profile: library-uploader
+  - {kind: directory, path: /mnt/offsite}
+""")
+    assert manifest.bag.profile == "profiles/library.json"
+    assert manifest.destinations == (
+        DeliveryTarget("share", "directory", path=tmp_path / "drop"),
+        DeliveryTarget("library", "s3", bucket="library-incoming", prefix="cablekeep/",
+                       endpoint_url="http://127.0.0.1:9000", region="eu-west-1", storage_class="STANDARD_IA",
+                       profile="library-uploader"),
+        DeliveryTarget("directory", "directory", path=Path("/mnt/offsite")),  # unnamed: called by its kind
+    )
+    assert manifest.destination("library").bucket == "library-incoming"
+    with pytest.raises(ValueError, match="has 3 delivery destinations .*say which with --to NAME"):
+        manifest.destination(None)
+    with pytest.raises(ValueError, match="no delivery destination 'nas'; its destinations: share, library, directory"):
+        manifest.destination("nas")
+    assert load(tmp_path, HEAD).bag.profile is None
+
+
+@pytest.mark.parametrize("key", ["aws_secret_access_key", "aws_access_key_id", "secret_key", "password",
+                                 "session_token"])
+def test_credentials_in_a_delivery_destination_are_a_manifest_error(tmp_path: Path, key: str) -> None:
+    error = load_error(tmp_path, HEAD + f"delivery:\n  - {{kind: s3, bucket: b-1, {key}: AKIAEXAMPLE}}\n")
+    assert (error.line, error.key) == (8, f"delivery[0].{key}")
+    assert "credentials never go in a manifest" in error.message
+    assert "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)" in error.message and "profile" in error.message
+
+
+@pytest.mark.parametrize(("text", "key", "message"), [
+    ("  - {kind: tape}\n", "delivery[0].kind", "expected one of directory, s3"),
+    ("  - {path: /x}\n", "delivery[0].kind", "required key 'kind' is missing"),
+    ("  - {kind: s3}\n", "delivery[0].bucket", "needs bucket"),
+    ("  - {kind: directory}\n", "delivery[0].path", "needs path"),
+    ("  - {kind: s3, bucket: b-1, path: /x}\n", "delivery[0].path", "is for kind: directory"),
+    ("  - {kind: directory, path: /x, bucket: b-1}\n", "delivery[0].bucket", "is for kind: s3"),
+    ("  - {kind: s3, bucket: 'b/c'}\n", "delivery[0].bucket", "put the folder in prefix"),
+    ("  - {kind: s3, bucket: b-1, endpoint_url: 'http://k:s@h'}\n", "delivery[0].endpoint_url",
+     "credentials never go in a manifest"),
+    ("  - {kind: s3, bucket: b-1, bukcet: x}\n", "delivery[0].bukcet", "did you mean bucket?"),
+    ("  - {kind: s3, bucket: b-1}\n  - {kind: s3, bucket: b-2}\n", "delivery[1].name", "'s3' names delivery[0] too"),
+    ("  - {kind: s3, bucket: b-1, name: 'my lib'}\n", "delivery[0].name", "cannot be given to --to"),
+])
+def test_a_wrong_delivery_destination_is_named(tmp_path: Path, text: str, key: str, message: str) -> None:
+    error = load_error(tmp_path, HEAD + "delivery:\n" + text)
+    assert error.key == key and message in error.message, str(error)
+
+
+def test_an_empty_bag_profile_is_a_manifest_error(tmp_path: Path) -> None:
+    error = load_error(tmp_path, HEAD + "bag:\n  profile: ''\n")
+    assert (error.line, error.key) == (8, "bag.profile")

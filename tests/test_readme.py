@@ -29,7 +29,7 @@ def readme_commands() -> dict[str, set[str]]:
             continue
         usage = cells[1].strip().strip("`")
         name = usage.split()[1]
-        commands.setdefault(name, set()).update(re.findall(r"--[a-z][a-z-]*", usage))
+        commands.setdefault(name, set()).update(re.findall(r"--[a-z][a-z0-9-]*", usage))
     return commands
 
 

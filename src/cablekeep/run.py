@@ -30,6 +30,7 @@ from .capture.crawl import Crawl, CrawlProgress, CrawlResult
 from .capture.export import counted, iter_cable_records, iter_citation_records, write_jsonl
 from .bagging.layout import DEPENDS_FILE
 from .errors import CrawlFailedError, OutputError
+from .handoff.profiles import BagitProfile, check_before_bagging, load_profile, refuse_violations, with_profile_defaults
 from .fixity.verify import verify_bag
 from .manifest import Manifest
 from .fixity.report import Report
@@ -79,9 +80,23 @@ def bag_name(manifest: Manifest, started: datetime) -> str:
     return f"{manifest.collection}-{started.astimezone(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def bag_info(manifest: Manifest) -> dict[str, str | list[str]]:
+def bag_profile(manifest: Manifest) -> BagitProfile | None:
+    """The BagIt profile the manifest's bag is made for (bag.profile), or None."""
+    if manifest.bag.profile is None:
+        return None
+    return load_profile(manifest.bag.profile, base_dir=manifest.path.parent)
+
+
+def check_bag_profile(manifest: Manifest, profile: BagitProfile) -> None:
+    """Refuse, before anything is crawled or written, a manifest whose bag would violate its profile."""
+    violations = check_before_bagging(bag_info(manifest, profile), manifest.bag.algorithms, {}, profile)
+    refuse_violations(violations, profile, f"the bag of collection {manifest.collection!r}")
+
+
+def bag_info(manifest: Manifest, profile: BagitProfile | None = None) -> dict[str, str | Sequence[str]]:
+    """bag-info.txt as the manifest gives it, over the profile's defaults when there is a profile."""
     org = manifest.organization
-    info: dict[str, str | list[str]] = {}
+    info: dict[str, str | Sequence[str]] = {}
     for label, value in (
         ("Source-Organization", org.name),
         ("Organization-Address", org.address),
@@ -94,7 +109,7 @@ def bag_info(manifest: Manifest) -> dict[str, str | list[str]]:
             info[label] = value
     for label, values in manifest.bag.info.items():
         info[label] = list(values)
-    return info
+    return with_profile_defaults(profile, info) if profile is not None else info
 
 
 def _export(state: CrawlState, table: str, out: Path) -> int:
@@ -106,7 +121,9 @@ def _export(state: CrawlState, table: str, out: Path) -> int:
     return count
 
 
-def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str]) -> tuple[BagRef, int]:
+def package(
+    manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str], profile: BagitProfile | None = None
+) -> tuple[BagRef, int]:
     """Export the crawl's tables and build its bag."""
     workdir = crawl.workdir
     export = workdir / "export"
@@ -141,7 +158,7 @@ def package(manifest: Manifest, crawl: CrawlResult, *, make_id: Callable[[], str
     ):
         # an earlier run finished this bag and stopped before it cleaned up (or before it could record it)
         return _existing_bag(output / name, manifest.bag.algorithms), index_lines
-    info = bag_info(manifest)
+    info = bag_info(manifest, profile)
     tag_files: dict[str, bytes] = {}
     if depends:
         # Revisit records point into these bags: a replay or a verification needs them too.
@@ -211,6 +228,9 @@ def run_manifest(
     on_progress: Callable[[CrawlProgress], None] | None = None,
 ) -> RunSummary:
     """Crawl, bag and verify one manifest; resumes an interrupted crawl of the same collection."""
+    profile = bag_profile(manifest)
+    if profile is not None:
+        check_bag_profile(manifest, profile)  # before anything is crawled or written
     workdir = work_dir(manifest)
     make_output_dir(
         workdir.parent, f"cannot write the work files of collection {manifest.collection!r} into {workdir.parent}"
@@ -226,7 +246,7 @@ def run_manifest(
         if failures is not None:
             shutil.rmtree(workdir)  # nothing asked for was captured: the next run starts afresh
             raise CrawlFailedError(failures)
-        ref, index_lines = package(manifest, crawl, make_id=make_id)
+        ref, index_lines = package(manifest, crawl, make_id=make_id, profile=profile)
         report = verify_bag(ref.path)
         if report.ok:
             shutil.rmtree(workdir)

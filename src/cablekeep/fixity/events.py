@@ -25,7 +25,7 @@ from .report import Problem, Report
 
 AGENT = f"cablekeep {__version__}"
 EVENT_SCHEMA = "cablekeep.event/1"
-EVENT_TYPES = ("fixity check", "validation", "repair")
+EVENT_TYPES = ("fixity check", "validation", "repair", "replication")  # replication: a delivery (handoff)
 OUTCOMES = ("valid", "invalid", "unreadable")
 EVENT_MODES = ("full", "fast", "sample")
 # Per-file problems an event lists of each kind; the rest are counted.

@@ -37,6 +37,7 @@ PREMIS_EVENT_TYPES = {
     "fixity check": ("fixity check", "fix"),
     "validation": ("validation", "val"),
     "repair": ("recovery", "rec"),
+    "replication": ("replication", "rep"),  # a delivery to a library, verified on arrival (handoff)
 }
 
 

@@ -43,7 +43,7 @@ from ..bagging.layout import (
     TAGMANIFEST_RE,
     WRITABLE_ALGORITHMS,
 )
-from ..errors import ProfileError
+from ..errors import ProfileError, UsageError
 from ..fixity.tagfiles import parse_bag_info, parse_declaration, python_codec, split_lines
 from .contents import BagContents, Structure, read_bag_contents
 
@@ -130,8 +130,9 @@ class BagitProfile:
         return any(mime in accepted for mime in MIME_TYPES.get(fmt, ()))
 
 
-def load_profile(name_or_path: str | Path) -> BagitProfile:
-    """A built-in profile by name (:data:`BUILTIN_PROFILES`) or a profile file by path.
+def load_profile(name_or_path: str | Path, *, base_dir: Path | None = None) -> BagitProfile:
+    """A built-in profile by name (:data:`BUILTIN_PROFILES`) or a profile file by path, a relative
+    path taken from ``base_dir`` when given (a manifest's folder).
 
     Raises :class:`ProfileError` listing every fault when the file is unreadable, not JSON or not a profile.
     """
@@ -140,6 +141,8 @@ def load_profile(name_or_path: str | Path) -> BagitProfile:
         data = resources.files("cablekeep.handoff").joinpath("profiles", f"{text.lower()}.json").read_bytes()
         return parse_profile(data, f"built-in profile {text.lower()}")
     path = Path(name_or_path)
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -380,6 +383,30 @@ def check_before_bagging(
     unknown = {(BAG_INFO_TXT, label) for label in BAGGER_TAGS if label not in info}
     rules = [rule for rule in RULES if rule not in (_payload_files, _data_empty, _folder_name)]
     return list(_violations(contents, profile, rules, unknown))
+
+
+def refuse_violations(violations: Sequence[Violation], profile: BagitProfile, what: str) -> None:
+    """Raise :class:`UsageError` naming every violation when there is any: ``what`` (e.g. "bag
+    andijon-2005") would break ``profile``, so nothing is written."""
+    if not violations:
+        return
+    lines = "\n".join(f"  {v.rule}: {v.path}: {v.detail}" for v in violations)
+    raise UsageError(
+        f"{what} would violate the profile {profile.identifier} ({len(violations)} violation(s)); nothing was "
+        f"written. Give the missing values (--info LABEL=VALUE, or bag.info in the manifest) or choose "
+        f"other algorithms:\n{lines}"
+    )
+
+
+def with_profile_defaults(
+    profile: BagitProfile, info: Mapping[str, str | Sequence[str]]
+) -> dict[str, str | Sequence[str]]:
+    """``info`` over the profile's defaults (:func:`bag_info_defaults`): what is given wins."""
+    merged: dict[str, str | Sequence[str]] = dict(bag_info_defaults(profile))
+    given = {label.lower() for label in info}
+    merged = {label: value for label, value in merged.items() if label.lower() not in given}
+    merged.update(info)
+    return merged
 
 
 def bag_info_defaults(profile: BagitProfile) -> dict[str, str]:

@@ -17,6 +17,7 @@ with no value is an error, except ``site.cable_url`` and ``site.original_url``, 
 - ``site``: the site section: URL templates and site profiles written in YAML.
 - ``seeds``: seeds and seed lists (read line by line, never held whole).
 - ``sections``: the other sections: collection, organization, follow, fetch, warc, bag.
+- ``delivery``: the delivery destinations, by name (never credentials).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .model import (
     BagOptions,
     Contact,
     Dedup,
+    DeliveryTarget,
     FetchOptions,
     Follow,
     Manifest,
@@ -44,7 +46,7 @@ from .seeds import Seeds
 from .values import parse_size
 
 __all__ = [
-    "DEFAULT_USER_AGENT", "MANIFEST_VERSION", "SECTION_KEYS", "BagOptions", "Contact", "Dedup", "FetchOptions",
+    "DEFAULT_USER_AGENT", "MANIFEST_VERSION", "SECTION_KEYS", "BagOptions", "Contact", "Dedup", "DeliveryTarget", "FetchOptions",
     "Follow", "Manifest", "Organization", "Robots", "Seed", "SeedFile", "SeedKind", "Seeds", "Site",
     "WarcOptions", "load_manifest", "load_manifest_text", "parse_size",
 ]

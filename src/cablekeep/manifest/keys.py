@@ -25,7 +25,8 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
               "max_bytes", "retries", "robots", "allow_private", "allow_hosts",
               "allow_networks"),
     "warc": ("max_size", "dedup"),
-    "bag": ("algorithms", "info", "output"),
+    "bag": ("algorithms", "info", "output", "profile"),
+    "delivery[]": ("name", "kind", "path", "bucket", "prefix", "endpoint_url", "region", "storage_class", "profile"),
 }
 
 

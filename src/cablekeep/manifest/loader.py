@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import ManifestError
+from .delivery import read_delivery
 from .keys import Section, check_key_names, check_keys
 from .model import MANIFEST_VERSION, Manifest
 from .reader import VALUES, Node, compose
@@ -79,6 +80,7 @@ def _read_version(reader: ValueReader, root_node: Node, fields: dict[str, tuple[
 def _read_sections(reader: ValueReader, root: Section, path: Path, text: str, version: int) -> Manifest:
     collection = read_collection(reader, root)
     site = read_site(reader, root.section("site"))
+    delivery, destinations = read_delivery(reader, root)
     return Manifest(
         path=path.absolute(),
         source_text=text,
@@ -94,5 +96,6 @@ def _read_sections(reader: ValueReader, root: Section, path: Path, text: str, ve
         warc=read_warc(root.section("warc")),
         bag=read_bag(reader, root.section("bag")),
         schedule=root.get("schedule", (), reader.raw_list),
-        delivery=root.get("delivery", (), reader.raw_list),
+        delivery=delivery,
+        destinations=destinations,
     )

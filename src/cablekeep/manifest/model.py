@@ -130,11 +130,34 @@ class WarcOptions:
 
 @dataclass(frozen=True)
 class BagOptions:
-    """``output`` is absolute; in the manifest it is relative to the manifest's directory."""
+    """``output`` is absolute; in the manifest it is relative to the manifest's directory. ``profile``
+    is a BagIt profile as written: a built-in name (``aptrust``, ``btr``) or a path relative to the
+    manifest's directory (:func:`cablekeep.handoff.profiles.load_profile` with ``base_dir``)."""
 
     output: Path
     algorithms: tuple[str, ...] = ("sha512", "sha256")
     info: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    profile: str | None = None
+
+
+DeliveryKind = Literal["directory", "s3"]
+
+
+@dataclass(frozen=True)
+class DeliveryTarget:
+    """A destination under ``delivery:``, by ``name``: a directory (``path``, absolute; relative in the
+    manifest to its directory) or S3-compatible storage (``bucket`` and the rest). ``profile`` names an
+    AWS profile; credentials are never part of a manifest."""
+
+    name: str
+    kind: DeliveryKind
+    path: Path | None = None
+    bucket: str = ""
+    prefix: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+    storage_class: str | None = None
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,5 +180,19 @@ class Manifest:
     warc: WarcOptions
     bag: BagOptions
     schedule: tuple[Mapping[str, object], ...] = field(hash=False)
-    delivery: tuple[Mapping[str, object], ...] = field(hash=False)
+    delivery: tuple[Mapping[str, object], ...] = field(hash=False)  # as written; checked into destinations
+    destinations: tuple[DeliveryTarget, ...] = ()
+
+    def destination(self, name: str | None) -> DeliveryTarget:
+        """The destination called ``name``, or the only one when ``name`` is None. Raises ValueError saying which exist."""
+        names = ", ".join(target.name for target in self.destinations) or "none"
+        if name is None:
+            if len(self.destinations) != 1:
+                raise ValueError(f"{self.path} has {len(self.destinations)} delivery destinations ({names}); "
+                                 "say which with --to NAME")
+            return self.destinations[0]
+        for target in self.destinations:
+            if target.name == name:
+                return target
+        raise ValueError(f"{self.path} has no delivery destination {name!r}; its destinations: {names}")
 

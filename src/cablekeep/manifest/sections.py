@@ -107,6 +107,7 @@ def read_bag(reader: ValueReader, section: Section) -> BagOptions:
         output=reader.base_dir / output,
         algorithms=section.get("algorithms", default.algorithms, _read_algorithms(reader)),
         info=section.get("info", default.info, _read_bag_info(reader)),
+        profile=section.get("profile", default.profile, reader.non_empty_line),
     )
 
 
