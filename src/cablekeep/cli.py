@@ -28,6 +28,7 @@ from . import __version__
 from .fixity.audit import audit as audit_bags
 from .fixity.audit import parse_age, parse_share, record_verification
 from .errors import (
+    EXIT_INCOMPLETE,
     EXIT_INVALID,
     EXIT_PIPE_CLOSED,
     BagUnreadableError,
@@ -207,7 +208,11 @@ def _render_summary(summary: RunSummary) -> None:
         click.echo(f"warnings:  {crawl.cables_without_text} cable pages without text (see the crawl log's warning)")
     if crawl.resumed:
         click.echo("resumed:   this run continued an interrupted crawl")
-    verdict = "valid (full fixity check of every file and WARC record)" if summary.report.ok else "INVALID"
+    verdict = {
+        "valid": "valid (full fixity check of every file and WARC record)",
+        "invalid": "INVALID",
+        "incomplete": "INCOMPLETE (nothing failed, but not everything could be checked)",
+    }[summary.report.verdict]
     click.echo(f"verify:    {verdict}")
     for problem in summary.report.problems:
         click.echo(f"  {problem.kind}: {problem.path}: {problem.detail}")
@@ -242,7 +247,24 @@ def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool, db: Path) ->
 
 def _exit_after_run(summary: RunSummary) -> NoReturn:
     """1 for an invalid bag, else 0 (a run that captured none of its seeds raised CrawlFailedError: 5)."""
-    sys.exit(EXIT_INVALID if not summary.report.ok else 0)
+    sys.exit(_verdict_code(summary.report, allow_unchecked=False))
+
+
+def _verdict_code(report: Report, *, allow_unchecked: bool) -> int:
+    """The exit code a report's verdict word means: 0 valid, 1 invalid, 8 incomplete (0 when allowed)."""
+    if report.verdict == "invalid":
+        return EXIT_INVALID
+    if report.verdict == "incomplete" and not allow_unchecked:
+        return EXIT_INCOMPLETE
+    return 0
+
+
+# How bad each exit code is, for a command that checks several things: the worst one wins.
+_SEVERITY = {0: 0, EXIT_INCOMPLETE: 1, EXIT_INVALID: 2}
+
+
+def _worst(*codes: int) -> int:
+    return max(codes, key=lambda code: _SEVERITY.get(code, 3 + code))
 
 
 @contextmanager
@@ -276,6 +298,10 @@ def _render_report(report: Report) -> None:
         what = "completeness and Payload-Oxum only: NOT a fixity check" if report.mode == "fast" else "full"
         click.echo(f"{report.target}: valid ({what}; {report.files_checked} files, {report.bytes_checked} bytes, "
                    f"{report.warc_records_checked} WARC records)")
+    elif report.verdict == "incomplete":
+        unchecked = len(report.not_checked)
+        click.echo(f"{report.target}: INCOMPLETE (nothing failed, but {unchecked} thing(s) could not be checked: "
+                   f"neither valid nor invalid)")
     else:
         summary = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
         click.echo(f"{report.target}: INVALID ({summary})")
@@ -288,13 +314,17 @@ def _render_report(report: Report) -> None:
 @click.option("--fast", is_flag=True, help="Completeness and Payload-Oxum only (not a fixity check).")
 @click.option("--json", "as_json", is_flag=True, help="Reports as JSON (schema cablekeep.verify/1), one per line.")
 @click.option("--against", type=_existing_dir, help="Compare the bag with another copy of it, file by file.")
+@click.option("--allow-unchecked", is_flag=True,
+              help="Exit 0 when nothing failed although some things could not be checked (they are still listed).")
 @_db_option
-def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | None, db: Path) -> None:
+def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | None, allow_unchecked: bool,
+           db: Path) -> None:
     """Verify bags (directories, or .tar, .tar.gz, .tgz and .zip files read without unpacking; full
     fixity by default) or single WARC files; each check of a bag directory is recorded.
 
-    Exit 0 when all are valid, 1 when any is invalid, 2 on a usage error, 4 when one could not
-    be read at all."""
+    Exit 0 when all are valid, 1 when any is invalid, 8 when nothing failed but something could not
+    be checked (INCOMPLETE; 0 with --allow-unchecked), 2 on a usage error, 4 when one could not be
+    read at all."""
     if against is not None:
         if len(paths) != 1 or fast:
             raise UsageError("--against compares one bag with one copy, in full")
@@ -313,14 +343,15 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
                 _record(db, path, report)
         except BagUnreadableError as exc:  # the others are still checked; the worst code wins
             _error_line(exc)
-            worst = max(worst, exc.exit_code)
+            worst = _worst(worst, exc.exit_code)
             continue
         if as_json:
             click.echo(json.dumps(report.to_json()))
         else:
             _render_report(report)
-        if not report.ok:
-            worst = max(worst, EXIT_INVALID)
+            if report.verdict == "incomplete" and allow_unchecked:
+                click.echo(f"{report.target}: accepted with --allow-unchecked: what could not be checked is listed above")
+        worst = _worst(worst, _verdict_code(report, allow_unchecked=allow_unchecked))
     sys.exit(worst)
 
 
@@ -474,12 +505,17 @@ def _show_copies(store: FixityHistory, identifier: str) -> None:
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10), help="Re-reads after a read error.")
 @click.option("--max-depth", type=click.IntRange(0), metavar="N",
               help="Look for bags at most N folders below each PATH (default: any depth).")
+@click.option("--allow-unchecked", is_flag=True,
+              help="Exit 0 when nothing failed although some things could not be checked (they are still listed).")
 @click.option("--json", "as_json", is_flag=True, help="The audit as JSON (schema cablekeep.audit/1).")
 @_db_option
 def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, retries: int, max_depth: int | None,
-          as_json: bool, db: Path) -> None:
+          allow_unchecked: bool, as_json: bool, db: Path) -> None:
     """Verify the bags in PATHS (bags, or folders holding bags at any depth) that are due, and record each
-    check. Finding no bag at all is an error (exit 4), not a passed audit."""
+    check. Finding no bag at all is an error (exit 4), not a passed audit.
+
+    Exit 0 when every bag checked is valid, 1 when one is invalid, 8 when nothing failed but something
+    could not be checked (0 with --allow-unchecked), 4 when a bag could not be read."""
     age = parse_age(older_than) if older_than is not None else None
     share = parse_share(sample) if sample is not None else None
     with FixityHistory(db) as store:
@@ -492,9 +528,15 @@ def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, r
             click.echo(f"{escape_name(str(bag.path))}: {bag.outcome or bag.status}: {escape_name(bag.detail)}")
             for finding in bag.findings:
                 click.echo(f"  {finding.kind}: {escape_name(finding.path)}: {escape_name(finding.detail)}")
-    if result.ok:
-        sys.exit(0)
-    sys.exit(BagUnreadableError.exit_code if any(b.status == "unreadable" for b in result.bags) else EXIT_INVALID)
+    codes = [0]
+    for bag in result.bags:
+        if bag.status == "unreadable":
+            codes.append(BagUnreadableError.exit_code)
+        elif bag.outcome == "invalid":
+            codes.append(EXIT_INVALID)
+        elif bag.outcome == "incomplete" and not allow_unchecked:
+            codes.append(EXIT_INCOMPLETE)
+    sys.exit(_worst(*codes))
 
 
 @main.command()

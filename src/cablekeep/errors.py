@@ -14,7 +14,8 @@
     └── RunInterrupted              exit 130 a run was stopped by a signal; it can be resumed
 
 A verification that finds problems is not an error: it returns a report and the CLI exits 1
-(:data:`EXIT_INVALID`). When stdout is closed early (``cablekeep ... | head``) the CLI stops
+(:data:`EXIT_INVALID`); one that found nothing wrong but could not check everything exits 8
+(:data:`EXIT_INCOMPLETE`: "not checked" is never "passed") unless ``--allow-unchecked`` is given. When stdout is closed early (``cablekeep ... | head``) the CLI stops
 quietly with :data:`EXIT_PIPE_CLOSED`, 128 + SIGPIPE, as a command killed by SIGPIPE would.
 The CLI turns each of these errors into one line that says what to do next; anything else is a
 crash and keeps its traceback.
@@ -28,6 +29,7 @@ from pathlib import Path
 
 EXIT_OK = 0
 EXIT_INVALID = 1  # a bag or WARC was read and found invalid
+EXIT_INCOMPLETE = 8  # nothing failed, but something could not be checked (unless --allow-unchecked)
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: whoever read stdout stopped reading
 
 
@@ -140,8 +142,8 @@ class ProfileError(UsageError):
 
 
 def documented_exit_codes() -> set[int]:
-    """Every exit code cablekeep can end with: the tree's, plus done, invalid and a closed pipe."""
-    codes = {EXIT_OK, EXIT_INVALID, EXIT_PIPE_CLOSED}
+    """Every exit code cablekeep can end with: the tree's, plus done, invalid, incomplete and a closed pipe."""
+    codes = {EXIT_OK, EXIT_INVALID, EXIT_INCOMPLETE, EXIT_PIPE_CLOSED}
     pending: list[type[CablekeepError]] = [CablekeepError]
     while pending:
         cls = pending.pop()

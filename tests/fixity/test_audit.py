@@ -245,11 +245,11 @@ def test_a_persistent_read_error_is_reported_once_after_bounded_retries(bags: Pa
     flaky = FlakyOpen("file-04.txt", failures=100)
     (result,) = run(bags / "alpha", history, Clock(), retries=2, open_file=flaky).bags
     assert flaky.calls["file-04.txt"] == 3  # first attempt + 2 retries
-    assert result.outcome == "invalid"
+    assert result.outcome == "incomplete"  # its fixity is unknown: neither passed nor failed, never "valid"
     assert [(p.kind, p.path) for p in result.findings] == [("not-checked", "data/file-04.txt")]
     assert [(r.attempts, r.recovered) for r in result.retried] == [(3, False)]
     (stored,) = history.events_for(bags / "alpha")
-    assert stored.outcome == "invalid" and [p.kind for p in stored.problems] == ["not-checked"]
+    assert stored.outcome == "incomplete" and [p.kind for p in stored.problems] == ["not-checked"]
 
 
 def test_a_vanished_file_is_not_retried(bags: Path, history: FixityHistory) -> None:

@@ -370,7 +370,7 @@ def test_report_json_schema(bag: Path) -> None:
     assert data["schema"] == "cablekeep.verify/1"
     assert data["ok"] is False and data["mode"] == "full"
     assert set(data) == {
-        "schema", "target", "mode", "ok", "fully_checked", "algorithms", "files_checked", "bytes_checked",
+        "schema", "target", "mode", "verdict", "ok", "fully_checked", "algorithms", "files_checked", "bytes_checked",
         "warc_records_checked", "counts", "problems",
     }
     problems = data["problems"]

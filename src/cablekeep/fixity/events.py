@@ -1,7 +1,7 @@
 """Fixity events: one verification, sample audit or repair of one bag, and the clock and ids they use.
 
 A :class:`FixityEvent` says when (UTC), what (``fixity check``, ``validation`` for a fast check,
-``repair``), on which bag, with which outcome (``valid``, ``invalid``, ``unreadable``), mode (``full``,
+``repair``), on which bag, with which outcome (``valid``, ``invalid``, ``incomplete``, ``unreadable``), mode (``full``,
 ``fast``, ``sample``), algorithms, counts and problems, by which agent (``cablekeep <version>``).
 Its JSON form is the ``cablekeep.event/1`` schema, file names escaped as :mod:`cablekeep.fixity.names` says.
 
@@ -26,7 +26,7 @@ from .report import Problem, Report
 AGENT = f"cablekeep {__version__}"
 EVENT_SCHEMA = "cablekeep.event/1"
 EVENT_TYPES = ("fixity check", "validation", "repair", "replication")  # replication: a delivery (handoff)
-OUTCOMES = ("valid", "invalid", "unreadable")
+OUTCOMES = ("valid", "invalid", "incomplete", "unreadable")
 EVENT_MODES = ("full", "fast", "sample")
 # Per-file problems an event lists of each kind; the rest are counted.
 PROBLEMS_LISTED_PER_KIND = 1000
@@ -175,7 +175,7 @@ class FixityEvent:
             time=time,
             event_type=event_type or ("validation" if report.mode == "fast" else "fixity check"),
             bag=bag,
-            outcome="valid" if report.ok else "invalid",
+            outcome=report.verdict,
             mode=report.mode,
             algorithms=report.algorithms,
             files_checked=report.files_checked,

@@ -26,10 +26,15 @@ reports them; :mod:`cablekeep.fixity.audit` lists them among its findings, next 
 ``added``             a file that was not in the bag at the last audit
 ``removed``           a file that was in the bag at the last audit and is gone
 
-``ok`` is true when the only problems are warnings -- and, in ``fast`` mode only, the
-``not-checked`` entries that say checksums were not verified. In ``full`` and ``warc`` modes a
-``not-checked`` problem makes ``ok`` false: "not checked" is never reported as "passed".
-``fully_checked`` says whether anything at all was left unchecked.
+``verdict`` is one of three words, and the exit codes follow it:
+
+``valid``        the only problems are warnings -- and, in ``fast`` mode only, the ``not-checked``
+                 entries that say checksums were not verified (a fast check says it is none);
+``invalid``      something failed (any kind but ``warning`` and ``not-checked``);
+``incomplete``   nothing failed, but something could not be checked (``not-checked`` in ``full``,
+                 ``sample`` or ``warc`` mode): neither passed nor failed, and never reported as passed.
+
+``ok`` is ``verdict == "valid"``. ``fully_checked`` says whether anything at all was left unchecked.
 
 ``sample`` mode (``verify_bag(only=...)``) hashes only the payload files named; the rest of the
 bag is checked as in ``full`` mode (structure, completeness, Payload-Oxum, tag files).
@@ -44,7 +49,8 @@ JSON schema ``cablekeep.verify/1``
       "schema": "cablekeep.verify/1",
       "target": "bags/cables-2024",       # the bag directory or WARC file verified
       "mode": "full" | "fast" | "sample" | "warc",
-      "ok": true,                          # see above
+      "verdict": "valid",                  # valid | invalid | incomplete, see above
+      "ok": true,                          # verdict == "valid"
       "fully_checked": false,              # false when any "not-checked" problem is present
       "algorithms": ["sha256", "sha512"],  # manifest algorithms (bag) or [] (WARC)
       "files_checked": 12,                 # files whose content was hashed against manifests
@@ -68,9 +74,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from .names import escape_name
-from typing import Literal, get_args
 
 SCHEMA = "cablekeep.verify/1"
 
@@ -93,6 +99,7 @@ ProblemKind = Literal[
 KINDS: tuple[ProblemKind, ...] = get_args(ProblemKind)
 
 MODES = ("full", "fast", "sample", "warc")
+Verdict = Literal["valid", "invalid", "incomplete"]
 
 # Phase of each kind, for the order problems are listed in.
 _PHASE: dict[ProblemKind, int] = {
@@ -237,15 +244,22 @@ class Report:
             raise ValueError(f"unknown report mode {self.mode!r}; expected one of {MODES}")
 
     @property
-    def ok(self) -> bool:
-        """True when nothing failed. ``not-checked`` only passes in fast mode."""
+    def verdict(self) -> Verdict:
+        """valid, invalid or incomplete (see the module docstring)."""
+        unchecked = False
         for problem in self.problems:
             if problem.kind == "warning":
                 continue
-            if problem.kind == "not-checked" and self.mode == "fast":
+            if problem.kind == "not-checked":
+                unchecked = unchecked or self.mode != "fast"
                 continue
-            return False
-        return True
+            return "invalid"
+        return "incomplete" if unchecked else "valid"
+
+    @property
+    def ok(self) -> bool:
+        """True when the verdict is valid: nothing failed and, but in fast mode, nothing went unchecked."""
+        return self.verdict == "valid"
 
     @property
     def fully_checked(self) -> bool:
@@ -270,6 +284,7 @@ class Report:
             "schema": SCHEMA,
             "target": self.target,
             "mode": self.mode,
+            "verdict": self.verdict,
             "ok": self.ok,
             "fully_checked": self.fully_checked,
             "algorithms": list(self.algorithms),
