@@ -204,25 +204,20 @@ class Boom(Exception):
 
 
 @pytest.mark.parametrize("error", (OSError("disk full"), KeyboardInterrupt(), Boom()))
-def test_an_interrupted_in_place_run_is_finished_by_a_rerun(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
-) -> None:
+def test_an_interrupted_in_place_run_is_finished_by_a_rerun(tmp_path: Path, error: BaseException) -> None:
     source = fill(tmp_path / "cables", FILES)
     before = snapshot(source)
-    real_finish = bag_module._finish_tags
 
-    def interrupted(*args: object, **kwargs: object) -> None:
+    def interrupted(progress: object) -> None:  # the public progress callback: the run stops mid-way
         raise error
 
-    monkeypatch.setattr(bag_module, "_finish_tags", interrupted)
     with pytest.raises((OutputError, KeyboardInterrupt, Boom)) as caught:
-        bag_directory(source, dest_parent=None, in_place=True)
+        bag_directory(source, dest_parent=None, in_place=True, processes=1, on_progress=interrupted)
     staging = tmp_path / f"{IN_PLACE_PREFIX}cables"
     if isinstance(error, OSError):
         assert str(staging / "data") in str(caught.value)  # the message says where the files are
     # the recognisable state: the directory has moved, whole, into the staging directory
     assert not source.exists() and snapshot(staging / "data") == before
-    monkeypatch.setattr(bag_module, "_finish_tags", real_finish)
     ref = bag_directory(source, dest_parent=None, in_place=True)
     assert ref.path == source and snapshot(source / "data") == before and not staging.exists()
     bag_ok(source)
@@ -245,19 +240,16 @@ def test_both_the_source_and_a_staged_payload_is_refused(tmp_path: Path) -> None
     assert snapshot(source) == {"a.txt": b"a"}
 
 
-def test_an_interrupted_copy_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_copy_is_rebuilt(tmp_path: Path) -> None:
     source = fill(tmp_path / "src", FILES)
     out = tmp_path / "out"
 
-    def interrupted(*args: object, **kwargs: object) -> None:
+    def interrupted(progress: object) -> None:  # the public progress callback: the run stops mid-way
         raise KeyboardInterrupt
 
-    real_finish = bag_module._finish_tags
-    monkeypatch.setattr(bag_module, "_finish_tags", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        bag_directory(source, dest_parent=out, in_place=False)
+        bag_directory(source, dest_parent=out, in_place=False, processes=1, on_progress=interrupted)
     assert (out / f"{STAGING_PREFIX}src").is_dir() and not (out / "src").exists()
-    monkeypatch.setattr(bag_module, "_finish_tags", real_finish)
     bag_ok(bag_directory(source, dest_parent=out, in_place=False).path)
     assert sorted(p.name for p in out.iterdir()) == ["src"]
 
