@@ -90,11 +90,13 @@ def run_check(manifest: Manifest, context: JobContext) -> JobResult:
     bags = _collection_bags(manifest)
     rotted: list[str] = []
 
-    def note(row: object) -> None:
-        if isinstance(row, ResultRow) and row.link_class in BAD_CLASSES and row.bad_since == row.time:
-            rotted.append(f"{row.url}: {row.link_class} ({row.reason})")
-
     with LinkRotHistory(context.linkrot_db) as history:
+        already_bad = {row.surt for row in history.iter_latest(manifest.collection) if row.bad_since is not None}
+
+        def note(row: object) -> None:  # newly rotted: bad now, and not bad at the URL's previous check
+            if isinstance(row, ResultRow) and row.link_class in BAD_CLASSES and row.surt not in already_bad:
+                rotted.append(f"{row.url}: {row.link_class} ({row.reason})")
+
         report = check_bags(bags, manifest.fetch, history, on_result=note)
     counts = ", ".join(f"{name} {n}" for name, n in report.counts.most_common()) or "nothing to check"
     reason = f"check {report.check_id}: {report.urls} URLs in {len(bags)} bag(s): {counts}"
