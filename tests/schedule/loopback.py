@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -105,6 +106,13 @@ def loopback_server() -> Iterator[LoopbackServer]:
 @dataclass
 class MailBox:
     messages: list[tuple[str, list[str], str]] = field(default_factory=list)  # (from, to, the message as text)
+    logins: list[tuple[str, str]] = field(default_factory=list)  # (user, password) of each AUTH
+
+    def authenticate(self, server: object, session: object, envelope: object, mechanism: str, auth_data: object) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=True)
 
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content.decode("utf-8")))
@@ -121,7 +129,9 @@ def _free_port() -> int:
 def smtp_server() -> Iterator[tuple[MailBox, int]]:
     box = MailBox()
     port = _free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
+    # AUTH without TLS: the test server has no certificate (STARTTLS is turned off in these manifests)
+    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=box.authenticate,
+                            auth_require_tls=False)
     controller.start()
     try:
         yield box, port
