@@ -20,13 +20,16 @@ from cablekeep.manifest import (
     Contact,
     FetchOptions,
     Follow,
+    JobSchedule,
     Manifest,
     Organization,
+    Schedule,
     Seed,
     Site,
     WarcOptions,
     load_manifest,
     load_manifest_text,
+    parse_cron,
     parse_size,
 )
 
@@ -94,7 +97,9 @@ def test_full_manifest_loads_into_the_right_values() -> None:
         output=Path("/srv/bags"), algorithms=("sha256", "md5"),
         info={"Source-Organization": ("Example Archive",),
               "Internal-Sender-Identifier": ("andijon-2005", "box-7")})
-    assert manifest.schedule == ({"every": "week", "at": "03:00"},)
+    assert manifest.schedule == Schedule(
+        jobs=(JobSchedule("crawl", parse_cron("0 3 * * 0"), 55), JobSchedule("audit", parse_cron("30 4 1 * *"), 56)),
+        timezone="Europe/Berlin", jitter=900.0)
     assert manifest.delivery == ({"kind": "directory", "path": "/mnt/offsite"},)
 
 
@@ -112,7 +117,7 @@ def test_omitted_keys_take_their_defaults() -> None:
         max_bytes=100_000_000, retries=3, robots="obey", allow_private=False, allow_hosts=())
     assert manifest.warc == WarcOptions(max_size=1_000_000_000, dedup="none")
     assert manifest.bag == BagOptions(output=DATA / "bags", algorithms=("sha512", "sha256"), info={})
-    assert manifest.schedule == () and manifest.delivery == ()
+    assert manifest.schedule == Schedule() and manifest.delivery == ()
 
 
 def test_empty_sections_and_lists_mean_their_defaults(tmp_path: Path) -> None:
@@ -129,7 +134,7 @@ def test_empty_sections_and_lists_mean_their_defaults(tmp_path: Path) -> None:
     assert manifest.follow == Follow()
     assert manifest.fetch == FetchOptions()
     assert manifest.organization == Organization()
-    assert manifest.schedule == ()
+    assert manifest.schedule == Schedule()
 
 
 def test_example_manifest_loads_and_shows_the_defaults() -> None:
@@ -143,7 +148,7 @@ def test_example_manifest_loads_and_shows_the_defaults() -> None:
     assert example.fetch == FetchOptions()
     assert example.warc == WarcOptions()
     assert example.bag == BagOptions(output=REPO / "manifests" / "bags")
-    assert (example.schedule, example.delivery) == ((), ())
+    assert (example.schedule, example.delivery) == (Schedule(), ())
     assert [seed.kind for seed in example.seeds] == ["cable", "url"]
 
 
@@ -250,9 +255,12 @@ def test_site_templates_make_urls(tmp_path: Path) -> None:
 def test_aliases_are_safe_and_shared(tmp_path: Path) -> None:
     # "Billion laughs": nine levels of ten aliases each. Aliases share one node, so this stays small.
     levels = ["a0: &a0 [x]"] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
-    text = "cablekeep: 1\ncollection: c\nseeds: [http://h/]\nschedule:\n  - {" + ", ".join(levels) + "}\n"
-    manifest = load_manifest_text(text, tmp_path / "m.yaml")
-    assert set(manifest.schedule[0]) == {f"a{i}" for i in range(10)}
+    text = "cablekeep: 1\ncollection: c\nseeds: [http://h/]\ndelivery:\n  - {" + ", ".join(levels) + "}\n"
+    with pytest.raises(ManifestError) as caught:  # read, not expanded: each unknown key named once
+        load_manifest_text(text, tmp_path / "m.yaml")
+    assert [p.key for p in caught.value.problems if "unknown key" in p.message] == [
+        f"delivery[0].a{i}" for i in range(10)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -364,8 +372,8 @@ ERRORS = [
     ("duplicate-key", HEAD + "collection: other\n", 7, "collection", "on line 2 and line 7"),
     ("duplicate-nested-key", HEAD + "fetch:\n  timeout: 5\n  retries: 1\n  timeout: 6\n", 10,
      "fetch.timeout", "on line 8 and line 10"),
-    ("duplicate-in-raw-data", HEAD + "schedule:\n  - {at: 1, at: 2}\n", 8, "schedule[0].at",
-     "written twice, on line 8;"),
+    ("duplicate-in-free-labels", HEAD + "bag:\n  info:\n    {At: a, At: b}\n", 9, "bag.info.At",
+     "written twice, on line 9;"),
     ("bad-algorithm", HEAD + "bag:\n  algorithms: [sha512, sha-256]\n", 8, "bag.algorithms[1]",
      "did you mean sha256?"),
     ("duplicate-algorithm", HEAD + "bag:\n  algorithms:\n    - md5\n    - md5\n", 10, "bag.algorithms[1]",
@@ -399,14 +407,14 @@ ERRORS = [
      4, "site.profile", "did you mean cablebrowser?"),
     ("host-with-port", HEAD + "follow:\n  hosts: ['127.0.0.2:8000']\n", 8, "follow.hosts[0]",
      "without scheme, port or path"),
-    ("schedule-not-list", HEAD + "schedule: daily\n", 7, "schedule", "expected a list"),
-    ("schedule-item-not-mapping", HEAD + "schedule:\n  - daily\n", 8, "schedule[0]", "expected a mapping"),
+    ("schedule-not-mapping", HEAD + "schedule: daily\n", 7, "schedule", "expected a mapping"),
+    ("schedule-old-list-form", HEAD + "schedule:\n  - daily\n", 8, "schedule", "expected a mapping of jobs"),
     ("unknown-key-close-to-section", HEAD + "site2: 1\n", 7, "site2", "did you mean site?"),
     ("merge-key-in-section", HEAD + "fetch:\n  <<: {timeout: 5}\n", 8, "fetch.<<", "merge keys"),
     ("python-tag", HEAD + "title: !!python/name:os.system ''\n", 7, "title",
      "could not determine a constructor"),
-    ("python-tag-in-raw-data", HEAD + "schedule:\n  - run: !!python/object/apply:os.system ['true']\n", 8,
-     "schedule[0]", "could not determine a constructor"),
+    ("python-tag-in-raw-data", HEAD + "delivery:\n  - run: !!python/object/apply:os.system ['true']\n", 8,
+     "delivery[0]", "could not determine a constructor"),
     ("bad-explicit-tag", HEAD + "fetch:\n  retries: !!int three\n", 8, "fetch.retries", "cannot read 'three' as int"),
     ("non-text-key", HEAD + "1: x\n", 7, "1", "keys must be text, got the whole number 1"),
     ("null-title", HEAD + "title:\n", 7, "title", "has no value; give text, or remove the key"),

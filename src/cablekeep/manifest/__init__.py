@@ -18,6 +18,7 @@ with no value is an error, except ``site.cable_url`` and ``site.original_url``, 
 - ``seeds``: seeds and seed lists (read line by line, never held whole).
 - ``sections``: the other sections: collection, organization, follow, fetch, warc, bag.
 - ``delivery``: the delivery destinations, by name (never credentials).
+- ``schedule``: the schedule and notify sections; ``cron``: cron expressions (the only cronsim import).
 """
 
 from __future__ import annotations
@@ -33,15 +34,23 @@ from .model import (
     DeliveryTarget,
     FetchOptions,
     Follow,
+    JobSchedule,
     Manifest,
+    Notify,
     Organization,
     Robots,
+    Schedule,
     Seed,
     SeedFile,
     SeedKind,
     Site,
     WarcOptions,
+    Webhook,
+    Email,
+    JOB_NAMES,
+    JobName,
 )
+from .cron import Cron, parse_cron
 from .seeds import Seeds
 from .values import parse_size
 
@@ -49,4 +58,5 @@ __all__ = [
     "DEFAULT_USER_AGENT", "MANIFEST_VERSION", "SECTION_KEYS", "BagOptions", "Contact", "Dedup", "DeliveryTarget", "FetchOptions",
     "Follow", "Manifest", "Organization", "Robots", "Seed", "SeedFile", "SeedKind", "Seeds", "Site",
     "WarcOptions", "load_manifest", "load_manifest_text", "parse_size",
+    "JOB_NAMES", "Cron", "Email", "JobName", "JobSchedule", "Notify", "Schedule", "Webhook", "parse_cron",
 ]

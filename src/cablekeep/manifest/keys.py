@@ -15,7 +15,7 @@ _T = TypeVar("_T")
 # Known keys of each mapping, by section; used to reject unknown keys and to suggest the right one.
 SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "": ("cablekeep", "collection", "title", "description", "organization", "site", "seeds",
-         "follow", "fetch", "warc", "bag", "schedule", "delivery"),
+         "follow", "fetch", "warc", "bag", "schedule", "delivery", "notify"),
     "organization": ("name", "address", "contact"),
     "organization.contact": ("name", "email"),
     "site": ("cable_url", "original_url", "profile"),
@@ -27,6 +27,10 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "warc": ("max_size", "dedup"),
     "bag": ("algorithms", "info", "output", "profile"),
     "delivery[]": ("name", "kind", "path", "bucket", "prefix", "endpoint_url", "region", "storage_class", "profile"),
+    "schedule": ("crawl", "check", "audit", "timezone", "jitter"),
+    "notify": ("webhook", "email"),
+    "notify.webhook": ("url", "retries", "timeout"),
+    "notify.email": ("host", "port", "starttls", "from", "to", "username_env", "password_env", "timeout"),
 }
 
 

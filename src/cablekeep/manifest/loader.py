@@ -12,6 +12,7 @@ from .keys import Section, check_key_names, check_keys
 from .model import MANIFEST_VERSION, Manifest
 from .reader import VALUES, Node, compose
 from .sections import read_bag, read_collection, read_fetch, read_follow, read_organization, read_warc
+from .schedule import read_notify, read_schedule
 from .seeds import read_seeds
 from .site import read_site
 from .values import ValueReader
@@ -95,7 +96,8 @@ def _read_sections(reader: ValueReader, root: Section, path: Path, text: str, ve
         fetch=read_fetch(root.section("fetch")),
         warc=read_warc(root.section("warc")),
         bag=read_bag(reader, root.section("bag")),
-        schedule=root.get("schedule", (), reader.raw_list),
+        schedule=read_schedule(reader, root),
         delivery=delivery,
         destinations=destinations,
+        notify=read_notify(reader, root),
     )

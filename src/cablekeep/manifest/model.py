@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from .. import __version__
 
 if TYPE_CHECKING:
+    from .cron import Cron
     from .seeds import Seeds  # Seeds reads seed lists, which name their Seed and Site types from here
 
 MANIFEST_VERSION = 1
@@ -160,6 +161,63 @@ class DeliveryTarget:
     profile: str | None = None
 
 
+JobName = Literal["crawl", "check", "audit"]
+JOB_NAMES: tuple[JobName, ...] = ("crawl", "check", "audit")
+
+
+@dataclass(frozen=True)
+class JobSchedule:
+    """When one job of a collection runs: its cron expression, and where the manifest names it."""
+
+    job: JobName
+    cron: Cron
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The manifest's ``schedule:``: a cron expression per job (a job left out never runs on its own), read
+    in ``timezone`` (an IANA name); each slot starts up to ``jitter`` seconds late, by an offset fixed per
+    collection and job, so that many collections do not all start at once."""
+
+    jobs: tuple[JobSchedule, ...] = ()
+    timezone: str = "UTC"
+    jitter: float = 0.0
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An HTTP POST of a JSON body to ``url``; ``retries`` more attempts after a failure, ``timeout`` each."""
+
+    url: str
+    retries: int = 3
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Email:
+    """Mail over SMTP. The user name and password are never in the manifest: ``username_env`` and
+    ``password_env`` name the environment variables that hold them (no login when unset)."""
+
+    host: str
+    to: tuple[str, ...]
+    sender: str
+    port: int = 587
+    starttls: bool = True
+    timeout: float = 30.0
+    username_env: str = "CABLEKEEP_SMTP_USER"
+    password_env: str = "CABLEKEEP_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Notify:
+    """The manifest's ``notify:``: where a message goes when a job fails, an audit finds a bag invalid or
+    a check finds newly rotted sources."""
+
+    webhook: Webhook | None = None
+    email: Email | None = None
+
+
 @dataclass(frozen=True)
 class Manifest:
     """A loaded manifest. ``path`` is absolute; ``source_text`` is the YAML exactly as read, to be
@@ -179,9 +237,10 @@ class Manifest:
     fetch: FetchOptions
     warc: WarcOptions
     bag: BagOptions
-    schedule: tuple[Mapping[str, object], ...] = field(hash=False)
+    schedule: Schedule
     delivery: tuple[Mapping[str, object], ...] = field(hash=False)  # as written; checked into destinations
     destinations: tuple[DeliveryTarget, ...] = ()
+    notify: Notify = field(default_factory=Notify)
 
     def destination(self, name: str | None) -> DeliveryTarget:
         """The destination called ``name``, or the only one when ``name`` is None. Raises ValueError saying which exist."""
