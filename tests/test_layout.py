@@ -34,7 +34,7 @@ WINGS: dict[str, set[str]] = {
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
     "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
-    "access": {"__init__", "errors", "bagging", "capture", "fixity"},
+    "access": {"__init__", "errors", "children", "bagging", "capture", "fixity"},  # children: pywb dies with replay
     "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
     "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "handoff", "watch"},
