@@ -12,12 +12,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# pywb for the replay tests, in a virtualenv of its own (its pinned dependencies stay out of .venv);
+# made by cablekeep's own installer, once: the ready marker is written last.
+PYWB_VENV  := $(VENV)/pywb
+PYWB_STAMP := $(PYWB_VENV)/.cablekeep-pywb-ready
+
+$(PYWB_STAMP): | $(STAMP)
+	$(PY) -c 'import sys; from cablekeep.access.replay import ensure_pywb; ensure_pywb(sys.argv[1], python=sys.executable)' $(PYWB_VENV)
+
 demo: $(STAMP)
 	$(VENV)/bin/cablekeep demo
 
-test: $(STAMP)
+test: $(STAMP) $(PYWB_STAMP)
 	$(PY) -m mypy
-	$(PY) -m pytest -q
+	CABLEKEEP_PYWB=$(abspath $(PYWB_VENV)) $(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/crawl_vs_wget.py

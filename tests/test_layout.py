@@ -34,7 +34,7 @@ WINGS: dict[str, set[str]] = {
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
     "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "handoff"},
-    "access": {"__init__", "errors", "bagging", "capture", "fixity"},
+    "access": {"__init__", "errors", "children", "bagging", "capture", "fixity"},  # children: pywb dies with replay
     "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "schedule": {"__init__", "errors", "locks", "manifest", "capture", "fixity", "watch", "run"},  # a use case above run
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},

@@ -11,6 +11,7 @@
     │   └── CrawlFailedError        exit 5   a run captured none of its seeds (each one's reason named)
     ├── OutputError                 exit 6   an output could not be written (disk full, permissions)
     ├── LockedError                 exit 7   another process is writing the same collection or bag
+    ├── ReplayError                 exit 1   pywb could not be installed, started or reached (replay)
     └── RunInterrupted              exit 130 a run was stopped by a signal; it can be resumed
 
 A verification that finds problems is not an error: it returns a report and the CLI exits 1
@@ -123,6 +124,13 @@ class LockedError(CablekeepError):
     """Another process holds the lock of a collection or a bag; the message names it."""
 
     exit_code = 7
+
+
+class ReplayError(CablekeepError):
+    """pywb, which replay runs in a virtualenv of its own, could not be installed, started or reached;
+    the message says which step failed and pywb's last words."""
+
+    exit_code = 1
 
 
 class RunInterrupted(CablekeepError):

@@ -14,4 +14,6 @@ complete; memory stays flat however large the bag is.
 - ``wacz``: :func:`~cablekeep.access.wacz.write_wacz`, a bag to a WACZ file.
 - ``waczcheck``: :func:`~cablekeep.access.waczcheck.verify_wacz`, every resource's hash and size
   against ``datapackage.json``, and that file against ``datapackage-digest.json``; collects every problem.
+- ``replay``: :func:`~cablekeep.access.replay.serve`, the bags' WARCs served by pywb (run from a virtualenv
+  of its own, :func:`~cablekeep.access.replay.ensure_pywb`) on 127.0.0.1, with each cable page's replay URL.
 """
