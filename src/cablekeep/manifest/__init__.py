@@ -26,7 +26,10 @@ from .loader import load_manifest, load_manifest_text
 from .model import (
     DEFAULT_USER_AGENT,
     MANIFEST_VERSION,
+    CAPTURE_MODES,
     BagOptions,
+    CaptureMode,
+    CaptureModes,
     Contact,
     Dedup,
     FetchOptions,
@@ -44,7 +47,8 @@ from .seeds import Seeds
 from .values import parse_size
 
 __all__ = [
-    "DEFAULT_USER_AGENT", "MANIFEST_VERSION", "SECTION_KEYS", "BagOptions", "Contact", "Dedup", "FetchOptions",
+    "CAPTURE_MODES", "DEFAULT_USER_AGENT", "MANIFEST_VERSION", "SECTION_KEYS", "BagOptions", "CaptureMode",
+    "CaptureModes", "Contact", "Dedup", "FetchOptions",
     "Follow", "Manifest", "Organization", "Robots", "Seed", "SeedFile", "SeedKind", "Seeds", "Site",
     "WarcOptions", "load_manifest", "load_manifest_text", "parse_size",
 ]
