@@ -183,6 +183,44 @@ def _browser_pids() -> set[int]:
     return pids
 
 
+# The crawls run in a process this one never waits for (a launcher forks it and exits): the browser
+# they wait for would otherwise count in this process's RUSAGE_CHILDREN, which other tests measure.
+_LAUNCHER = r"""
+import os, subprocess, sys
+out = sys.argv[1]
+if os.fork() == 0:
+    os.setsid()
+    with open(out + ".stdout", "w") as stdout, open(out + ".stderr", "w") as stderr:
+        child = subprocess.Popen(sys.argv[2:], stdout=stdout, stderr=stderr)
+        with open(out + ".pid.tmp", "w") as handle:
+            handle.write(str(child.pid))
+        os.rename(out + ".pid.tmp", out + ".pid")
+        code = child.wait()
+    with open(out + ".rc.tmp", "w") as handle:
+        handle.write(str(code))
+    os.rename(out + ".rc.tmp", out + ".rc")
+    os._exit(0)
+"""
+
+
+def _launch(command: list[str], out: Path) -> int:
+    """Start ``command`` detached; its pid (its exit code in ``out``.rc, its output in ``out``.stdout)."""
+    subprocess.run([sys.executable, "-c", _LAUNCHER, str(out), *command], check=True, timeout=30)
+    pid_file = Path(f"{out}.pid")
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return int(pid_file.read_text())
+
+
+def _finished(out: Path, timeout: float) -> int | None:
+    rc_file = Path(f"{out}.rc")
+    deadline = time.monotonic() + timeout
+    while not rc_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return int(rc_file.read_text()) if rc_file.exists() else None
+
+
 def test_kill_9_leaves_no_browser_and_resume_records_nothing_twice(tmp_path: Path, script_site: ScriptSite) -> None:
     base = script_site.base
     seeds = (f"  - {{url: '{base}/script-page.html', capture: browser}}\n"
@@ -191,22 +229,22 @@ def test_kill_9_leaves_no_browser_and_resume_records_nothing_twice(tmp_path: Pat
     manifest = _manifest(tmp_path, script_site, seeds)
     before = _browser_pids()
     command = [sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid = _launch(command, tmp_path / "killed")
     deadline = time.monotonic() + 60
-    while process.poll() is None and not (_browser_pids() - before) and time.monotonic() < deadline:
+    while not Path(f"{tmp_path / 'killed'}.rc").exists() and not (_browser_pids() - before) and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.3)  # mid-render
-    assert process.poll() is None, "the crawl ended before the kill"
-    os.kill(process.pid, signal.SIGKILL)
-    process.communicate(timeout=30)
+    assert not Path(f"{tmp_path / 'killed'}.rc").exists(), "the crawl ended before the kill"
+    os.kill(pid, signal.SIGKILL)
+    assert _finished(tmp_path / "killed", 30) == -signal.SIGKILL
     deadline = time.monotonic() + 10
     while _browser_pids() - before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _browser_pids() - before, "a browser process outlived the killed crawl"
 
-    resumed = subprocess.run(command, capture_output=True, text=True, timeout=180)
-    assert resumed.returncode == 0, resumed.stderr
-    bag = Path(json.loads(resumed.stdout)["bag"])
+    _launch(command, tmp_path / "resumed")
+    assert _finished(tmp_path / "resumed", 180) == 0, Path(f"{tmp_path / 'resumed'}.stderr").read_text()
+    bag = Path(json.loads(Path(f"{tmp_path / 'resumed'}.stdout").read_text())["bag"])
     records = _records(bag / "data" / "warc")
     counted = Counter(h.get_header("WARC-Target-URI") for kind, h, _ in records if kind in ("response", "revisit", "resource"))
     assert counted and max(counted.values()) == 1, [url for url, n in counted.items() if n > 1]
