@@ -53,6 +53,7 @@ ADAPTERS: dict[str, set[str]] = {
     "lxml": {"cables.extract", "cables.profiles"},  # parsing pages, compiling selectors
     "cssselect": {"cables.profiles"},
     "protego": {"capture.robots"},
+    "websocket": {"capture.cdp"},  # websocket-client: the DevTools protocol to the headless browser
     "click": {"cli"},
     "rich": {"cli"},
     "bagit": set(),  # the independent checker of the tests, never used at run time
@@ -158,7 +159,7 @@ def test_every_runtime_dependency_is_known() -> None:
     import re
 
     names = {re.split(r"[<>=!~\[ ;]", dep, maxsplit=1)[0].lower() for dep in project["dependencies"]}
-    distribution = {"yaml": "pyyaml"}
+    distribution = {"yaml": "pyyaml", "websocket": "websocket-client"}
     known = {distribution.get(lib, lib) for lib, users in ADAPTERS.items() if users}
     assert known <= names | {"urllib3"}, f"ADAPTERS names libraries pyproject does not depend on: {known - names}"
     assert names <= known, f"pyproject depends on libraries no module adapts: {names - known}"

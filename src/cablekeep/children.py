@@ -25,6 +25,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -105,3 +106,21 @@ def _parent_of(pid: int) -> int | None:
     # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'
     fields = stat[stat.rfind(b")") + 2:].split()
     return int(fields[1]) if len(fields) > 1 else None
+
+
+def parent_death_preexec() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for :class:`subprocess.Popen` that makes the child (a program, not a Python
+    worker: the headless browser) get SIGKILL when the thread that started it ends, or None where
+    prctl is not there. libc is looked up here, in the parent: after fork the child only calls
+    prctl, which takes no lock. Start such children from a thread that lives as long as the process."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return preexec

@@ -18,6 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from ..misbehaving import Misbehaving, serve_misbehaving
 
+
 PATHS = [
     "/ok", "/truncated", "/length-short", "/redirect-loop-a", "/drip", "/endless", "/bomb",
     "/bad-status", "/cp1251", "/429", "/503-then-200", "/to-blocked",

@@ -30,16 +30,20 @@ from urllib.parse import urljoin
 
 from ..cables.profiles import resolve_profile
 from ..errors import RunInterrupted
-from ..manifest import Manifest
+from ..manifest import CAPTURE_MODES, CaptureMode, Manifest
+from .browser import Browser, BrowserOptions, Gate
+from .canon import surt_key
 from .fetch import AddressGuard, Fetcher, parse_networks
 from .follow import Follower
 from .frontier import Frontier
 from .jobs import ROBOTS_LIMIT, FetchWork, Job, Outcome
+from .modes import mode_of
+from .scope import MAX_REDIRECTS
 from .politeness import Politeness
 from .progress import CABLE_WITHOUT_TEXT, CrawlProgress, CrawlResult, Tally, count_result
 from .reading import PageReader, parseable
 from .recorder import Recorder, classify
-from .resume import open_state, recover_warcs
+from .resume import SEED_CAPTURE_PREFIX, open_state, recover_warcs
 from .state import CrawlState, QueuedUrl
 from .warc import WarcWriter, make_record_id
 from .workers import ProcessPool, ThreadPool
@@ -49,6 +53,7 @@ __all__ = ["COMMIT_EVERY", "NOT_ON_SITE", "Crawl", "CrawlProgress", "CrawlResult
 COMMIT_EVERY = 0.5  # seconds between state commits
 NOT_ON_SITE = frozenset({"not-found", "gone", "soft-404"})
 Pool = ThreadPool[Job, Outcome] | ProcessPool[Job, Outcome]
+_CAPTURE_MODES: dict[str, CaptureMode] = {mode: mode for mode in CAPTURE_MODES}
 
 
 class Crawl:
@@ -65,6 +70,7 @@ class Crawl:
         stop: threading.Event | None = None,
         earlier_bags: Sequence[Path] = (),
         on_progress: Callable[[CrawlProgress], None] | None = None,
+        browser_options: BrowserOptions | None = None,
     ) -> None:
         self.manifest = manifest
         self.workdir = workdir
@@ -87,6 +93,14 @@ class Crawl:
             clock=self.clock,
         )
         self.politeness = Politeness(fetch)
+        # Started on the first page to render; the pages' own requests pass robots.txt (as known so
+        # far) and a per-host delay, then the crawl's fetcher.
+        self.browser = Browser(
+            self.fetcher,
+            Gate(user_agent=fetch.user_agent, per_host_delay=fetch.per_host_delay, obey_robots=fetch.robots == "obey",
+                 robots=self.politeness.robots, host_delays=self.politeness.host_delays),
+            browser_options or BrowserOptions(settle_time=fetch.timeout),
+        )
         self.reader = PageReader(resolve_profile(manifest.site.profile), manifest.follow)
         self.result = CrawlResult(workdir, [])
 
@@ -136,7 +150,8 @@ class Coordinator:
             self.frontier.set_delay(host, delay)
         self.recorder = Recorder(state, writer, clock=crawl.clock, on_entry=crawl.on_entry, tally=crawl.tally)
         self.follower = Follower(state, self.recorder, crawl.manifest.follow, crawl.manifest.site)
-        self.work = FetchWork(crawl.fetcher, writer, crawl.reader, crawl.spill_dir)
+        self.work = FetchWork(crawl.fetcher, writer, crawl.reader, crawl.spill_dir,
+                              crawl.browser if fetch.processes == 1 else None)
         self.inflight = 0
 
     # -- the loop ------------------------------------------------------------------------------
@@ -151,6 +166,7 @@ class Coordinator:
                 finished = True
             finally:
                 pool.shutdown(wait=finished)
+                self.crawl.browser.close()
             self._wind_down()
         except RunInterrupted:
             self._finish()  # everything up to here was committed: count and close
@@ -159,6 +175,7 @@ class Coordinator:
             # Nothing more is committed: URLs marked done since the last commit may have records
             # past the committed WARC offset, which the next run cuts off and fetches again.
             self.crawl.fetcher.close()
+            self.crawl.browser.close()
             self.writer.abandon()
             state.abandon()
             raise
@@ -238,9 +255,20 @@ class Coordinator:
             if gate == "robots-first":
                 job = Job(queued, robots_for=urljoin(queued.url, "/robots.txt"))
             else:
-                job = Job(queued, attempt=self.politeness.attempt(queued))
+                job = Job(queued, attempt=self.politeness.attempt(queued), mode=self._mode(queued))
             pool.submit(job)
             self.inflight += 1
+
+    def _mode(self, queued: QueuedUrl) -> CaptureMode:
+        """How ``queued`` is captured: its rule's mode, or a seed's own (a redirect keeps its seed's)."""
+        seed_mode: CaptureMode | None = None
+        if queued.hop == "seed":
+            chain = self.state.redirect_chain(queued.key, MAX_REDIRECTS) if queued.redirects else [queued.key]
+            for key in chain:
+                seed_mode = _CAPTURE_MODES.get(self.state.get(SEED_CAPTURE_PREFIX + key) or "")
+                if seed_mode is not None:
+                    break
+        return mode_of(queued.hop, self.crawl.manifest.follow, seed_mode)
 
     # -- one outcome ---------------------------------------------------------------------------
 
@@ -288,6 +316,11 @@ class Coordinator:
         queued, exchange = outcome.job.queued, outcome.exchange
         assert exchange is not None
         response = self.recorder.write(exchange, outcome.prepared, outcome.index_prefix)
+        extra = None
+        if outcome.rendered is not None:
+            extra = self.recorder.write_rendered(queued, outcome.rendered, response)
+            if outcome.render_note:
+                extra["auto"] = outcome.render_note
         verdict, reason = classify(exchange.status), exchange.reason
         if exchange.truncated:
             verdict, reason = "truncated", f"body cut: {exchange.truncated}"
@@ -305,9 +338,13 @@ class Coordinator:
             self.follower.page(queued, exchange, response, record)
         if verdict in NOT_ON_SITE and queued.hop == "reference":
             self.follower.year_before(queued)
+        if outcome.rendered is None and outcome.render_note is not None:
+            warning = outcome.render_note
+        elif outcome.rendered is not None and not outcome.rendered.settled:
+            warning = f"page never settled: {outcome.rendered.note}"
         self.recorder.done(
             queued, verdict, status=exchange.status, reason=reason, size=exchange.body_length,
-            record=response, attempts=outcome.job.attempt, location=location, warning=warning,
+            record=response, attempts=outcome.job.attempt, location=location, warning=warning, extra=extra,
         )
 
     def _handle_robots(self, outcome: Outcome) -> None:

@@ -16,10 +16,13 @@ from pathlib import Path
 
 from ..cables.extract import PageRecord
 from ..errors import FetchError, OutputError
+from ..manifest import CaptureMode
+from .browser import Browser, RenderedPage, RenderFailed
 from .canon import surt_key
 from .exchange import Exchange
 from .fetch import Fetcher
-from .reading import PageReader, parseable
+from .modes import needs_browser
+from .reading import PageReader, decoded_body, is_html, parseable
 from .state import QueuedUrl
 from .warc import PreparedExchange, WarcWriter, timestamp14
 
@@ -33,6 +36,7 @@ class Job:
     queued: QueuedUrl
     robots_for: str | None = None  # set when this job fetches a host's robots.txt
     attempt: int = 1
+    mode: CaptureMode = "http"  # browser, auto: an HTML page is rendered too (auto: when mostly script)
 
     @property
     def url(self) -> str:
@@ -51,12 +55,16 @@ class Outcome:
     record: PageRecord | None = None  # the page read, when a worker process read it
     index_prefix: str | None = None  # "<surt key> <timestamp14>" of the capture's index line
     failure: BaseException | None = None  # an unexpected error in the worker, raised by the coordinator
+    rendered: RenderedPage | None = None  # the page as the browser rendered it
+    render_note: str | None = None  # why a page that was to be rendered was not (or why auto rendered it)
 
     def close(self) -> None:
         if self.exchange is not None:
             self.exchange.close()
         if self.prepared is not None:
             self.prepared.close()
+        if self.rendered is not None:
+            self.rendered.close()
 
     def __getstate__(self) -> dict[str, object]:
         # sent back from a worker process: a FetchError is rebuilt from its parts
@@ -75,11 +83,13 @@ class Outcome:
 class FetchWork:
     """What a worker runs on each job; made before the pool starts (forked workers inherit it)."""
 
-    def __init__(self, fetcher: Fetcher, writer: WarcWriter, reader: PageReader, spill_dir: Path) -> None:
+    def __init__(self, fetcher: Fetcher, writer: WarcWriter, reader: PageReader, spill_dir: Path,
+                 browser: Browser | None = None) -> None:
         self.fetcher = fetcher
         self.writer = writer
         self.reader = reader
         self.spill_dir = spill_dir  # where worker processes leave the records of large fetches
+        self.browser = browser  # None in worker processes: pages there are captured over HTTP
 
     def run(self, job: Job) -> Outcome:
         """In a worker thread: one fetch attempt, then its WARC records built and compressed."""
@@ -93,9 +103,35 @@ class FetchWork:
         try:
             outcome.prepared = self.writer.prepare_exchange(exchange)
             outcome.index_prefix = f"{surt_key(exchange.url)} {timestamp14(outcome.prepared.date)}"
+            if job.mode != "http" and job.robots_for is None:
+                self.render(outcome)
         except BaseException as exc:  # raised again by the coordinator
             outcome.failure = exc
         return outcome
+
+    def render(self, outcome: Outcome) -> None:
+        """An HTML page rendered in the browser (capture: browser, or auto and mostly script), its
+        document answered from the fetch just made; why not, in ``render_note``."""
+        exchange = outcome.exchange
+        assert exchange is not None
+        if not (exchange.status == 200 and not exchange.truncated and is_html(exchange)):
+            return
+        if outcome.job.mode == "auto":
+            why = needs_browser(decoded_body(exchange))
+            if why is None:
+                return
+            outcome.render_note = f"rendered: {why}"
+        if self.browser is None:
+            outcome.render_note = "not rendered: the browser runs with fetch.processes: 1 only; captured over HTTP"
+            return
+        missing = self.browser.unavailable()
+        if missing is not None:
+            outcome.render_note = f"not rendered: {missing}; captured over HTTP"
+            return
+        try:
+            outcome.rendered = self.browser.render(exchange.url, exchange)
+        except RenderFailed as exc:
+            outcome.render_note = f"not rendered: {exc}; captured over HTTP"
 
     def run_detached(self, job: Job) -> Outcome:
         """In a worker process: :meth:`run`, the page read too, and the outcome made fit to send

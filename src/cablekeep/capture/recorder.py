@@ -16,10 +16,11 @@ redirect-limit, truncated.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from .canon import surt_key
+from .browser import RenderedPage
+from .canon import InvalidUrlError, host_of, normalise_url, surt_key
 from .cdxj import format_line
 from .exchange import Exchange
 from .progress import CABLE_WITHOUT_TEXT, Tally
@@ -93,22 +94,58 @@ class Recorder:
             prefix = f"{surt_key(record.target_uri)} {timestamp14(record.date)}"
         self.state.add_capture(format_line(prefix, index_fields(record, date_text)))
 
+    def write_rendered(self, queued: QueuedUrl, page: RenderedPage, response: WrittenRecord) -> Entry:
+        """What the browser needed and made for the page ``response`` holds: each fetch's records
+        (logged as the page's requisites, marked done so they are not fetched again), each refused
+        request logged, and the screenshot and rendered DOM as ``resource`` records linked to the
+        response. Returns the fields the page's crawl-log entry gets."""
+        for exchange in page.resources:
+            record = self.write(exchange, None, None)
+            verdict = "truncated" if exchange.truncated else classify(exchange.status)
+            self._requisite_done(queued, exchange.url, verdict, status=exchange.status, reason=exchange.reason,
+                                 size=exchange.body_length, record=record, location=exchange.location)
+        for error in page.failures:
+            self._requisite_done(queued, error.url, error.reason, reason=error.detail)
+        moment = self.clock()
+        fields: Entry = {"capture": "browser", "settled": page.settled, "render": page.note,
+                         "resources": len(page.resources), "refused": len(page.failures)}
+        if page.screenshot is not None:
+            shot = self.writer.write_resource(f"urn:screenshot:{queued.url}", page.screenshot, "image/png",
+                                              response.record_id, moment)
+            self.index(shot)
+            fields["screenshot_record_id"] = shot.record_id
+        dom = self.writer.write_resource(f"urn:rendered-dom:{queued.url}", page.dom, "text/html; charset=utf-8",
+                                         response.record_id, moment)
+        self.index(dom)
+        fields["rendered_dom_record_id"] = dom.record_id
+        return fields
+
+    def _requisite_done(self, page: QueuedUrl, url: str, outcome: str, **entry: object) -> None:
+        try:
+            url = normalise_url(url)
+            key, host = surt_key(url), host_of(url)
+        except InvalidUrlError:
+            key, host = INVALID_KEY_PREFIX + url, ""
+        self.state.add_done(key, url, host, page.depth, "requisite", page.url, outcome)
+        fetched = QueuedUrl(0, key, url, host, page.depth, "requisite", page.url, 0)
+        self.log(fetched, outcome, **entry)  # type: ignore[arg-type]  # the keyword arguments of log
+
     # -- the crawl log -------------------------------------------------------------------------
 
     def done(
         self, queued: QueuedUrl, outcome: str, *, status: int | None = None, reason: str = "", size: int = 0,
         record: WrittenRecord | None = None, attempts: int = 1, location: str | None = None,
-        warning: str | None = None,
+        warning: str | None = None, extra: Mapping[str, object] | None = None,
     ) -> None:
         """Log ``queued``'s outcome and mark it done (committed with the next :meth:`commit`)."""
         self.log(queued, outcome, status=status, reason=reason, size=size, record=record, attempts=attempts,
-                 location=location, warning=warning)
+                 location=location, warning=warning, extra=extra)
         self.state.mark_done(queued.id, outcome)
 
     def log(
         self, queued: QueuedUrl, outcome: str, *, status: int | None = None, reason: str = "", size: int = 0,
         record: WrittenRecord | None = None, attempts: int = 1, location: str | None = None,
-        warning: str | None = None,
+        warning: str | None = None, extra: Mapping[str, object] | None = None,
     ) -> None:
         entry: Entry = {
             "url": queued.url, "outcome": outcome, "status": status, "reason": reason, "bytes": size,
@@ -122,6 +159,8 @@ class Recorder:
         if record is not None:
             entry["warc_filename"] = record.filename
             entry["warc_record_id"] = record.record_id
+        if extra:
+            entry.update(extra)
         self.state.add_log(entry)
         self.on_entry(entry)
         self.tally.count(queued.host, outcome, size)

@@ -24,6 +24,7 @@ from .state import CrawlState
 from .warc import OPEN_SUFFIX, trim_open_file
 
 ABORTED_SUFFIX = ".aborted"
+SEED_CAPTURE_PREFIX = "capture:"  # state key of a seed's own capture mode (the seed's SURT key follows)
 
 
 def open_state(
@@ -49,7 +50,10 @@ def open_state(
     for seed in manifest.seeds:
         try:
             url = normalise_url(seed.url)
-            state.add_url(surt_key(url), url, host_of(url), 0, "seed", None)
+            key = surt_key(url)
+            state.add_url(key, url, host_of(url), 0, "seed", None)
+            if seed.capture is not None:
+                state.set(SEED_CAPTURE_PREFIX + key, seed.capture)
         except InvalidUrlError as exc:  # logged as a link would be; the manifest check should have said
             if state.add_done(INVALID_KEY_PREFIX + seed.url, seed.url, "", 0, "seed", None, "invalid-url"):
                 state.add_log({"url": seed.url, "outcome": "invalid-url", "status": None, "reason": exc.reason,

@@ -482,6 +482,25 @@ class WarcWriter:
         )
 
 
+    def write_resource(
+        self, target_uri: str, payload: bytes, content_type: str, concurrent_to: str, moment: datetime,
+    ) -> WrittenRecord:
+        """A resource record made during a capture (a browser's screenshot, its rendered DOM),
+        linked to the capture's response record by WARC-Concurrent-To."""
+        self._ensure_file()
+        assert self._path is not None
+        record = self._writer.create_warc_record(
+            target_uri, "resource", payload=io.BytesIO(payload), length=len(payload),
+            warc_content_type=content_type, warc_headers_dict={"WARC-Concurrent-To": concurrent_to},
+        )
+        record_id = self._set_id_date(record, moment)
+        offset, length = self._write(record)
+        return WrittenRecord(
+            record_id, "resource", target_uri, self._path.name[: -len(OPEN_SUFFIX)], offset, length, moment,
+            mime=content_type, payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+        )
+
+
 def _record_bytes(headers: list[tuple[str, str]], block_length: int) -> bytes:
     """A WARC/1.1 record's header block, Content-Length last, ended by the empty line."""
     lines = ["WARC/1.1", *(f"{name}: {value}" for name, value in headers), f"Content-Length: {block_length}", "", ""]

@@ -28,7 +28,10 @@ from .loader import load_manifest, load_manifest_text
 from .model import (
     DEFAULT_USER_AGENT,
     MANIFEST_VERSION,
+    CAPTURE_MODES,
     BagOptions,
+    CaptureMode,
+    CaptureModes,
     Contact,
     Dedup,
     DeliveryTarget,
@@ -55,7 +58,8 @@ from .seeds import Seeds
 from .values import parse_size
 
 __all__ = [
-    "DEFAULT_USER_AGENT", "MANIFEST_VERSION", "SECTION_KEYS", "BagOptions", "Contact", "Dedup", "DeliveryTarget", "FetchOptions",
+    "CAPTURE_MODES", "DEFAULT_USER_AGENT", "MANIFEST_VERSION", "SECTION_KEYS", "BagOptions", "CaptureMode",
+    "CaptureModes", "Contact", "Dedup", "DeliveryTarget", "FetchOptions",
     "Follow", "Manifest", "Organization", "Robots", "Seed", "SeedFile", "SeedKind", "Seeds", "Site",
     "WarcOptions", "load_manifest", "load_manifest_text", "parse_size",
     "JOB_NAMES", "Cron", "Email", "JobName", "JobSchedule", "Notify", "Schedule", "Webhook", "parse_cron",

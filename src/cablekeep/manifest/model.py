@@ -30,6 +30,11 @@ COMPUTED_BAG_INFO = ("Payload-Oxum",)
 SeedKind = Literal["cable", "url"]
 Robots = Literal["obey", "ignore"]
 Dedup = Literal["none", "collection"]
+# How a page is fetched: plain HTTP, rendered in a headless browser (every request it makes still
+# fetched by cablekeep), or auto: HTTP, then the browser when the page is mostly script
+# (see cablekeep.capture.modes).
+CaptureMode = Literal["http", "browser", "auto"]
+CAPTURE_MODES: tuple[CaptureMode, ...] = ("http", "browser", "auto")
 
 
 
@@ -80,6 +85,7 @@ class Seed:
     value: str
     url: str
     origin: str
+    capture: CaptureMode | None = None  # None: the crawl's default for seeds (http)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,16 @@ class SeedFile:
     manifest: Path
     key: str
     line: int | None
+    capture: CaptureMode | None = None  # given to each of its seeds
+
+
+@dataclass(frozen=True)
+class CaptureModes:
+    """``follow.capture``: how the pages each follow rule reaches are fetched. Cable pages are
+    plain HTML (http); the sources they cite are more and more built by scripts (auto)."""
+
+    references: CaptureMode = "http"
+    sources: CaptureMode = "auto"
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,7 @@ class Follow:
     include: tuple[re.Pattern[str], ...] = ()
     exclude: tuple[re.Pattern[str], ...] = ()
     hosts: tuple[str, ...] = ()
+    capture: CaptureModes = field(default_factory=CaptureModes)
 
 
 @dataclass(frozen=True)

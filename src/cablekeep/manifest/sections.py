@@ -10,7 +10,19 @@ from pathlib import Path
 
 from ..bagging.layout import WRITABLE_ALGORITHMS
 from .keys import Section
-from .model import COLLECTION_RE, COMPUTED_BAG_INFO, BagOptions, Contact, FetchOptions, Follow, Organization, WarcOptions
+from .model import (
+    CAPTURE_MODES,
+    COLLECTION_RE,
+    COMPUTED_BAG_INFO,
+    BagOptions,
+    CaptureMode,
+    CaptureModes,
+    Contact,
+    FetchOptions,
+    Follow,
+    Organization,
+    WarcOptions,
+)
 from .reader import Node, Skip, is_null, is_sequence, join
 from .values import ValueReader, control_characters
 
@@ -48,6 +60,21 @@ def read_follow(section: Section) -> Follow:
         include=section.get("include", default.include, reader.pattern_list),
         exclude=section.get("exclude", default.exclude, reader.pattern_list),
         hosts=section.get("hosts", default.hosts, reader.host_list),
+        capture=read_capture_modes(section.section("capture")),
+    )
+
+
+def read_capture_mode(reader: ValueReader, node: Node, key: str) -> CaptureMode:
+    """http, browser or auto (a follow rule's or a seed's ``capture``)."""
+    mode = reader.choice(node, key, CAPTURE_MODES)
+    return "browser" if mode == "browser" else "auto" if mode == "auto" else "http"
+
+
+def read_capture_modes(section: Section) -> CaptureModes:
+    reader, default = section.reader, CaptureModes()
+    return CaptureModes(
+        references=section.get("references", default.references, lambda n, k: read_capture_mode(reader, n, k)),
+        sources=section.get("sources", default.sources, lambda n, k: read_capture_mode(reader, n, k)),
     )
 
 

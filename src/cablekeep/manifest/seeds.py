@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from ..cables.cableid import ORIGIN_ALIASES, is_cable_id, normalise_cable_id
 from ..errors import ManifestError
 from .keys import Section, check_keys
-from .model import Seed, SeedFile, SeedKind, Site
+from .model import CaptureMode, Seed, SeedFile, SeedKind, Site
+from .sections import read_capture_mode
 from .reader import Node, PlainSeed, Skip, describe_node, is_mapping, is_null, is_scalar, is_sequence, line_of
 from .values import ValueReader, control_characters
 
@@ -49,7 +50,7 @@ class Seeds:
                 continue
             try:
                 for _, seed in iter_seed_file(entry.path, entry.written, entry.site):
-                    yield seed
+                    yield seed if entry.capture is None else dataclasses.replace(seed, capture=entry.capture)
             except (OSError, UnicodeDecodeError, SeedLineError) as error:
                 raise ManifestError(entry.manifest, entry.line, entry.key,
                                     f"seed list {entry.written} changed or vanished since the manifest was "
@@ -260,21 +261,26 @@ def _read_seed(reader: ValueReader, node: Node, key: str, site: Site) -> tuple[S
                     f"file; got {got}")
     entries = reader.fields(node, key)
     section = check_keys(reader, node, key, entries, section="seeds[]")
-    if len(entries) != 1:
-        written = " and ".join(entries) or "none"
+    capture: CaptureMode | None = section.get("capture", None, lambda n, k: read_capture_mode(reader, n, k))
+    seed_keys = [name for name in entries if name != "capture"]
+    if len(seed_keys) != 1:
+        written = " and ".join(seed_keys) or "none"
         reader.fail(node, key, f"a seed has exactly one of cable, url or file, this one has {written}; "
                     "put each on its own '- ' line")
-    if len(section.values) != 1:
-        raise Skip  # its one key is unknown, and reported as such
-    (kind, value_node), = section.values.items()
+    values = {name: value for name, value in section.values.items() if name != "capture"}
+    if len(values) != 1 or ("capture" in entries and reader.failed(section.key_of("capture"))):
+        raise Skip  # its one key is unknown, or its capture wrong, and reported as such
+    (kind, value_node), = values.items()
     value_key = section.key_of(kind)
     text = reader.text(value_node, value_key)
     if kind == "file":
-        return _read_seed_file(reader, value_node, value_key, text, site)
+        seed_file, count = _read_seed_file(reader, value_node, value_key, text, site)
+        return (seed_file if capture is None else dataclasses.replace(seed_file, capture=capture)), count
     try:
-        return _seed_of(kind, text, site, origin), 1
+        seed = _seed_of(kind, text, site, origin)
     except ValueError as error:
         reader.fail(value_node, value_key, str(error))
+    return (seed if capture is None else dataclasses.replace(seed, capture=capture)), 1
 
 
 def _read_seed_file(reader: ValueReader, node: Node, key: str, written: str, site: Site) -> tuple[SeedFile, int]:
