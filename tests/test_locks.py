@@ -49,9 +49,12 @@ def _cablekeep(*args: str) -> list[str]:
     return [sys.executable, "-m", "cablekeep", *args]
 
 
-def _wait_for_lock(lock: Path, deadline: float = 20.0) -> dict[str, object]:
+def _wait_for_lock(lock: Path, holder: subprocess.Popen[str], deadline: float = 60.0) -> dict[str, object]:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
+        if holder.poll() is not None:
+            raise AssertionError(f"the first run ended (exit {holder.returncode}) before it took {lock}: "
+                                 f"{holder.communicate()[1]}")
         try:
             text = lock.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -68,7 +71,7 @@ def test_two_runs_of_one_collection(tmp_path: Path, sample_site: SampleSite) -> 
     first = subprocess.Popen(_cablekeep("run", "--quiet", str(manifest)), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
-        holder = _wait_for_lock(lock)
+        holder = _wait_for_lock(lock, first)
         assert holder["pid"] == first.pid
         second = subprocess.run(_cablekeep("run", "--quiet", str(manifest)), capture_output=True, text=True,
                                 timeout=60)
