@@ -123,7 +123,7 @@ def test_no_response_is_unreachable() -> None:
 
 def test_robots_and_the_address_guard_are_blocked() -> None:
     assert classify(ARCHIVED, live(failure="robots", detail="disallowed"), None).link_class == "blocked"
-    target = "http://10.0.0.1/report.html"
+    target = "http://127.0.0.9/report.html"  # pure: nothing is fetched; loopback stands for any refused address
     verdict = classify(ARCHIVED, live(Hop(URL, 302, target), failure="blocked-address", detail="private"), None)
     assert verdict.link_class == "blocked" and target in verdict.reason
 
