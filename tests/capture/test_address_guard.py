@@ -17,7 +17,7 @@ def test_allow_networks_allows_only_inside() -> None:
     guard = AddressGuard(allow_networks=parse_networks(["127.0.0.2/32", "::1/128"]))
     assert guard.resolve("http://127.0.0.2:8080/") == ("127.0.0.2",)
     assert guard.resolve("http://[::1]:8080/") == ("::1",)
-    for url in ("http://127.0.0.1/", "http://127.0.0.3/", "http://[fe80::1]/", "http://[::2]/"):
+    for url in ("http://127.0.0.1/", "http://127.0.0.3/", "http://[fe80::1]/", "http://[::ffff:127.0.0.1]/"):
         with pytest.raises(FetchError) as caught:
             guard.resolve(url)
         assert caught.value.reason == "blocked-address"
