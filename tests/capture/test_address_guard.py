@@ -40,3 +40,25 @@ def test_manifest_reads_allow_networks(tmp_path: Path) -> None:
     problems = [p for p in caught.value.problems if p.key.startswith("fetch.allow_networks")]
     assert len(problems) == 3, caught.value.problems
     assert all(p.line == 4 for p in problems)
+
+
+@pytest.mark.parametrize("literal", [
+    "64:ff9b::7f00:1",     # NAT64 of 127.0.0.1 (RFC 6052)
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254, a cloud's metadata service
+    "2002:7f00:1::1",      # 6to4 of 127.0.0.1
+    "::7f00:1",            # IPv4-compatible 127.0.0.1 (deprecated, still routed by some stacks)
+    "::ffff:a9fe:a9fe",    # IPv4-mapped 169.254.169.254
+])
+def test_an_ipv6_address_leading_to_a_refused_ipv4_address_is_refused(literal: str) -> None:
+    # resolving a literal asks no server and nothing is fetched: the guard refuses before any connection
+    with pytest.raises(FetchError) as caught:
+        AddressGuard().resolve(f"http://[{literal}]/")
+    assert caught.value.reason == "blocked-address"
+
+
+def test_a_public_ipv6_address_embedding_a_public_ipv4_address_passes_the_check() -> None:
+    from cablekeep.capture.fetch import is_public
+    import ipaddress
+
+    assert is_public(ipaddress.ip_address("64:ff9b::101:101"))  # NAT64 of a public address
+    assert not is_public(ipaddress.ip_address("64:ff9b::7f00:1"))

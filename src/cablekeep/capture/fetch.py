@@ -91,7 +91,7 @@ class AddressGuard:
             address = ipaddress.ip_address(text.split("%")[0])
             if any(address in network for network in self.allow_networks):
                 continue
-            if not address.is_global or address.is_multicast:
+            if not is_public(address):
                 raise FetchError(
                     url,
                     "blocked-address",
@@ -99,6 +99,35 @@ class AddressGuard:
                     "list the host in fetch.allow_hosts or its network in fetch.allow_networks to allow it",
                 )
         return addresses
+
+
+# IPv6 prefixes that carry an IPv4 address a router may forward to: NAT64 (RFC 6052, RFC 8215),
+# IPv4-compatible (deprecated, RFC 4291); 6to4, Teredo and IPv4-mapped are read by ipaddress itself.
+_EMBEDDING_V4 = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("::/96"),
+)
+
+
+def embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to (mapped, 6to4, Teredo server and client, NAT64, compatible)."""
+    if address.version == 4:
+        return []
+    assert isinstance(address, ipaddress.IPv6Address)
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo is not None:
+        found += list(address.teredo)
+    if any(address in network for network in _EMBEDDING_V4):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A global unicast address that does not lead, through an IPv4 address it embeds, somewhere that is not."""
+    if not address.is_global or address.is_multicast:
+        return False
+    return all(inner.is_global and not inner.is_multicast for inner in embedded_ipv4(address))
 
 
 class PinnedRequest(requests.PreparedRequest):
