@@ -28,6 +28,11 @@ resolved only when every WARC file was in the sample. ``open_file`` opens a payl
 hashing (``os.open`` without following links by default); it exists so tests can inject read
 errors, and must be a module-level function when a process pool is used.
 
+``executor`` (a ``concurrent.futures.Executor``, e.g. a Dask cluster's, see :mod:`cablekeep.cluster`)
+hashes the payload batches instead of a pool of this machine's: each batch is a function of its
+inputs (bag path, files and their expected digests) whose result merges here; ``processes`` is
+then how many batches it runs at once. The bag-level checks run here, once.
+
 Scale: hashing runs in-process for small bags and in a ``ProcessPoolExecutor`` (``processes``,
 default ``os.cpu_count()``) when the largest payload manifest has more than
 :data:`POOL_MIN_FILES` lines or Payload-Oxum declares more than :data:`POOL_MIN_BYTES`. The
@@ -94,13 +99,14 @@ def verify_bag(
     only: Collection[str] | None = None,
     open_file: Callable[[str], int] | None = None,
     on_progress: Callable[[VerifyProgress], None] | None = None,
+    executor: Executor | None = None,
 ) -> Report:
     """Verify the bag at ``path`` and report every problem found.
 
     Raises :class:`BagUnreadableError` when ``path`` is not a readable directory or shows no
     sign of being a bag (no bagit.txt, no manifest, no data/); anything wrong inside a bag is a
     problem in the report instead. :class:`UsageError` when ``processes`` is below 1, or when
-    ``fast`` and ``only`` are both given. ``only`` and ``open_file``: see the module docstring.
+    ``fast`` and ``only`` are both given. ``only``, ``open_file`` and ``executor``: see the module docstring.
     """
     if processes is None:
         processes = os.cpu_count() or 1
@@ -117,6 +123,7 @@ def verify_bag(
     if open_file is not None:
         check.open_file = open_file
     check.on_progress = on_progress
+    check.executor = executor
     return check.run()
 
 
@@ -445,6 +452,7 @@ class _BagCheck:
         self.only: frozenset[str] | None = None  # a sample: hash only these payload files
         self.open_file: Callable[[str], int] = _open_nofollow
         self.on_progress: Callable[[VerifyProgress], None] | None = None
+        self.executor: Executor | None = None  # hashes the batches instead of a pool of our own
         self.not_sampled = 0
         self.warcs_not_sampled = 0
         self.problems: list[Problem] = []
@@ -495,7 +503,8 @@ class _BagCheck:
         self.read_top_level()
         self.read_bagit_txt()
         self.read_bag_info()
-        pool = self.start_pool()
+        own_pool = self.start_pool() if self.executor is None else None
+        pool = own_pool or self.executor
         try:
             self.read_manifests(self.payload_layout, self.entries, payload=True)
             self.read_manifests(self.tag_layout, self.tag_entries, payload=False)
@@ -510,8 +519,8 @@ class _BagCheck:
             if dispatcher is not None:
                 dispatcher.finish()
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            if own_pool is not None:
+                own_pool.shutdown(wait=True, cancel_futures=True)
         self.report_missing()
         self.check_oxum()
         self.check_tag_files()
