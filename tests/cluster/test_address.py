@@ -1,0 +1,32 @@
+"""What --cluster accepts, and what it refuses with a usage error before anything starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from cablekeep.cluster.address import ClusterSpec, parse_cluster
+from cablekeep.errors import UsageError
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("local", ClusterSpec(workers=3)),
+        ("local:2", ClusterSpec(workers=2)),
+        ("tcp://10.0.0.5:8786", ClusterSpec(address="tcp://10.0.0.5:8786")),
+        ("scheduler.lan:8786", ClusterSpec(address="tcp://scheduler.lan:8786")),
+    ],
+)
+def test_accepted(text: str, spec: ClusterSpec) -> None:
+    assert parse_cluster(text, default_workers=3) == spec
+
+
+@pytest.mark.parametrize("text", ["local:0", "local:x", "cluster", "http://host:8786", "local:1000", ""])
+def test_refused(text: str) -> None:
+    with pytest.raises(UsageError, match="--cluster"):
+        parse_cluster(text, default_workers=3)
+
+
+def test_named_as_given() -> None:
+    assert str(parse_cluster("local:2", default_workers=1)) == "local:2"
+    assert str(parse_cluster("tcp://h:1", default_workers=1)) == "tcp://h:1"
