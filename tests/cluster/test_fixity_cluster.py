@@ -71,7 +71,7 @@ def test_a_damaged_bag_gets_the_one_machine_verdict(tmp_path: Path, cluster: Clu
         byte = handle.read(1)
         handle.seek(300)
         handle.write(bytes([byte[0] ^ 0xFF]))
-    monkeypatch.setattr(fixity_verify, "BATCH_FILES", 50)  # shards of 50 files: several per worker
+    monkeypatch.setattr(fixity_verify, "REMOTE_BATCH_FILES", 50)  # shards of 50 files: several per worker
     local = verify_bag(bag, processes=1)
     on_cluster = verify_bag(bag, executor=cluster.executor, processes=cluster.slots)
     assert not local.ok and {p.path for p in local.problems} >= {"data/cables/0007.txt", "data/cables/0100.txt",
@@ -84,7 +84,7 @@ def test_the_shards_run_on_the_workers(tmp_path: Path, cluster: ClusterSession,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     bag = _bag(tmp_path / "bag", _files(200))
     (tmp_path / MARKERS).mkdir()
-    monkeypatch.setattr(fixity_verify, "BATCH_FILES", 20)
+    monkeypatch.setattr(fixity_verify, "REMOTE_BATCH_FILES", 20)
     report = verify_bag(bag, executor=cluster.executor, processes=cluster.slots, open_file=slow_open)
     assert report.ok, report.problems
     hashed_by = {int(p.name) for p in (tmp_path / MARKERS).iterdir()}
@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_verify_only_costs_its_shard(tmp_path: Path, cluster
     (bag / "data/cables/0300.txt").write_bytes(b"changed")
     markers = tmp_path / MARKERS
     markers.mkdir()
-    monkeypatch.setattr(fixity_verify, "BATCH_FILES", 25)  # 16 shards of 25 files, 0.25 s each
+    monkeypatch.setattr(fixity_verify, "REMOTE_BATCH_FILES", 25)  # 16 shards of 25 files, 0.25 s each
     expected = verify_bag(bag, processes=1)
     killed: list[tuple[int, float]] = []
 

@@ -31,7 +31,8 @@ errors, and must be a module-level function when a process pool is used.
 ``executor`` (a ``concurrent.futures.Executor``, e.g. a Dask cluster's, see :mod:`cablekeep.cluster`)
 hashes the payload batches instead of a pool of this machine's: each batch is a function of its
 inputs (bag path, files and their expected digests) whose result merges here; ``processes`` is
-then how many batches it runs at once. The bag-level checks run here, once.
+then how many batches it runs at once, and batches are bigger (:data:`REMOTE_BATCH_FILES`,
+:data:`REMOTE_BATCH_BYTES`): each costs a round trip through the cluster's scheduler. The bag-level checks run here, once.
 
 Scale: hashing runs in-process for small bags and in a ``ProcessPoolExecutor`` (``processes``,
 default ``os.cpu_count()``) when the largest payload manifest has more than
@@ -87,6 +88,9 @@ POOL_MIN_BYTES = 64 << 20
 BATCH_FILES = 256
 BATCH_BYTES = 32 << 20
 INFLIGHT_PER_PROCESS = 3
+# Batches for an ``executor`` (a cluster): each costs a round trip through its scheduler, so they are bigger.
+REMOTE_BATCH_FILES = 4096
+REMOTE_BATCH_BYTES = 256 << 20
 
 _CLUTTER_HINTS = (*sorted(SYSTEM_FILE_NAMES), "/._")
 
@@ -324,8 +328,10 @@ class _Dispatcher:
         processes: int,
         on_result: Callable[[_BatchResult], None],
         open_file: Callable[[str], int] = _open_nofollow,
+        remote: bool = False,
     ) -> None:
         self._open_file = open_file
+        self._limits = (REMOTE_BATCH_FILES, REMOTE_BATCH_BYTES) if remote else (BATCH_FILES, BATCH_BYTES)
         self._root = root
         self._layout = layout
         self._pool = pool
@@ -336,12 +342,13 @@ class _Dispatcher:
         self._batch_bytes = 0
 
     def add(self, rel: str, packed: bytes, size: int) -> None:
-        if is_warc_name(rel) or size >= BATCH_BYTES:
+        most_files, most_bytes = self._limits
+        if is_warc_name(rel) or size >= most_bytes:
             self._submit([(rel, packed)])
             return
         self._batch.append((rel, packed))
         self._batch_bytes += size
-        if len(self._batch) >= BATCH_FILES or self._batch_bytes >= BATCH_BYTES:
+        if len(self._batch) >= most_files or self._batch_bytes >= most_bytes:
             self._flush()
 
     def _flush(self) -> None:
@@ -513,7 +520,8 @@ class _BagCheck:
             dispatcher = None
             if not self.fast:
                 dispatcher = _Dispatcher(
-                    self.root_s, self.payload_layout, pool, self.processes, self.on_result, self.open_file
+                    self.root_s, self.payload_layout, pool, self.processes, self.on_result, self.open_file,
+                    remote=own_pool is None and self.executor is not None,
                 )
             self.walk(dispatcher)
             if dispatcher is not None:
