@@ -30,3 +30,17 @@ def test_refused(text: str) -> None:
 def test_named_as_given() -> None:
     assert str(parse_cluster("local:2", default_workers=1)) == "local:2"
     assert str(parse_cluster("tcp://h:1", default_workers=1)) == "tcp://h:1"
+
+
+def test_no_scheduler_at_the_address_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from cablekeep.cluster import dask as cluster_dask
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(cluster_dask, "CONNECT_TIMEOUT", 1.0)
+    with pytest.raises(UsageError, match=f"tcp://127.0.0.1:{port}: no Dask scheduler answered"):
+        with cluster_dask.open_cluster(ClusterSpec(address=f"tcp://127.0.0.1:{port}")):
+            pass
