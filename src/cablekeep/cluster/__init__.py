@@ -5,7 +5,7 @@ running scheduler, or ``local[:N]``, N worker processes on this machine) and giv
 :class:`~cablekeep.cluster.session.ClusterSession`: a ``concurrent.futures.Executor`` over the cluster
 and how many tasks it runs at once. :func:`cablekeep.fixity.verify.verify_bag` and
 :func:`cablekeep.fixity.audit.audit` take that executor: the payload is hashed in shards (sets of
-files, balanced by bytes: at most 256 files or 32 MiB a shard, a WARC file its own), each a function
+files, balanced by bytes: at most 4,096 files or 256 MiB a shard, a WARC file its own), each a function
 of its inputs (bag path, files, expected digests) whose result (problems, counts, WARC scans) merges
 on the coordinator; the bag-level checks (structure, completeness, Payload-Oxum, tag files, WARC
 references across files) and the fixity history run once, on the coordinator.
