@@ -33,12 +33,13 @@ WINGS: dict[str, set[str]] = {
     "capture": {"__init__", "errors", "cables", "manifest", "children"},
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
     "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
-    "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "handoff"},
+    "cluster": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},  # Dask
+    "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "handoff", "cluster"},
     "access": {"__init__", "errors", "children", "bagging", "capture", "fixity"},  # children: pywb dies with replay
     "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "schedule": {"__init__", "errors", "locks", "manifest", "capture", "fixity", "watch", "run"},  # a use case above run
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
-    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "handoff", "watch", "schedule"},
+    "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "handoff", "watch", "schedule", "cluster"},
     "__main__": {"cli"},
 }
 
@@ -61,6 +62,8 @@ ADAPTERS: dict[str, set[str]] = {
     "aiosmtpd": set(),  # the SMTP server of the notification tests, never used at run time
     "boto3": {"handoff.s3"},
     "botocore": {"handoff.s3"},
+    "dask": {"cluster.dask"},  # optional (the cluster extra), imported only with --cluster
+    "distributed": {"cluster.dask"},
 }
 PRINTING = {"cli", "__main__", "sample_site.__main__"}
 
@@ -158,8 +161,9 @@ def test_every_runtime_dependency_is_known() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     import re
 
-    names = {re.split(r"[<>=!~\[ ;]", dep, maxsplit=1)[0].lower() for dep in project["dependencies"]}
-    distribution = {"yaml": "pyyaml", "websocket": "websocket-client"}
+    deps = project["dependencies"] + project["optional-dependencies"]["cluster"]  # the cluster extra: Dask
+    names = {re.split(r"[<>=!~\[ ;]", dep, maxsplit=1)[0].lower() for dep in deps}
+    distribution = {"yaml": "pyyaml", "distributed": "dask", "websocket": "websocket-client"}
     known = {distribution.get(lib, lib) for lib, users in ADAPTERS.items() if users}
     assert known <= names | {"urllib3"}, f"ADAPTERS names libraries pyproject does not depend on: {known - names}"
     assert names <= known, f"pyproject depends on libraries no module adapts: {names - known}"

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from .handoff.deliver import Destination
     from .handoff.profiles import ProfileReport
     from .manifest import Manifest
+    from .cluster.session import ClusterSession
     from .run import RunSummary
 
 
@@ -179,6 +180,28 @@ _db_option = click.option(
     show_default="$XDG_DATA_HOME/cablekeep/fixity.sqlite", help="The fixity history (SQLite).",
 )
 _existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
+_cluster_option = click.option(
+    "--cluster", metavar="ADDRESS|local[:N]",
+    help="Hash on a Dask cluster: a scheduler (tcp://host:8786) or N worker processes here (local:N); "
+         "needs the cluster extra.",
+)
+
+
+@contextmanager
+def _cluster(value: str | None) -> Iterator[ClusterSession | None]:
+    """The cluster ``--cluster`` names, open for the block; Dask is imported only here."""
+    if value is None:
+        yield None
+        return
+    from .cluster.address import parse_cluster
+
+    spec = parse_cluster(value, default_workers=os.cpu_count() or 1)
+    try:
+        from .cluster.dask import open_cluster
+    except ImportError as exc:
+        raise UsageError(f"--cluster needs Dask ({exc}): pip install 'cablekeep[cluster]'") from exc
+    with open_cluster(spec) as session:
+        yield session
 
 
 @click.group(cls=CablekeepGroup)
@@ -319,8 +342,10 @@ def _render_report(report: Report) -> None:
 @click.option("--against", type=_existing_dir, help="Compare the bag with another copy of it, file by file.")
 @click.option("--allow-unchecked", is_flag=True,
               help="Exit 0 when nothing failed although some things could not be checked (they are still listed).")
+@_cluster_option
 @_db_option
 def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | None, allow_unchecked: bool,
+           cluster: str | None,
            db: Path) -> None:
     """Verify bags (directories, or .tar, .tar.gz, .tgz and .zip files read without unpacking; full
     fixity by default) or single WARC files; each check of a bag directory is recorded.
@@ -329,9 +354,19 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
     be checked (INCOMPLETE; 0 with --allow-unchecked), 2 on a usage error, 4 when one could not be
     read at all."""
     if against is not None:
-        if len(paths) != 1 or fast:
-            raise UsageError("--against compares one bag with one copy, in full")
+        if len(paths) != 1 or fast or cluster is not None:
+            raise UsageError("--against compares one bag with one copy, in full, on this machine")
         _verify_against(paths[0], against, as_json)
+    with _cluster(None if fast else cluster) as session:  # a fast check hashes nothing
+        worst = _verify_paths(paths, fast, as_json, db, session, allow_unchecked)
+    sys.exit(worst)
+
+
+def _verify_paths(paths: tuple[Path, ...], fast: bool, as_json: bool, db: Path, session: ClusterSession | None,
+                  allow_unchecked: bool) -> int:
+    """Verify each path (bag directories on ``session``'s cluster when there is one); the worst exit code."""
+    executor = None if session is None else session.executor
+    processes = None if session is None else session.slots
     worst = 0
     for path in paths:
         try:
@@ -342,7 +377,8 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
                 _record(db, path, report, BagIdentity(os.path.abspath(path), None, None))
             else:
                 with _verify_display(str(path), quiet=as_json or fast) as on_progress:
-                    report = verify_bag(path, fast=fast, on_progress=on_progress)
+                    report = verify_bag(path, fast=fast, on_progress=on_progress, executor=executor,
+                                        processes=processes)
                 _record(db, path, report)
         except BagUnreadableError as exc:  # the others are still checked; the worst code wins
             _error_line(exc)
@@ -355,7 +391,7 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
             if report.verdict == "incomplete" and allow_unchecked:
                 click.echo(f"{report.target}: accepted with --allow-unchecked: what could not be checked is listed above")
         worst = _worst(worst, _verdict_code(report, allow_unchecked=allow_unchecked))
-    sys.exit(worst)
+    return worst
 
 
 def _verify_warc_file(path: Path) -> Report:
@@ -536,9 +572,10 @@ def _show_copies(store: FixityHistory, identifier: str) -> None:
 @click.option("--allow-unchecked", is_flag=True,
               help="Exit 0 when nothing failed although some things could not be checked (they are still listed).")
 @click.option("--json", "as_json", is_flag=True, help="The audit as JSON (schema cablekeep.audit/1).")
+@_cluster_option
 @_db_option
 def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, retries: int, max_depth: int | None,
-          allow_unchecked: bool, as_json: bool, db: Path) -> None:
+          allow_unchecked: bool, as_json: bool, cluster: str | None, db: Path) -> None:
     """Verify the bags in PATHS (bags, or folders holding bags at any depth) that are due, and record each
     check. Finding no bag at all is an error (exit 4), not a passed audit.
 
@@ -546,9 +583,11 @@ def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, r
     could not be checked (0 with --allow-unchecked), 4 when a bag could not be read."""
     age = parse_age(older_than) if older_than is not None else None
     share = parse_share(sample) if sample is not None else None
-    with FixityHistory(db) as store:
+    with FixityHistory(db) as store, _cluster(cluster) as session:  # the history is written here, once
         result = audit_bags(list(paths), store, older_than=age, sample=share, rng=random.SystemRandom(),
-                            retries=retries, max_depth=max_depth)
+                            retries=retries, max_depth=max_depth,
+                            executor=None if session is None else session.executor,
+                            processes=None if session is None else session.slots)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:

@@ -35,6 +35,7 @@ import math
 import os
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -144,13 +145,15 @@ def audit(
     open_file: OpenFile | None = None,
     make_id: Callable[[], str] = new_event_id,
     max_depth: int | None = None,
+    executor: Executor | None = None,
 ) -> AuditReport:
     """Audit the bags at or under ``paths`` (at most ``max_depth`` levels down); see the module docstring.
 
     ``sample`` is a fraction in (0, 1]; ``retries`` how many more attempts a read error gets;
     ``open_file`` replaces ``os.open`` for every payload read (a seam for injecting read
-    errors). Raises :class:`BagUnreadableError` when a path does not exist or is neither a bag
-    nor a directory, :class:`UsageError` for out-of-range arguments. A bag that cannot be read
+    errors); ``executor`` hashes the payload in batches elsewhere (a Dask cluster: :mod:`cablekeep.cluster`)
+    while the bag-level checks and the history stay here. Raises :class:`BagUnreadableError` when a path
+    does not exist or is neither a bag nor a directory, :class:`UsageError` for out-of-range arguments. A bag that cannot be read
     is recorded and reported as ``unreadable``; the audit goes on with the others.
     """
     if sample is not None and not 0 < sample <= 1:
@@ -159,7 +162,7 @@ def audit(
         raise UsageError(f"retries must be 0 or more, not {retries}")
     if older_than is not None and older_than < timedelta(0):
         raise UsageError("--older-than must not be negative")
-    run = _Audit(history, older_than, sample, rng, clock, retries, processes, open_file, make_id)
+    run = _Audit(history, older_than, sample, rng, clock, retries, processes, open_file, make_id, executor)
     return AuditReport(tuple(run.bag(bag) for bag in find_bags(paths, max_depth)))
 
 
@@ -277,6 +280,7 @@ class _Audit:
     processes: int | None
     open_file: OpenFile | None
     make_id: Callable[[], str]
+    executor: Executor | None
 
     def bag(self, path: Path) -> BagAudit:
         now = self.clock()
@@ -295,7 +299,8 @@ class _Audit:
             plan = self.history.sample_plan(identity, listing.keys(), self.fraction, self.rng, now)
         try:
             report = verify_bag(
-                path, processes=self.processes, only=None if plan is None else plan.paths, open_file=self.open_file
+                path, processes=self.processes, only=None if plan is None else plan.paths, open_file=self.open_file,
+                executor=self.executor,
             )
             report, retried = self.retry(path, report, listing, plan)
         except BagUnreadableError as exc:
@@ -349,7 +354,8 @@ class _Audit:
             for p in pending:
                 attempts[p] += 1
             if all(p in listing for p in pending):  # payload files only: verify just those again
-                again = verify_bag(path, processes=self.processes, only=pending, open_file=self.open_file)
+                again = verify_bag(path, processes=self.processes, only=pending, open_file=self.open_file,
+                                   executor=self.executor)
                 still = {p.path for p in again.problems if p.path in pending and _read_error(p)}
                 problems = [p for p in problems if p.path not in pending]
                 problems.extend(p for p in again.problems if p.path in pending)
@@ -359,7 +365,8 @@ class _Audit:
                 records += again.warc_records_checked
             else:  # a tag file or a directory: the whole verification again
                 again = verify_bag(
-                    path, processes=self.processes, only=None if plan is None else plan.paths, open_file=self.open_file
+                    path, processes=self.processes, only=None if plan is None else plan.paths, open_file=self.open_file,
+                    executor=self.executor,
                 )
                 still = {p.path for p in again.problems if _read_error(p)}
                 problems = list(again.problems)

@@ -28,6 +28,12 @@ resolved only when every WARC file was in the sample. ``open_file`` opens a payl
 hashing (``os.open`` without following links by default); it exists so tests can inject read
 errors, and must be a module-level function when a process pool is used.
 
+``executor`` (a ``concurrent.futures.Executor``, e.g. a Dask cluster's, see :mod:`cablekeep.cluster`)
+hashes the payload batches instead of a pool of this machine's: each batch is a function of its
+inputs (bag path, files and their expected digests) whose result merges here; ``processes`` is
+then how many batches it runs at once, and batches are bigger (:data:`REMOTE_BATCH_FILES`,
+:data:`REMOTE_BATCH_BYTES`): each costs a round trip through the cluster's scheduler. The bag-level checks run here, once.
+
 Scale: hashing runs in-process for small bags and in a ``ProcessPoolExecutor`` (``processes``,
 default ``os.cpu_count()``) when the largest payload manifest has more than
 :data:`POOL_MIN_FILES` lines or Payload-Oxum declares more than :data:`POOL_MIN_BYTES`. The
@@ -84,6 +90,9 @@ POOL_MIN_BYTES = 64 << 20
 BATCH_FILES = 256
 BATCH_BYTES = 32 << 20
 INFLIGHT_PER_PROCESS = 3
+# Batches for an ``executor`` (a cluster): each costs a round trip through its scheduler, so they are bigger.
+REMOTE_BATCH_FILES = 4096
+REMOTE_BATCH_BYTES = 256 << 20
 
 _CLUTTER_HINTS = (*sorted(SYSTEM_FILE_NAMES), "/._")
 
@@ -96,13 +105,14 @@ def verify_bag(
     only: Collection[str] | None = None,
     open_file: Callable[[str], int] | None = None,
     on_progress: Callable[[VerifyProgress], None] | None = None,
+    executor: Executor | None = None,
 ) -> Report:
     """Verify the bag at ``path`` and report every problem found.
 
     Raises :class:`BagUnreadableError` when ``path`` is not a readable directory or shows no
     sign of being a bag (no bagit.txt, no manifest, no data/); anything wrong inside a bag is a
     problem in the report instead. :class:`UsageError` when ``processes`` is below 1, or when
-    ``fast`` and ``only`` are both given. ``only`` and ``open_file``: see the module docstring.
+    ``fast`` and ``only`` are both given. ``only``, ``open_file`` and ``executor``: see the module docstring.
     """
     if processes is None:
         processes = os.cpu_count() or 1
@@ -119,6 +129,7 @@ def verify_bag(
     if open_file is not None:
         check.open_file = open_file
     check.on_progress = on_progress
+    check.executor = executor
     return check.run()
 
 
@@ -319,8 +330,10 @@ class _Dispatcher:
         processes: int,
         on_result: Callable[[_BatchResult], None],
         open_file: Callable[[str], int] = _open_nofollow,
+        remote: bool = False,
     ) -> None:
         self._open_file = open_file
+        self._limits = (REMOTE_BATCH_FILES, REMOTE_BATCH_BYTES) if remote else (BATCH_FILES, BATCH_BYTES)
         self._root = root
         self._layout = layout
         self._pool = pool
@@ -331,12 +344,13 @@ class _Dispatcher:
         self._batch_bytes = 0
 
     def add(self, rel: str, packed: bytes, size: int) -> None:
-        if is_warc_name(rel) or size >= BATCH_BYTES:
+        most_files, most_bytes = self._limits
+        if is_warc_name(rel) or size >= most_bytes:
             self._submit([(rel, packed)])
             return
         self._batch.append((rel, packed))
         self._batch_bytes += size
-        if len(self._batch) >= BATCH_FILES or self._batch_bytes >= BATCH_BYTES:
+        if len(self._batch) >= most_files or self._batch_bytes >= most_bytes:
             self._flush()
 
     def _flush(self) -> None:
@@ -438,6 +452,7 @@ class _BagCheck(BagRules):
         self.only: frozenset[str] | None = None  # a sample: hash only these payload files
         self.open_file: Callable[[str], int] = _open_nofollow
         self.on_progress: Callable[[VerifyProgress], None] | None = None
+        self.executor: Executor | None = None  # hashes the batches instead of a pool of our own
         self.not_sampled = 0
         self.warcs_not_sampled = 0
         # top level
@@ -465,7 +480,8 @@ class _BagCheck(BagRules):
         self.read_top_level()
         self.read_bagit_txt()
         self.read_bag_info_txt()
-        pool = self.start_pool()
+        own_pool = self.start_pool() if self.executor is None else None
+        pool = own_pool or self.executor
         try:
             self.read_manifests(self.payload_layout, self.entries, payload=True)
             self.read_manifests(self.tag_layout, self.tag_entries, payload=False)
@@ -474,14 +490,15 @@ class _BagCheck(BagRules):
             dispatcher = None
             if not self.fast:
                 dispatcher = _Dispatcher(
-                    self.root_s, self.payload_layout, pool, self.processes, self.on_result, self.open_file
+                    self.root_s, self.payload_layout, pool, self.processes, self.on_result, self.open_file,
+                    remote=own_pool is None and self.executor is not None,
                 )
             self.walk(dispatcher)
             if dispatcher is not None:
                 dispatcher.finish()
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            if own_pool is not None:
+                own_pool.shutdown(wait=True, cancel_futures=True)
         self.report_missing()
         self.check_oxum()
         self.check_tag_files()
