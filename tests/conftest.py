@@ -1,5 +1,5 @@
-"""Shared fixtures: the user's folders kept out of reach, one way to run the CLI (run_cli and
-run_cli_bytes to completion, start_cli to signal or kill), the bundled sample cable site on loopback
+"""Shared fixtures: the user's folders kept out of reach, one way to run the CLI (run_cli,
+run_cli_bytes and run_cli_peak_rss to completion, start_cli to signal or kill), the bundled sample cable site on loopback
 (port 0) and manifests for it."""
 
 from __future__ import annotations
@@ -113,6 +113,24 @@ def run_cli_bytes(*args: str, cwd: Path | None = None, timeout: float = 300,
     """``run_cli`` with stdout and stderr kept as the bytes the command wrote."""
     completed = _run(args, cwd=cwd, timeout=timeout, stdout=None, env=env, preexec_fn=None, text=False)
     return CliBytesResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+# A child's ru_maxrss counts the pages it shared with its parent until exec: measured on a direct child
+# it is never below the test process's own size. A small Python in between starts the command and
+# reports the peak of its children, which started from its few megabytes.
+_PEAK = ("import resource, subprocess, sys\n"
+         "code = subprocess.call(sys.argv[2:])\n"
+         "with open(sys.argv[1], 'w') as out: out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+         "sys.exit(code if code >= 0 else 128 - code)\n")
+
+
+def run_cli_peak_rss(*args: str, cwd: Path | None = None, timeout: float = 300) -> tuple[CliResult, int]:
+    """``run_cli``, and the run's peak resident memory in KiB (the command and its worker processes)."""
+    with tempfile.TemporaryDirectory(prefix="cablekeep-peak-") as folder:
+        peak = Path(folder) / "peak"
+        completed = subprocess.run([sys.executable, "-c", _PEAK, str(peak), *CLI_COMMAND, *args], cwd=cwd,
+                                   timeout=timeout, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return CliResult(completed.returncode, completed.stdout, completed.stderr), int(peak.read_text())
 
 
 def start_cli(*args: str, **popen_kwargs: Any) -> subprocess.Popen[Any]:
