@@ -1,5 +1,6 @@
-"""Shared fixtures: the user's folders kept out of reach, one CLI runner, the bundled sample cable
-site on loopback (port 0) and manifests for it."""
+"""Shared fixtures: the user's folders kept out of reach, one way to run the CLI (run_cli,
+run_cli_bytes and run_cli_peak_rss to completion, start_cli to signal or kill), the bundled sample cable site on loopback
+(port 0) and manifests for it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -81,14 +82,61 @@ class CliResult(NamedTuple):
     stderr: str
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, stdout: int | IO[Any] | None = None) -> CliResult:
-    """``cablekeep ARGS`` in a fresh process (this environment, so the isolated folders); ``stdout``
-    sends its output elsewhere (a pipe closed early), and the result's stdout is then empty."""
-    completed = subprocess.run(
-        [*CLI_COMMAND, *args], cwd=cwd, timeout=timeout, text=True,
+class CliBytesResult(NamedTuple):
+    """A run whose output is kept as the bytes written (file names of any bytes, say)."""
+
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+
+def _run(args: tuple[str, ...], *, cwd: Path | None, timeout: float, stdout: int | IO[Any] | None,
+         env: Mapping[str, str] | None, preexec_fn: Callable[[], object] | None,
+         text: bool) -> subprocess.CompletedProcess[Any]:
+    return subprocess.run(
+        [*CLI_COMMAND, *args], cwd=cwd, timeout=timeout, text=text, env=env, preexec_fn=preexec_fn,
         stdout=subprocess.PIPE if stdout is None else stdout, stderr=subprocess.PIPE,
     )
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, stdout: int | IO[Any] | None = None,
+            env: Mapping[str, str] | None = None, preexec_fn: Callable[[], object] | None = None) -> CliResult:
+    """``cablekeep ARGS`` in a fresh process (this environment, so the isolated folders, unless ``env``
+    replaces it whole); ``stdout`` sends its output elsewhere (a pipe closed early), and the result's
+    stdout is then empty; ``preexec_fn`` runs in the child before the command (a resource limit)."""
+    completed = _run(args, cwd=cwd, timeout=timeout, stdout=stdout, env=env, preexec_fn=preexec_fn, text=True)
     return CliResult(completed.returncode, completed.stdout or "", completed.stderr)
+
+
+def run_cli_bytes(*args: str, cwd: Path | None = None, timeout: float = 300,
+                  env: Mapping[str, str] | None = None) -> CliBytesResult:
+    """``run_cli`` with stdout and stderr kept as the bytes the command wrote."""
+    completed = _run(args, cwd=cwd, timeout=timeout, stdout=None, env=env, preexec_fn=None, text=False)
+    return CliBytesResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+# A child's ru_maxrss counts the pages it shared with its parent until exec: measured on a direct child
+# it is never below the test process's own size. A small Python in between starts the command and
+# reports the peak of its children, which started from its few megabytes.
+_PEAK = ("import resource, subprocess, sys\n"
+         "code = subprocess.call(sys.argv[2:])\n"
+         "with open(sys.argv[1], 'w') as out: out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+         "sys.exit(code if code >= 0 else 128 - code)\n")
+
+
+def run_cli_peak_rss(*args: str, cwd: Path | None = None, timeout: float = 300) -> tuple[CliResult, int]:
+    """``run_cli``, and the run's peak resident memory in KiB (the command and its worker processes)."""
+    with tempfile.TemporaryDirectory(prefix="cablekeep-peak-") as folder:
+        peak = Path(folder) / "peak"
+        completed = subprocess.run([sys.executable, "-c", _PEAK, str(peak), *CLI_COMMAND, *args], cwd=cwd,
+                                   timeout=timeout, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return CliResult(completed.returncode, completed.stdout, completed.stderr), int(peak.read_text())
+
+
+def start_cli(*args: str, **popen_kwargs: Any) -> subprocess.Popen[Any]:
+    """``cablekeep ARGS`` started and left running (to be signalled or killed): ``popen_kwargs`` go to
+    ``subprocess.Popen`` as they are (stdout, stderr, text, env, start_new_session, ...)."""
+    return subprocess.Popen([*CLI_COMMAND, *args], **popen_kwargs)
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,9 @@ import pytest
 
 from cablekeep.children import watch_pipe
 
+from .conftest import start_cli
+
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
-CLI = [sys.executable, "-m", "cablekeep"]
 
 
 def _ppid_and_state(pid: int) -> tuple[int, str] | None:
@@ -94,7 +95,7 @@ def _sparse_bag(root: Path, files: int, size: int) -> Path:
 
 def test_verify_killed_leaves_no_hashing_worker(tmp_path: Path) -> None:
     bag = _sparse_bag(tmp_path / "bag", files=96, size=256 << 20)
-    process = subprocess.Popen([*CLI, "verify", str(bag)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_cli("verify", str(bag), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _kill_and_check(process, want=max(1, min(os.cpu_count() or 1, 2)))
     finally:
@@ -145,8 +146,7 @@ def test_run_killed_leaves_no_fetch_process(tmp_path: Path, silent_server: tuple
         f"bag: {{output: '{tmp_path / 'bags'}'}}\n",
         encoding="utf-8",
     )
-    process = subprocess.Popen([*CLI, "run", "--quiet", str(manifest)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_cli("run", "--quiet", str(manifest), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _kill_and_check(process, want=2, ready=busy)
     finally:

@@ -26,6 +26,8 @@ from cablekeep.run import run_manifest, work_dir
 from cablekeep.sample_site import serve_mirror_site
 from cablekeep.sample_site.__main__ import build_parser
 
+from .conftest import CliResult, run_cli
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "manifests"
 SRC = Path(cablekeep.__file__).resolve().parents[1]
@@ -44,7 +46,7 @@ def _copy_manifest(tmp_path: Path, name: str) -> Path:
     return path
 
 
-def _cablekeep(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cablekeep(tmp_path: Path, *args: str) -> CliResult:
     """``python -m cablekeep`` in tmp_path, with HOME and XDG_DATA_HOME (the history) under tmp_path."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -53,8 +55,7 @@ def _cablekeep(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "XDG_DATA_HOME": str(tmp_path / "xdg"),
         "LANG": "C.UTF-8",
     }
-    return subprocess.run([sys.executable, "-m", "cablekeep", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_cli(*args, cwd=tmp_path, env=env, timeout=300)
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_demo_completes_when_the_old_fixed_ports_are_taken(tmp_path: Path, old_p
 
     result = _cablekeep(tmp_path, "demo", "-q", "--manifest", "manifests/demo.yaml")
 
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.exit_code == 0, result.stdout + result.stderr
     assert manifest.read_bytes() == given  # the given manifest is not touched
     [bag] = (tmp_path / "bags").glob("andijon-2005-*")
     used = (bag / "data" / "manifest.yaml").read_text(encoding="utf-8")
@@ -137,7 +138,7 @@ def test_demo_refuses_manifests_it_cannot_run_with_a_usage_error(tmp_path: Path,
 
     result = _cablekeep(tmp_path, "demo", "--manifest", f"manifests/{name}")
 
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.exit_code == 2, result.stdout + result.stderr
     assert "is not a manifest for the bundled sample site" in result.stderr
     assert f"cablekeep run {tmp_path / 'manifests' / name}" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifests"]  # nothing crawled, nothing written

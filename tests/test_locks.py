@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import pytest
 from cablekeep.errors import LockedError
 from cablekeep.locks import exclusive
 from cablekeep.sample_site import SampleSite
+
+from .conftest import run_cli, start_cli
 
 
 def test_a_second_holder_is_refused_and_told_who_holds_it(tmp_path: Path) -> None:
@@ -45,10 +46,6 @@ def _manifest(tmp: Path, site: SampleSite) -> Path:
     return path
 
 
-def _cablekeep(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cablekeep", *args]
-
-
 def _wait_for_lock(lock: Path, holder: subprocess.Popen[str], deadline: float = 60.0) -> dict[str, object]:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
@@ -68,14 +65,12 @@ def _wait_for_lock(lock: Path, holder: subprocess.Popen[str], deadline: float = 
 def test_two_runs_of_one_collection(tmp_path: Path, sample_site: SampleSite) -> None:
     manifest = _manifest(tmp_path, sample_site)
     lock = tmp_path / "bags" / ".work" / "contested.lock"
-    first = subprocess.Popen(_cablekeep("run", "--quiet", str(manifest)), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = start_cli("run", "--quiet", str(manifest), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         holder = _wait_for_lock(lock, first)
         assert holder["pid"] == first.pid
-        second = subprocess.run(_cablekeep("run", "--quiet", str(manifest)), capture_output=True, text=True,
-                                timeout=60)
-        assert second.returncode == 7, second.stderr
+        second = run_cli("run", "--quiet", str(manifest), timeout=60)
+        assert second.exit_code == 7, second.stderr
         assert f"process {first.pid}" in second.stderr and "Traceback" not in second.stderr
         assert first.poll() is None  # the first run was not disturbed
         os.kill(first.pid, signal.SIGKILL)
@@ -85,9 +80,8 @@ def test_two_runs_of_one_collection(tmp_path: Path, sample_site: SampleSite) -> 
             first.kill()
         first.communicate()
     # the killed holder's lock is taken over at once, and the crawl resumes to a valid bag
-    third = subprocess.run(_cablekeep("run", "--quiet", "--json", str(manifest)), capture_output=True, text=True,
-                           timeout=120)
-    assert third.returncode == 0, third.stderr
+    third = run_cli("run", "--quiet", "--json", str(manifest), timeout=120)
+    assert third.exit_code == 0, third.stderr
     summary = json.loads(third.stdout)
     assert summary["resumed"] is True and summary["verified"] is True
     bagit.Bag(summary["bag"]).validate()

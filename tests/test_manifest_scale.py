@@ -20,6 +20,7 @@ from cablekeep.manifest import Manifest, load_manifest, load_manifest_text, read
 from cablekeep.manifest.reader import PlainSeed, SeedItems, compose, line_of
 from cablekeep.manifest.values import control_characters
 
+from .conftest import run_cli
 from .test_manifest import DATA, ERRORS
 
 HEAD = "cablekeep: 1\ncollection: c\nsite: {cable_url: 'http://127.0.0.1:8000/cable/{id}'}\nseeds:\n"
@@ -222,18 +223,13 @@ def test_a_manifest_past_the_limit_is_an_error(tmp_path: Path, monkeypatch: pyte
 @pytest.mark.parametrize("where", ["manifest", "seed list"])
 def test_the_cli_ends_a_manifest_or_seed_list_that_never_ends(tmp_path: Path, where: str) -> None:
     """/dev/zero: a file without end and without a line break."""
-    import os
-    import subprocess
     manifest = tmp_path / "manifest.yaml"
     if where == "manifest":
         manifest.symlink_to("/dev/zero")
     else:
         manifest.write_text(HEAD + "  - file: /dev/zero\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1] / "src"),
-                                                                     os.environ.get("PYTHONPATH")]))}
-    result = subprocess.run([sys.executable, "-m", "cablekeep", "run", str(manifest)], capture_output=True,
-                            text=True, cwd=tmp_path, env=env, timeout=120)
-    assert result.returncode == 3, result.stderr
+    result = run_cli("run", str(manifest), cwd=tmp_path, timeout=120)
+    assert result.exit_code == 3, result.stderr
     assert "Traceback" not in result.stderr
     expected = ("the manifest is larger than 64 MiB" if where == "manifest"
                 else "seeds[0].file: /dev/zero:1: the line is longer than 65,536 bytes")

@@ -5,8 +5,6 @@ a valid IPv6 literal is a seed like any other, and the crawl takes it (here the 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,8 @@ import pytest
 from cablekeep.capture.canon import normalise_url, surt_key
 from cablekeep.errors import ManifestError
 from cablekeep.manifest import Seed, load_manifest, load_manifest_text
+
+from .conftest import run_cli
 
 HEAD = "cablekeep: 1\ncollection: odd-urls\nsite: {cable_url: 'http://127.0.0.1:8000/cable/{id}'}\nseeds:\n"
 
@@ -87,20 +87,13 @@ def test_the_crawls_url_keys_keep_an_ipv6_literal_in_brackets() -> None:
     assert surt_key("http://[::1]:8080/") != surt_key("http://[::1]:8081/")
 
 
-def run_cli(tmp_path: Path, manifest: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1] / "src"),
-                                                                     os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "cablekeep", "run", str(manifest)], capture_output=True,
-                          text=True, cwd=tmp_path, env=env, timeout=120)
-
-
 @pytest.mark.parametrize(("url", "message"), [BAD[0][1:], BAD[3][1:], BAD[6][1:], BAD[7][1:]],
                          ids=[BAD[0][0], BAD[3][0], BAD[6][0], BAD[7][0]])
 def test_the_cli_refuses_the_seed_with_exit_3_and_file_line(tmp_path: Path, url: str, message: str) -> None:
     manifest = tmp_path / "manifest.yaml"
     manifest.write_text(HEAD + "  - cable: 05ALMATY2503\n" + f"  - url: '{url}'\n", encoding="utf-8")
-    result = run_cli(tmp_path, manifest)
-    assert result.returncode == 3, result.stderr
+    result = run_cli("run", str(manifest), cwd=tmp_path, timeout=120)
+    assert result.exit_code == 3, result.stderr
     assert "Traceback" not in result.stderr
     assert f"{manifest}:6: seeds[1].url: " in result.stderr and message in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["manifest.yaml"]  # nothing written
@@ -110,8 +103,8 @@ def test_the_cli_refuses_a_bad_line_of_a_seed_list_with_exit_3(tmp_path: Path) -
     manifest = tmp_path / "manifest.yaml"
     manifest.write_text(HEAD + "  - file: seeds.txt\n", encoding="utf-8")
     (tmp_path / "seeds.txt").write_text("05ALMATY2503\nhttp://[::1]:65536/\n", encoding="utf-8")
-    result = run_cli(tmp_path, manifest)
-    assert result.returncode == 3, result.stderr
+    result = run_cli("run", str(manifest), cwd=tmp_path, timeout=120)
+    assert result.exit_code == 3, result.stderr
     assert "Traceback" not in result.stderr
     assert f"{manifest}:5: seeds[0].file: seeds.txt:2: " in result.stderr
     assert "invalid port 65536" in result.stderr
@@ -123,8 +116,8 @@ def test_the_cli_crawls_a_valid_ipv6_seed_and_the_guard_refuses_it(tmp_path: Pat
     manifest.write_text(HEAD + "  - url: 'http://[::1]:9/'\n  - url: 'http://[::ffff:127.0.0.1]:9/x'\n"
                         "bag: {output: bags}\n", encoding="utf-8")
     assert len(load_manifest(manifest).seeds) == 2
-    result = run_cli(tmp_path, manifest)
+    result = run_cli("run", str(manifest), cwd=tmp_path, timeout=120)
     assert "Traceback" not in result.stderr
-    assert result.returncode == 5, result.stderr  # the crawl ran: no seed captured, each one's reason named
+    assert result.exit_code == 5, result.stderr  # the crawl ran: no seed captured, each one's reason named
     assert "http://[::1]:9/: blocked-address" in result.stderr
     assert "http://[::ffff:7f00:1]:9/x: blocked-address" in result.stderr  # the canonical spelling

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bagit
 
-from ..conftest import CliResult
+from ..conftest import CliResult, start_cli
 
 Cli = Callable[..., CliResult]
 
@@ -147,13 +147,12 @@ def test_bag_on_a_terminal_shows_a_live_line(tmp_path: Path) -> None:
     import os
     import pty
     import subprocess
-    import sys
 
     source = tmp_path / "papers"
     _files(source)
     main, child = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "cablekeep", "bag", str(source), "--output", str(tmp_path / "bags")],
-                               stdin=subprocess.DEVNULL, stdout=child, stderr=child)
+    process = start_cli("bag", str(source), "--output", str(tmp_path / "bags"),
+                        stdin=subprocess.DEVNULL, stdout=child, stderr=child)
     os.close(child)
     shown = b""
     while True:

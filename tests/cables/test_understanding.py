@@ -5,8 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +17,8 @@ from cablekeep.manifest import load_manifest
 from cablekeep.run import RunSummary, run_manifest
 from cablekeep.sample_site import SampleSite
 from cablekeep.sample_site.cables import MISSING_IDS, MOVED_IDS, SOFT_404_IDS, SampleCable, cable_page
+
+from ..conftest import run_cli
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -178,11 +178,8 @@ def test_a_url_is_fetched_once_however_written(write_manifest: Callable[..., Pat
 
 def test_extract_command_on_a_warc(andijon: RunSummary, sample_site: SampleSite) -> None:
     warc = sorted((andijon.bag.path / "data" / "warc").iterdir())[0]
-    result = subprocess.run(
-        [sys.executable, "-m", "cablekeep", "extract", str(warc), "--url", sample_site.cable_url("05ALMATY2503")],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_cli("extract", str(warc), "--url", sample_site.cable_url("05ALMATY2503"), timeout=60)
+    assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["profile"] == "cablebrowser"
     assert record["fields"]["origin"] == "US Office Almaty"
@@ -192,9 +189,8 @@ def test_extract_command_on_a_warc(andijon: RunSummary, sample_site: SampleSite)
 def test_extract_command_on_html(tmp_path: Path) -> None:
     page = tmp_path / "p.html"
     page.write_bytes(cable_page(DECEMBER, "http://127.0.0.2:1"))
-    result = subprocess.run([sys.executable, "-m", "cablekeep", "extract", str(page)],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    result = run_cli("extract", str(page), timeout=60)
+    assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["fields"]["created"] == "2005-12-20 10:00:00"
 
 

@@ -26,6 +26,8 @@ from cablekeep.capture.fetch import AddressGuard, Fetcher, parse_networks
 from cablekeep.manifest import load_manifest
 from tests.browser_site import TEXT, ScriptSite
 
+from ..conftest import CLI_COMMAND
+
 pytestmark = pytest.mark.skipif(find_browser() is None, reason="no Chromium found: apt-get install chromium")
 
 
@@ -228,7 +230,7 @@ def test_kill_9_leaves_no_browser_and_resume_records_nothing_twice(tmp_path: Pat
              f"  - {{url: '{base}/article.html'}}\n")
     manifest = _manifest(tmp_path, script_site, seeds)
     before = _browser_pids()
-    command = [sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)]
+    command = [*CLI_COMMAND, "run", "--quiet", "--json", str(manifest)]
     pid = _launch(command, tmp_path / "killed")
     deadline = time.monotonic() + 60
     while not Path(f"{tmp_path / 'killed'}.rc").exists() and not (_browser_pids() - before) and time.monotonic() < deadline:

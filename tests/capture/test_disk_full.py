@@ -11,7 +11,6 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import bagit
@@ -19,6 +18,8 @@ import pytest
 
 from cablekeep.sample_site import SampleSite
 from cablekeep.fixity.warccheck import verify_warc
+
+from ..conftest import run_cli
 
 
 def _limit_file_size() -> None:
@@ -36,9 +37,9 @@ def test_full_disk_fails_cleanly_and_resumes(tmp_path: Path, sample_site: Sample
         f"bag: {{output: '{tmp_path / 'bags'}'}}\n",
         encoding="utf-8",
     )
-    command = [sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)]
-    failed = subprocess.run(command, capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size)
-    assert failed.returncode == 6, failed.stderr
+    command = ["run", "--quiet", "--json", str(manifest)]
+    failed = run_cli(*command, timeout=120, preexec_fn=_limit_file_size)
+    assert failed.exit_code == 6, failed.stderr
     assert "Traceback" not in failed.stderr
     assert "cannot write" in failed.stderr
     warc_dir = tmp_path / "bags" / ".work" / "full-disk" / "warc"
@@ -47,8 +48,8 @@ def test_full_disk_fails_cleanly_and_resumes(tmp_path: Path, sample_site: Sample
         assert not [p for p in problems if p.kind != "warning"]
     assert not [p for p in (tmp_path / "bags").iterdir() if p.name.startswith("full-disk-")], "no bag yet"
 
-    resumed = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run_cli(*command, timeout=120)
+    assert resumed.exit_code == 0, resumed.stderr
     bag = Path(json.loads(resumed.stdout)["bag"])
     bagit.Bag(str(bag)).validate()
     log = [json.loads(line)["url"] for line in (bag / "data" / "crawl-log.jsonl").read_text().splitlines()]
@@ -77,9 +78,9 @@ def test_really_full_disk(tmp_path: Path, sample_site: SampleSite, size: str) ->
             f"bag: {{output: '{disk / 'bags'}'}}\n",
             encoding="utf-8",
         )
-        command = [sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)]
-        failed = subprocess.run(command, capture_output=True, text=True, timeout=120)
-        assert failed.returncode == 6, failed.stdout + failed.stderr
+        command = ["run", "--quiet", "--json", str(manifest)]
+        failed = run_cli(*command, timeout=120)
+        assert failed.exit_code == 6, failed.stdout + failed.stderr
         assert "Traceback" not in failed.stderr and "cannot" in failed.stderr
         for warc in (disk / "bags" / ".work" / "tiny-disk" / "warc").glob("*.warc.gz"):
             problems, _ = verify_warc(warc)
@@ -87,8 +88,8 @@ def test_really_full_disk(tmp_path: Path, sample_site: SampleSite, size: str) ->
         for bag in (disk / "bags").glob("tiny-disk-*"):  # a bag that looks finished is whole
             bagit.Bag(str(bag)).validate()
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
-        resumed = subprocess.run(command, capture_output=True, text=True, timeout=120)
-        assert resumed.returncode == 0, resumed.stderr
+        resumed = run_cli(*command, timeout=120)
+        assert resumed.exit_code == 0, resumed.stderr
         bag = Path(json.loads(resumed.stdout)["bag"])
         bagit.Bag(str(bag)).validate()
         urls = [json.loads(line)["url"] for line in (bag / "data" / "crawl-log.jsonl").read_text().splitlines()]

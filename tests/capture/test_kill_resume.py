@@ -12,7 +12,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from warcio.archiveiterator import ArchiveIterator
 from cablekeep.fixity.verify import verify_bag
 from cablekeep.sample_site import SampleSite
 from cablekeep.fixity.warccheck import verify_warc
+
+from ..conftest import run_cli, start_cli
 
 RUNS = 10
 
@@ -43,10 +44,8 @@ def _manifest(tmp: Path, site: SampleSite, processes: int = 1) -> Path:
 
 
 def _start(manifest: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    return start_cli("run", "--quiet", "--json", str(manifest),
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _open_size(warc_dir: Path) -> int:
@@ -75,9 +74,8 @@ def _responses(bag: Path) -> list[str]:
 def full_size(tmp_path_factory: pytest.TempPathFactory, sample_site: SampleSite) -> tuple[int, set[str]]:
     """Bytes of WARC a whole crawl writes, and the URLs it captures."""
     tmp = tmp_path_factory.mktemp("reference")
-    result = subprocess.run([sys.executable, "-m", "cablekeep", "run", "--quiet", "--json",
-                             str(_manifest(tmp, sample_site))], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    result = run_cli("run", "--quiet", "--json", str(_manifest(tmp, sample_site)), timeout=300)
+    assert result.exit_code == 0, result.stderr
     bag = Path(json.loads(result.stdout)["bag"])
     size = sum(p.stat().st_size for p in (bag / "data" / "warc").iterdir())
     return size, set(_responses(bag))
@@ -105,9 +103,8 @@ def test_kill_anywhere_then_resume(run: int, tmp_path: Path, sample_site: Sample
             problems, _ = verify_warc(warc)
             assert not [p for p in problems if p.kind != "warning"], (warc.name, problems)
 
-    resumed = subprocess.run([sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)],
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run_cli("run", "--quiet", "--json", str(manifest), timeout=300)
+    assert resumed.exit_code == 0, resumed.stderr
     bag = Path(json.loads(resumed.stdout)["bag"])
     assert not list(bag.rglob("*.open")) and not list(bag.rglob("*.aborted"))
     urls = _responses(bag)

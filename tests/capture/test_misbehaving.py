@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +12,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 
+from ..conftest import run_cli_peak_rss
 from ..misbehaving import Misbehaving, serve_misbehaving
-
 
 PATHS = [
     "/ok", "/truncated", "/length-short", "/redirect-loop-a", "/drip", "/endless", "/bomb",
@@ -55,20 +51,11 @@ bag: {{output: {tmp / 'bags'}}}
         encoding="utf-8",
     )
     started = time.monotonic()
-    out, err = tmp / "stdout", tmp / "stderr"
-    with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "cablekeep", "run", "--json", str(manifest)],
-                                   stdout=stdout, stderr=stderr)
-    timer = threading.Timer(120, process.kill)
-    timer.start()
-    # wait4: this run's own peak RSS (it and its workers), not the largest child an earlier test started
-    _, status, usage = os.wait4(process.pid, 0)
-    timer.cancel()
-    process.returncode = os.waitstatus_to_exitcode(status)
+    result, peak_kb = run_cli_peak_rss("run", "--json", str(manifest), timeout=120)
     seconds = time.monotonic() - started
-    assert process.returncode == 0, err.read_text(encoding="utf-8")
-    bag = Path(json.loads(out.read_text(encoding="utf-8"))["bag"])
-    return bag, seconds, usage.ru_maxrss
+    assert result.exit_code == 0, result.stderr
+    bag = Path(json.loads(result.stdout)["bag"])
+    return bag, seconds, peak_kb
 
 
 def _log(bag: Path) -> dict[str, dict[str, Any]]:

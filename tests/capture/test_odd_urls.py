@@ -10,7 +10,6 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ import bagit
 import pytest
 
 from cablekeep.capture.canon import InvalidUrlError, host_of, normalise_url, surt_key
+
+from ..conftest import CliResult, run_cli, start_cli
 
 ODD = [
     "http://[::1]:8080/", "http://[::1]/a", "http://[::1", "http://[::1/", "http://[::1]]/", "http://[]/",
@@ -186,13 +187,12 @@ def _manifest(tmp: Path, site: OddSite) -> Path:
     return path
 
 
-def _run(manifest: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)],
-                          capture_output=True, text=True, timeout=120)
+def _run(manifest: Path) -> CliResult:
+    return run_cli("run", "--quiet", "--json", str(manifest), timeout=120)
 
 
-def _check_bag(result: subprocess.CompletedProcess[str], site: OddSite) -> None:
-    assert result.returncode == 0, result.stderr
+def _check_bag(result: CliResult, site: OddSite) -> None:
+    assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr
     bag = Path(json.loads(result.stdout)["bag"])
     bagit.Bag(str(bag)).validate()
@@ -225,8 +225,8 @@ def test_crawl_logs_odd_urls_and_finishes(odd_site: OddSite, tmp_path: Path) -> 
 
 def test_resume_after_kill_goes_past_odd_urls(odd_site: OddSite, tmp_path: Path) -> None:
     manifest = _manifest(tmp_path, odd_site)
-    process = subprocess.Popen([sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_cli("run", "--quiet", "--json", str(manifest),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert odd_site.slow_started.wait(60), "the crawl never reached /slow"
         time.sleep(1.0)  # the odd links of / are judged and committed meanwhile

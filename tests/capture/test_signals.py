@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import pytest
 
 from cablekeep.sample_site import SampleSite
 from cablekeep.fixity.warccheck import verify_warc
+
+from ..conftest import run_cli, start_cli
 
 
 def _manifest(tmp: Path, site: SampleSite, processes: int = 1) -> Path:
@@ -31,8 +32,8 @@ def _manifest(tmp: Path, site: SampleSite, processes: int = 1) -> Path:
 
 
 def _started(tmp: Path, manifest: Path, new_session: bool = False) -> subprocess.Popen[str]:
-    process = subprocess.Popen([sys.executable, "-m", "cablekeep", "run", "--json", str(manifest)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=new_session)
+    process = start_cli("run", "--json", str(manifest), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                        start_new_session=new_session)
     state = tmp / "bags" / ".work" / "signals" / "warc"
     deadline = time.monotonic() + 30
     while not any(state.glob("*.open")) if state.exists() else True:
@@ -50,9 +51,8 @@ def _closed_warcs_valid(tmp: Path) -> None:
 
 
 def _resume(manifest: Path) -> Path:
-    result = subprocess.run([sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    result = run_cli("run", "--quiet", "--json", str(manifest), timeout=120)
+    assert result.exit_code == 0, result.stderr
     bag = Path(json.loads(result.stdout)["bag"])
     bagit.Bag(str(bag)).validate()
     urls = [json.loads(line)["url"] for line in (bag / "data" / "crawl-log.jsonl").read_text().splitlines()]

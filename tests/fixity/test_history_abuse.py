@@ -10,7 +10,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,13 +25,10 @@ from cablekeep.fixity.identity import bag_identity
 from cablekeep.fixity.names import escape_name, unescape_name
 from cablekeep.fixity.report import Problem, Report
 
+from ..conftest import run_cli_bytes
+
 P = "{http://www.loc.gov/premis/v3}"
 ODD_NAMES = [b"odd-\xff\xfe.txt", b"new\nline.txt", b"tab\tbed.txt", b"back\\slash \x01.txt"]
-
-
-def cablekeep(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "cablekeep", *args], capture_output=True, timeout=120,
-                          env=None if env is None else {**os.environ, **env})
 
 
 def make_bag(root: Path, identifier: str = "urn:uuid:copies-1") -> Path:
@@ -69,23 +65,23 @@ def test_verify_and_audit_of_odd_names_print_their_report_and_record_every_name(
     bag = make_bag(tmp_path / "bags" / "odd")
     add_odd_files(bag)  # four files in no manifest, with names no text format takes as they are
     db = str(tmp_path / "fixity.sqlite")
-    verified = cablekeep("verify", str(bag), "--db", db)
-    assert verified.returncode == 1, verified.stderr
+    verified = run_cli_bytes("verify", str(bag), "--db", db)
+    assert verified.exit_code == 1, verified.stderr
     assert b"Traceback" not in verified.stderr and b": INVALID (" in verified.stdout
     verify_lines = verified.stdout.decode("utf-8").splitlines()  # valid UTF-8: every name escaped
     for name in ("data/odd-\\xff\\xfe.txt", "data/new\\nline.txt", "data/tab\\tbed.txt"):
         assert any(line.startswith(f"  unexpected: {name}: ") for line in verify_lines), name
     assert all(line.startswith(("  ", str(bag))) for line in verify_lines)  # no name split a line
-    audited = cablekeep("audit", str(bag), "--db", db)
-    assert audited.returncode == 1, audited.stderr
+    audited = run_cli_bytes("audit", str(bag), "--db", db)
+    assert audited.exit_code == 1, audited.stderr
     assert b"Traceback" not in audited.stderr and b": invalid: audit" in audited.stdout
-    again = cablekeep("audit", str(bag), "--db", db, "--json")  # the inventory kept every name exactly
-    assert again.returncode == 1, again.stderr
+    again = run_cli_bytes("audit", str(bag), "--db", db, "--json")  # the inventory kept every name exactly
+    assert again.exit_code == 1, again.stderr
     detail = json.loads(again.stdout)["bags"][0]["detail"]
     assert "since the last audit: 0 renamed, 0 added, 0 removed" in detail
 
-    shown = cablekeep("history", str(bag), "--db", db)
-    assert shown.returncode == 0, shown.stderr
+    shown = run_cli_bytes("history", str(bag), "--db", db)
+    assert shown.exit_code == 0, shown.stderr
     lines = shown.stdout.decode("utf-8").splitlines()  # valid UTF-8: every name escaped
     assert len([line for line in lines if not line.startswith(" ")]) == 3
     for name in (b"data/odd-\\xff\\xfe.txt", b"data/new\\nline.txt", b"data/tab\\tbed.txt", b"data/back\\\\slash \\x01.txt"):
@@ -93,14 +89,14 @@ def test_verify_and_audit_of_odd_names_print_their_report_and_record_every_name(
                    for line in lines if line.startswith("  unexpected: ")), name
     assert not any("\t" in line for line in lines)
 
-    exported = cablekeep("history", str(bag), "--db", db, "--export", "jsonl")
+    exported = run_cli_bytes("history", str(bag), "--db", db, "--export", "jsonl")
     events = [json.loads(line) for line in exported.stdout.decode("utf-8").splitlines()]
     assert len(events) == 3
     recorded = {os.fsencode(unescape_name(p["path"])) for p in events[2]["problems"] if p["kind"] == "unexpected"}
     assert {b"data/" + name for name in ODD_NAMES} <= recorded
 
-    premis = cablekeep("history", "--db", db, "--export", "premis")
-    assert premis.returncode == 0, premis.stderr
+    premis = run_cli_bytes("history", "--db", db, "--export", "premis")
+    assert premis.exit_code == 0, premis.stderr
     root = etree.fromstring(premis.stdout)  # well-formed, whatever the names
     notes = [n.text or "" for n in root.iter(f"{P}eventOutcomeDetailNote")]
     assert any("data/odd-\\xff\\xfe.txt" in n for n in notes)
@@ -147,12 +143,12 @@ def test_an_event_lists_the_first_problems_of_each_kind_and_counts_them_all(tmp_
     (size,) = sqlite3.connect(db).execute("SELECT length(problems) FROM events").fetchone()
     assert size < PROBLEMS_LISTED_PER_KIND * 200  # the first of each kind, not all of them
 
-    shown = cablekeep("history", str(bag), "--db", str(db))
+    shown = run_cli_bytes("history", str(bag), "--db", str(db))
     assert f"problems: 1 changed, {many:,} missing (first 1,000 listed)".encode() in shown.stdout
     assert shown.stdout.count(b"  missing: ") == PROBLEMS_LISTED_PER_KIND
-    (line,) = cablekeep("history", "--db", str(db), "--export", "jsonl").stdout.splitlines()
+    (line,) = run_cli_bytes("history", "--db", str(db), "--export", "jsonl").stdout.splitlines()
     assert json.loads(line)["problem_counts"] == {"changed": 1, "missing": many}
-    root = etree.fromstring(cablekeep("history", "--db", str(db), "--export", "premis").stdout)
+    root = etree.fromstring(run_cli_bytes("history", "--db", str(db), "--export", "premis").stdout)
     first = root.findtext(f"{P}event/{P}eventOutcomeInformation/{P}eventOutcomeDetail/{P}eventOutcomeDetailNote")
     assert first is not None and f"{many + 1} problems: 1 changed, {many:,} missing (first 1,000 listed)" in first
 
@@ -183,10 +179,10 @@ def test_a_damaged_copy_keeps_its_failure_and_the_other_copy_its_own_history(tmp
     second = tmp_path / "offsite" / "letters"
     shutil.copytree(first, second)
     db = str(tmp_path / "fixity.sqlite")
-    assert cablekeep("verify", str(first), "--db", db).returncode == 0
+    assert run_cli_bytes("verify", str(first), "--db", db).exit_code == 0
     (first / "tagmanifest-sha256.txt").write_text("damaged\n")  # this copy is damaged, not moved:
-    assert cablekeep("verify", str(second), "--db", db).returncode == 0  # the other copy is a copy
-    assert cablekeep("verify", str(first), "--db", db).returncode == 1  # and the damage is this copy's
+    assert run_cli_bytes("verify", str(second), "--db", db).exit_code == 0  # the other copy is a copy
+    assert run_cli_bytes("verify", str(first), "--db", db).exit_code == 1  # and the damage is this copy's
 
     with FixityHistory(Path(db)) as history:
         assert [e.outcome for e in history.iter_events(second)] == ["valid"]
@@ -196,14 +192,14 @@ def test_a_damaged_copy_keeps_its_failure_and_the_other_copy_its_own_history(tmp
     assert [(c.events, c.last_outcome) for c in copies] == [(2, "invalid"), (1, "valid")]
 
     for args in (["--identifier", "urn:uuid:copies-1"], [str(second), "--all-copies"]):
-        shown = cablekeep("history", *args, "--db", db)
-        assert shown.returncode == 0, shown.stderr
+        shown = run_cli_bytes("history", *args, "--db", db)
+        assert shown.exit_code == 0, shown.stderr
         text = shown.stdout.decode()
         assert f"copy 1: {first}: 2 event(s), last invalid" in text
         assert f"copy 2: {second}: 1 event(s), last valid" in text
         one, two = text.split(f"\ncopy 2: {second}\n")
         assert "invalid-structure" in one.split(f"\ncopy 1: {first}\n")[1] and "invalid" not in two
-    exported = cablekeep("history", "--identifier", "urn:uuid:copies-1", "--db", db, "--export", "jsonl").stdout
+    exported = run_cli_bytes("history", "--identifier", "urn:uuid:copies-1", "--db", db, "--export", "jsonl").stdout
     assert sorted(json.loads(line)["bag"]["path"] for line in exported.splitlines()) == [str(first)] * 2 + [str(second)]
 
 
@@ -258,13 +254,13 @@ def test_verify_prints_its_verdict_when_the_history_cannot_be_written(tmp_path: 
         db.parent.rmdir()
         db.parent.write_text("a file")
     try:
-        valid = cablekeep("verify", str(bag), *args, env=env)
+        valid = run_cli_bytes("verify", str(bag), *args, env={**os.environ, **env})
         (bag / "data" / "letter.txt").write_text("a LETTER\n")  # same size
-        invalid = cablekeep("verify", str(bag), *args, env=env)
+        invalid = run_cli_bytes("verify", str(bag), *args, env={**os.environ, **env})
     finally:
         if place == "read-only file" and os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(db)])
-    assert (valid.returncode, invalid.returncode) == (0, 1), (valid.stderr, invalid.stderr)
+    assert (valid.exit_code, invalid.exit_code) == (0, 1), (valid.stderr, invalid.stderr)
     assert b": valid (full" in valid.stdout and b": INVALID (1 changed)" in invalid.stdout
     for result in (valid, invalid):
         assert b"Traceback" not in result.stderr
