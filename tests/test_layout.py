@@ -35,7 +35,7 @@ WINGS: dict[str, set[str]] = {
     "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
     "access": {"__init__", "errors", "bagging", "capture", "fixity"},
-    "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},
+    "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run"},  # run: --rearchive is a run of the collection
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
     "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "handoff", "watch"},
     "__main__": {"cli"},
