@@ -83,14 +83,32 @@ def write_csv(history: LinkRotHistory, out: Path, *, collection: str | None = No
     return count
 
 
+def latest_counts(history: LinkRotHistory, collection: str | None) -> tuple[dict[str, Counter[str]],
+                                                                             dict[str, Counter[str]]]:
+    """URLs per class at their latest check, per host and per cable (a cable's page and the sources it led to)."""
+    per_host: dict[str, Counter[str]] = {}
+    per_cable: dict[str, Counter[str]] = {}
+    for row in history.iter_latest(collection):
+        per_host.setdefault(row.host, Counter())[row.link_class] += 1
+        if row.cable_id:
+            per_cable.setdefault(row.cable_id, Counter())[row.link_class] += 1
+    return per_host, per_cable
+
+
 def write_json(history: LinkRotHistory, out: Path, *, collection: str | None = None,
                replay_base: str | None = None) -> int:
+    """The rows of the HTML table as JSON, with the counts of its chart (per check) and of its per-host and
+    per-cable tables (latest check)."""
     count = 0
+    per_host, per_cable = latest_counts(history, collection)
     with _atomic(out) as handle:
         checks = [{"check": check_id, "started": started, "classes": counts}
                   for check_id, started, counts in history.class_counts(collection)]
         handle.write('{"schema": "cablekeep.linkrot-report/1", "collection": ' + json.dumps(collection)
-                     + ', "checks": ' + json.dumps(checks) + ', "rows": [')
+                     + ', "checks": ' + json.dumps(checks)
+                     + ', "hosts": ' + json.dumps({host: dict(c) for host, c in sorted(per_host.items())})
+                     + ', "cables": ' + json.dumps({cable: dict(c) for cable, c in sorted(per_cable.items())})
+                     + ', "rows": [')
         for row in _rotted(history, collection):
             handle.write(("," if count else "") + "\n  " + json.dumps(row_fields(row, replay_base), ensure_ascii=False))
             count += 1
@@ -147,12 +165,7 @@ _STYLE = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collap
 def write_html(history: LinkRotHistory, out: Path, *, collection: str | None = None,
                replay_base: str | None = None) -> int:
     """The report as one self-contained HTML file; returns the number of rows in its table."""
-    per_host: dict[str, Counter[str]] = {}
-    per_cable: dict[str, Counter[str]] = {}
-    for row in history.iter_latest(collection):
-        per_host.setdefault(row.host, Counter())[row.link_class] += 1
-        if row.cable_id:
-            per_cable.setdefault(row.cable_id, Counter())[row.link_class] += 1
+    per_host, per_cable = latest_counts(history, collection)
     title = f"Link rot: {collection}" if collection else "Link rot"
     count = 0
     with _atomic(out) as handle:
@@ -170,8 +183,11 @@ def write_html(history: LinkRotHistory, out: Path, *, collection: str | None = N
                 capture += f' <a href="{html.escape(replay)}">replay</a>'
             changes = "".join(f"<br>{html.escape(str(c.get('field')))}: {html.escape(str(c.get('old')))} &rarr; "
                               f"{html.escape(str(c.get('new')))}" for c in row.field_changes)
+            now_at = ""
+            if row.link_class == "moved" and row.final_url:  # where it answers now
+                now_at = f'<br>now at <a class="final" href="{html.escape(row.final_url)}">{html.escape(row.final_url)}</a>'
             handle.write(
-                f'<tr class="{row.link_class}"><td><a href="{html.escape(row.url)}">{html.escape(row.url)}</a></td>'
+                f'<tr class="{row.link_class}"><td><a href="{html.escape(row.url)}">{html.escape(row.url)}</a>{now_at}</td>'
                 f"<td>{row.link_class}</td><td>{html.escape(row.reason)}{changes}</td>"
                 f"<td>{html.escape(row.class_since)}</td><td>{html.escape(row.bad_since or '')}</td>"
                 f"<td>{html.escape(row.cable_id or '')}</td><td>{capture}</td></tr>\n")
