@@ -715,14 +715,30 @@ def check(targets: tuple[Path, ...], as_json: bool, rearchive: bool, db: Path) -
 @_linkrot_db_option
 def report(target: str | None, out: Path | None, fmt: str, robust_links: bool, replay_base: str | None,
            db: Path) -> None:
-    """Report the link-rot history of a collection (TARGET: its MANIFEST or its name) or of everything checked."""
+    """Report the link-rot history of a collection (TARGET: its MANIFEST or its name) or of everything checked.
+
+    With --robust-links and a MANIFEST, the links cover every source its bags archived, checked or not;
+    otherwise every source the history has checked."""
     from .manifest import load_manifest
-    from .watch.report import write_csv, write_html, write_json, write_robust_links
+    from .run import earlier_bags
+    from .watch.report import write_csv, write_html, write_json, write_robust_links, write_robust_links_of_bags
     from .watch.store import LinkRotHistory
 
     collection = None
-    if target is not None:
-        collection = load_manifest(Path(target)).collection if Path(target).is_file() else target
+    if target is not None and Path(target).is_file():
+        manifest = load_manifest(Path(target))
+        collection = manifest.collection
+        if robust_links:
+            bags = earlier_bags(manifest)
+            if not bags:
+                raise BagUnreadableError(f"{target}: no bag of collection {collection!r} in {manifest.bag.output}; "
+                                         "run it first (cablekeep run)")
+            snippet, data, count = write_robust_links_of_bags(bags, out or Path("robust-links.html"),
+                                                              replay_base=replay_base)
+            click.echo(f"{snippet}, {data}: Robust Links for {count} archived source(s) in {len(bags)} bag(s)")
+            return
+    elif target is not None:
+        collection = target
     if not db.is_file():
         raise BagUnreadableError(f"{db}: no link-rot history yet; run cablekeep check first (or pass --db)")
     with LinkRotHistory(db) as history:

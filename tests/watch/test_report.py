@@ -115,3 +115,20 @@ def test_a_moved_row_links_where_the_source_is_now(tmp_path: Path) -> None:
         write_html(history, tmp_path / "r.html")
     row = next(line for line in (tmp_path / "r.html").read_text(encoding="utf-8").splitlines() if 'class="moved"' in line)
     assert 'now at <a class="final" href="http://example.com/b">' in row
+
+
+def test_robust_links_of_a_manifest_cover_every_archived_source_checked_or_not(
+        world: World, tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    out = tmp_path / "links.html"
+    result = cli("report", str(world.manifest), "--robust-links", "--replay-base", "http://wb.test/", "--out", str(out),
+                 "--db", str(tmp_path / "never-checked.sqlite"))
+    assert result.exit_code == 0, result.stderr
+    assert "Robust Links for 12 archived source(s) in 1 bag(s)" in result.stdout
+    links = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert len(links) == 12 and world.url("/doc/gone.html") in {link["data-originalurl"] for link in links}
+    first = links[0]
+    stamp = first["data-versionurl"].split("/")[3]
+    assert len(stamp) == 14 and first["data-versionurl"] == f"http://wb.test/{stamp}/{first['data-originalurl']}"
+    assert first["data-versiondate"] == f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
+    assert out.read_text(encoding="utf-8").count("data-versionurl=") == 12
+    assert not (tmp_path / "never-checked.sqlite").exists()

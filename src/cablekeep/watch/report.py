@@ -17,13 +17,15 @@ import csv
 import html
 import json
 import os
+import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from ..errors import OutputError, UsageError
+from .archive import ArchiveIndex
 from .store import LinkRotHistory, ResultRow
 
 SERIES = (("alive", ("unchanged",), "#2e7d32"), ("changed", ("changed",), "#f9a825"),
@@ -197,29 +199,62 @@ def write_html(history: LinkRotHistory, out: Path, *, collection: str | None = N
 
 
 def version_date(row: ResultRow) -> str:
-    t = row.archived_time
-    return f"{t[0:4]}-{t[4:6]}-{t[6:8]}"
+    return _date(row.archived_time)
 
 
-def write_robust_links(history: LinkRotHistory, out: Path, *, replay_base: str | None,
-                       collection: str | None = None) -> tuple[Path, Path, int]:
-    """Robust Links for every archived source: an HTML snippet at ``out`` and the same as JSON beside it."""
+def _date(timestamp: str) -> str:
+    return f"{timestamp[0:4]}-{timestamp[4:6]}-{timestamp[6:8]}"
+
+
+def _need_replay_base(replay_base: str | None) -> str:
     if not replay_base:
         raise UsageError("Robust Links need the archived version's URL: give --replay-base (a wayback, or "
                          "cablekeep replay)")
+    return replay_base
+
+
+def _write_links(sources: Iterator[tuple[str, str]], out: Path, replay_base: str) -> tuple[Path, Path, int]:
+    """(original URL, 14-digit capture time) pairs as Robust Links: an HTML snippet and JSON beside it."""
     json_out = out.with_suffix(".json")
     count = 0
     with _atomic(out) as snippet, _atomic(json_out) as data:
         data.write("[")
-        for row in history.iter_latest(collection):
-            version = replay_url(replay_base, row)
-            assert version is not None
-            date = version_date(row)
-            snippet.write(f'<a href="{html.escape(row.url)}" data-originalurl="{html.escape(row.url)}" '
+        for url, timestamp in sources:
+            version = f"{replay_base.rstrip('/')}/{timestamp}/{url}"
+            date = _date(timestamp)
+            snippet.write(f'<a href="{html.escape(url)}" data-originalurl="{html.escape(url)}" '
                           f'data-versionurl="{html.escape(version)}" data-versiondate="{date}">'
-                          f"{html.escape(row.url)}</a>\n")
+                          f"{html.escape(url)}</a>\n")
             data.write(("," if count else "") + "\n  " + json.dumps(
-                {"data-originalurl": row.url, "data-versionurl": version, "data-versiondate": date}))
+                {"data-originalurl": url, "data-versionurl": version, "data-versiondate": date}))
             count += 1
         data.write("\n]\n")
     return out, json_out, count
+
+
+def write_robust_links(history: LinkRotHistory, out: Path, *, replay_base: str | None,
+                       collection: str | None = None) -> tuple[Path, Path, int]:
+    """Robust Links for every source the history has checked: an HTML snippet at ``out`` and JSON beside it."""
+    base = _need_replay_base(replay_base)
+    return _write_links(((row.url, row.archived_time) for row in history.iter_latest(collection)), out, base)
+
+
+def write_robust_links_of_bags(bags: Sequence[Path], out: Path, *, replay_base: str | None) -> tuple[Path, Path, int]:
+    """Robust Links for every source the bags archived, checked or not, each at its latest capture; the bags
+    are read into a scratch index as a check reads them (nothing held in memory)."""
+    base = _need_replay_base(replay_base)
+    with tempfile.TemporaryDirectory(prefix="cablekeep-links-") as scratch:
+        index = ArchiveIndex(Path(scratch) / "archive.sqlite")
+        try:
+            for bag in bags:
+                index.add_bag(bag)
+
+            def sources() -> Iterator[tuple[str, str]]:
+                for surt, _, _ in index.iter_urls():
+                    capture = index.latest(surt)
+                    if capture is not None:
+                        yield capture.url, capture.timestamp
+
+            return _write_links(sources(), out, base)
+        finally:
+            index.close()
