@@ -244,9 +244,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200 and 1,000 URLs (a smoke check)")
     parser.add_argument("--server", choices=("nginx", "python"), default="nginx",
                         help="nginx (default; the project's server when nginx is missing) or benchmarks/_servers.py")
+    parser.add_argument("--sizes", type=int, nargs=2, metavar=("SMALL", "LARGE"),
+                        help="the two numbers of URLs (default 1000 10000)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
-    sizes = (200, 1_000) if args.quick else (1_000, 10_000)
+    sizes = tuple(args.sizes) if args.sizes else (200, 1_000) if args.quick else (1_000, 10_000)
     hosts = [f"127.0.0.{n}" for n in range(1, HOSTS + 1)]
     server = args.server
     note = ""
