@@ -188,3 +188,18 @@ def test_a_check_keeps_the_per_host_delay(world: World, checks: object, tmp_path
     assert len(times) >= 13  # robots.txt, the not-found probe, 11 URLs (and the hops of redirects)
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert min(gaps) >= 0.15, gaps
+
+
+def test_urls_are_queued_interleaved_across_hosts(world: World, tmp_path: Path) -> None:
+    """The frontier holds a window of the queue: grouped by host, a big check would probe a few hosts at a time."""
+    from cablekeep.watch.archive import ArchiveIndex
+
+    index = ArchiveIndex(tmp_path / "archive.sqlite")
+    try:
+        index.add_bag(world.bag)
+        hosts = [host for _, _, host in index.iter_urls()]
+    finally:
+        index.close()
+    other = world.other.site.base.removeprefix("http://")
+    assert len(hosts) == 12 and hosts.count(other) == 1
+    assert len(set(hosts[:2])) == 2  # the one URL of the other host comes with the first of the main host

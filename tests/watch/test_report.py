@@ -88,3 +88,47 @@ def test_the_check_and_report_commands(world: World, checks: object, tmp_path: P
     assert "<svg" in out.read_text(encoding="utf-8")
     assert cli("report", "--robust-links", "--db", str(db), cwd=tmp_path).exit_code == 2
     assert cli("report", "--db", str(tmp_path / "none.sqlite")).exit_code == 4
+
+
+def test_json_holds_the_per_host_and_per_cable_counts(world: World, checks: object, tmp_path: Path) -> None:
+    with LinkRotHistory(world.db) as history:
+        write_json(history, tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    main_host = world.main.site.base.removeprefix("http://")
+    assert sum(data["hosts"][main_host].values()) == 11 and data["hosts"][main_host]["gone"] == 5
+    assert sum(data["hosts"][world.other.site.base.removeprefix("http://")].values()) == 1
+    assert data["cables"] == {CABLE.id: {"changed": 1}}
+
+
+def test_a_moved_row_links_where_the_source_is_now(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from cablekeep.watch.archive import ArchivedCapture
+    from cablekeep.watch.classify import Verdict
+
+    capture = ArchivedCapture("com,example)/a", "http://example.com/a", "example.com", "20250101000000", "sha1:X",
+                              tmp_path / "bag", "c", "c-1.warc.gz", 0, tmp_path / "bag", "c-1.warc.gz", 0, None)
+    with LinkRotHistory(tmp_path / "h.sqlite") as history:
+        check = history.start_check(datetime(2026, 1, 1, tzinfo=timezone.utc), [])
+        history.record(check, datetime(2026, 1, 1, tzinfo=timezone.utc), capture,
+                       Verdict("moved", "redirects to http://example.com/b", "http://example.com/b", 200))
+        write_html(history, tmp_path / "r.html")
+    row = next(line for line in (tmp_path / "r.html").read_text(encoding="utf-8").splitlines() if 'class="moved"' in line)
+    assert 'now at <a class="final" href="http://example.com/b">' in row
+
+
+def test_robust_links_of_a_manifest_cover_every_archived_source_checked_or_not(
+        world: World, tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    out = tmp_path / "links.html"
+    result = cli("report", str(world.manifest), "--robust-links", "--replay-base", "http://wb.test/", "--out", str(out),
+                 "--db", str(tmp_path / "never-checked.sqlite"))
+    assert result.exit_code == 0, result.stderr
+    assert "Robust Links for 12 archived source(s) in 1 bag(s)" in result.stdout
+    links = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert len(links) == 12 and world.url("/doc/gone.html") in {link["data-originalurl"] for link in links}
+    first = links[0]
+    stamp = first["data-versionurl"].split("/")[3]
+    assert len(stamp) == 14 and first["data-versionurl"] == f"http://wb.test/{stamp}/{first['data-originalurl']}"
+    assert first["data-versiondate"] == f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
+    assert out.read_text(encoding="utf-8").count("data-versionurl=") == 12
+    assert not (tmp_path / "never-checked.sqlite").exists()

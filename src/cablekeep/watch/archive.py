@@ -139,9 +139,13 @@ class ArchiveIndex:
         return int(self.db.execute("SELECT COUNT(DISTINCT surt) FROM captures").fetchone()[0])
 
     def iter_urls(self) -> Iterator[tuple[str, str, str]]:
-        """(surt, url, host) of every URL, grouped by host, streamed."""
-        cursor = self.db.execute("SELECT surt, MAX(timestamp), url, host FROM captures GROUP BY surt ORDER BY host, surt")
-        for surt, _, url, host in cursor:
+        """(surt, url, host) of every URL, streamed, interleaved across hosts: the first URL of every host, then
+        the second of every host, and so on. The check's frontier holds a bounded window of the queue in
+        memory; grouped by host, a window would hold only a few hosts' URLs and the others would sit idle."""
+        cursor = self.db.execute(
+            "SELECT surt, url, host FROM (SELECT surt, url, host, ROW_NUMBER() OVER (PARTITION BY host ORDER BY surt) "
+            "AS n FROM (SELECT surt, MAX(timestamp), url, host FROM captures GROUP BY surt)) ORDER BY n, host")
+        for surt, url, host in cursor:
             yield str(surt), str(url), str(host)
 
     def latest(self, surt: str) -> ArchivedCapture | None:

@@ -32,7 +32,7 @@ from ..capture.fetch import AddressGuard, Fetcher
 from ..capture.frontier import Frontier
 from ..capture.politeness import Politeness
 from ..capture.state import CrawlState, QueuedUrl
-from ..capture.warc import read_response_at
+from ..capture.warc import StoredResponse, read_response_at
 from ..manifest import FetchOptions
 from .archive import ArchiveIndex, ArchivedCapture
 from .classify import CLASSES, Archived, Live, NotFoundAnswer, Verdict, classify
@@ -90,18 +90,23 @@ def _conditional(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def load_archived(capture: ArchivedCapture) -> tuple[Archived, list[tuple[str, str]]]:
-    """The archived page of a capture (its text, its fields) and the conditional headers it allows."""
+def read_archived(capture: ArchivedCapture) -> StoredResponse | None:
+    """The archived response of a capture (its payload resolved), or None when it cannot be read."""
     try:
-        stored = read_response_at(capture.warc_path, capture.payload_offset)
+        return read_response_at(capture.warc_path, capture.payload_offset)
     except (KeyError, OSError, ValueError):
-        return Archived(capture.url, capture.digest), []
+        return None
+
+
+def archived_of(capture: ArchivedCapture, stored: StoredResponse | None) -> Archived:
+    """The archived page as the classifier reads it: its text and its fields."""
+    if stored is None:
+        return Archived(capture.url, capture.digest)
     content_type = next((v for k, v in stored.headers if k.lower() == "content-type"), None)
     record = parse_page(stored.payload, capture.url, content_type, BUILTIN_PROFILES[0], BUILTIN_PROFILES[1:],
                         other_links=False)
-    archived = Archived(capture.url, capture.digest, visible_text(stored.payload, content_type), dict(record.fields),
-                        record.kind)
-    return archived, _conditional(stored.headers)
+    return Archived(capture.url, capture.digest, visible_text(stored.payload, content_type), dict(record.fields),
+                    record.kind)
 
 
 def live_of(result: Probe, archived_payload_text: str | None = None) -> Live:
@@ -176,10 +181,13 @@ class _Check:
             return answer, NotFoundAnswer(final.status, final.url, visible_text(answer.body, answer.content_type))
         capture = job.capture
         assert capture is not None
-        archived, conditional = load_archived(capture)
+        stored = read_archived(capture)  # read before, parsed after the probe: the host waits for neither
+        conditional = _conditional(stored.headers) if stored is not None else []
         result = probe(self.fetcher, url, conditional=conditional, robots_of=self.politeness.robots.get,
                        obey_robots=self.fetch.robots == "obey", delay_of=self.frontier.delay_of)
-        return capture, archived, result
+        answered = time.monotonic()  # the host's delay runs from its last answer, not from our bookkeeping
+        archived = archived_of(capture, stored)
+        return capture, archived, result, live_of(result, archived.text), answered
 
     def _finished(self, job: _Job, outcome: object) -> None:
         queued, now = job.queued, time.monotonic()
@@ -199,15 +207,15 @@ class _Check:
             self.frontier.retry_later(queued, now + self.frontier.delay_of(queued.host))
             return
         assert isinstance(outcome, tuple)
-        capture, archived, result = outcome
+        capture, archived, result, live, answered = outcome
         self._keep_robots(result)
         wait = self._retry_in(job, result)
         if wait is not None:
             self.politeness.retrying(queued, job.attempt)
-            self.frontier.retry_later(queued, now + wait)
+            self.frontier.retry_later(queued, answered + wait)
             return
         self.politeness.settled(queued)
-        self._settle(queued, live_of(result, archived.text), archived, capture)
+        self._settle(queued, live, archived, capture, answered=answered)
 
     def _keep_robots(self, result: Probe) -> None:
         for host, status, body in result.robots:
@@ -224,7 +232,7 @@ class _Check:
         return self.politeness.retry_in(job.attempt, status=result.status, now=self.clock())
 
     def _settle(self, queued: QueuedUrl, live: Live, archived: Archived | None,
-                capture: ArchivedCapture | None = None) -> None:
+                capture: ArchivedCapture | None = None, *, answered: float | None = None) -> None:
         capture = capture or self.index.latest(queued.key)
         assert capture is not None
         verdict: Verdict = classify(archived or Archived(capture.url, capture.digest), live,
@@ -233,7 +241,7 @@ class _Check:
         self.report.counts[verdict.link_class] += 1
         self.report.hosts.setdefault(queued.host, Counter())[verdict.link_class] += 1
         self.state.mark_done(queued.id, verdict.link_class)
-        self.frontier.release(queued, time.monotonic())
+        self.frontier.release(queued, time.monotonic() if answered is None else answered)
         if self.on_result is not None:
             self.on_result(row)
 

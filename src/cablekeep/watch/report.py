@@ -17,13 +17,15 @@ import csv
 import html
 import json
 import os
+import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from ..errors import OutputError, UsageError
+from .archive import ArchiveIndex
 from .store import LinkRotHistory, ResultRow
 
 SERIES = (("alive", ("unchanged",), "#2e7d32"), ("changed", ("changed",), "#f9a825"),
@@ -83,14 +85,32 @@ def write_csv(history: LinkRotHistory, out: Path, *, collection: str | None = No
     return count
 
 
+def latest_counts(history: LinkRotHistory, collection: str | None) -> tuple[dict[str, Counter[str]],
+                                                                             dict[str, Counter[str]]]:
+    """URLs per class at their latest check, per host and per cable (a cable's page and the sources it led to)."""
+    per_host: dict[str, Counter[str]] = {}
+    per_cable: dict[str, Counter[str]] = {}
+    for row in history.iter_latest(collection):
+        per_host.setdefault(row.host, Counter())[row.link_class] += 1
+        if row.cable_id:
+            per_cable.setdefault(row.cable_id, Counter())[row.link_class] += 1
+    return per_host, per_cable
+
+
 def write_json(history: LinkRotHistory, out: Path, *, collection: str | None = None,
                replay_base: str | None = None) -> int:
+    """The rows of the HTML table as JSON, with the counts of its chart (per check) and of its per-host and
+    per-cable tables (latest check)."""
     count = 0
+    per_host, per_cable = latest_counts(history, collection)
     with _atomic(out) as handle:
         checks = [{"check": check_id, "started": started, "classes": counts}
                   for check_id, started, counts in history.class_counts(collection)]
         handle.write('{"schema": "cablekeep.linkrot-report/1", "collection": ' + json.dumps(collection)
-                     + ', "checks": ' + json.dumps(checks) + ', "rows": [')
+                     + ', "checks": ' + json.dumps(checks)
+                     + ', "hosts": ' + json.dumps({host: dict(c) for host, c in sorted(per_host.items())})
+                     + ', "cables": ' + json.dumps({cable: dict(c) for cable, c in sorted(per_cable.items())})
+                     + ', "rows": [')
         for row in _rotted(history, collection):
             handle.write(("," if count else "") + "\n  " + json.dumps(row_fields(row, replay_base), ensure_ascii=False))
             count += 1
@@ -147,12 +167,7 @@ _STYLE = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collap
 def write_html(history: LinkRotHistory, out: Path, *, collection: str | None = None,
                replay_base: str | None = None) -> int:
     """The report as one self-contained HTML file; returns the number of rows in its table."""
-    per_host: dict[str, Counter[str]] = {}
-    per_cable: dict[str, Counter[str]] = {}
-    for row in history.iter_latest(collection):
-        per_host.setdefault(row.host, Counter())[row.link_class] += 1
-        if row.cable_id:
-            per_cable.setdefault(row.cable_id, Counter())[row.link_class] += 1
+    per_host, per_cable = latest_counts(history, collection)
     title = f"Link rot: {collection}" if collection else "Link rot"
     count = 0
     with _atomic(out) as handle:
@@ -170,8 +185,11 @@ def write_html(history: LinkRotHistory, out: Path, *, collection: str | None = N
                 capture += f' <a href="{html.escape(replay)}">replay</a>'
             changes = "".join(f"<br>{html.escape(str(c.get('field')))}: {html.escape(str(c.get('old')))} &rarr; "
                               f"{html.escape(str(c.get('new')))}" for c in row.field_changes)
+            now_at = ""
+            if row.link_class == "moved" and row.final_url:  # where it answers now
+                now_at = f'<br>now at <a class="final" href="{html.escape(row.final_url)}">{html.escape(row.final_url)}</a>'
             handle.write(
-                f'<tr class="{row.link_class}"><td><a href="{html.escape(row.url)}">{html.escape(row.url)}</a></td>'
+                f'<tr class="{row.link_class}"><td><a href="{html.escape(row.url)}">{html.escape(row.url)}</a>{now_at}</td>'
                 f"<td>{row.link_class}</td><td>{html.escape(row.reason)}{changes}</td>"
                 f"<td>{html.escape(row.class_since)}</td><td>{html.escape(row.bad_since or '')}</td>"
                 f"<td>{html.escape(row.cable_id or '')}</td><td>{capture}</td></tr>\n")
@@ -181,29 +199,62 @@ def write_html(history: LinkRotHistory, out: Path, *, collection: str | None = N
 
 
 def version_date(row: ResultRow) -> str:
-    t = row.archived_time
-    return f"{t[0:4]}-{t[4:6]}-{t[6:8]}"
+    return _date(row.archived_time)
 
 
-def write_robust_links(history: LinkRotHistory, out: Path, *, replay_base: str | None,
-                       collection: str | None = None) -> tuple[Path, Path, int]:
-    """Robust Links for every archived source: an HTML snippet at ``out`` and the same as JSON beside it."""
+def _date(timestamp: str) -> str:
+    return f"{timestamp[0:4]}-{timestamp[4:6]}-{timestamp[6:8]}"
+
+
+def _need_replay_base(replay_base: str | None) -> str:
     if not replay_base:
         raise UsageError("Robust Links need the archived version's URL: give --replay-base (a wayback, or "
                          "cablekeep replay)")
+    return replay_base
+
+
+def _write_links(sources: Iterator[tuple[str, str]], out: Path, replay_base: str) -> tuple[Path, Path, int]:
+    """(original URL, 14-digit capture time) pairs as Robust Links: an HTML snippet and JSON beside it."""
     json_out = out.with_suffix(".json")
     count = 0
     with _atomic(out) as snippet, _atomic(json_out) as data:
         data.write("[")
-        for row in history.iter_latest(collection):
-            version = replay_url(replay_base, row)
-            assert version is not None
-            date = version_date(row)
-            snippet.write(f'<a href="{html.escape(row.url)}" data-originalurl="{html.escape(row.url)}" '
+        for url, timestamp in sources:
+            version = f"{replay_base.rstrip('/')}/{timestamp}/{url}"
+            date = _date(timestamp)
+            snippet.write(f'<a href="{html.escape(url)}" data-originalurl="{html.escape(url)}" '
                           f'data-versionurl="{html.escape(version)}" data-versiondate="{date}">'
-                          f"{html.escape(row.url)}</a>\n")
+                          f"{html.escape(url)}</a>\n")
             data.write(("," if count else "") + "\n  " + json.dumps(
-                {"data-originalurl": row.url, "data-versionurl": version, "data-versiondate": date}))
+                {"data-originalurl": url, "data-versionurl": version, "data-versiondate": date}))
             count += 1
         data.write("\n]\n")
     return out, json_out, count
+
+
+def write_robust_links(history: LinkRotHistory, out: Path, *, replay_base: str | None,
+                       collection: str | None = None) -> tuple[Path, Path, int]:
+    """Robust Links for every source the history has checked: an HTML snippet at ``out`` and JSON beside it."""
+    base = _need_replay_base(replay_base)
+    return _write_links(((row.url, row.archived_time) for row in history.iter_latest(collection)), out, base)
+
+
+def write_robust_links_of_bags(bags: Sequence[Path], out: Path, *, replay_base: str | None) -> tuple[Path, Path, int]:
+    """Robust Links for every source the bags archived, checked or not, each at its latest capture; the bags
+    are read into a scratch index as a check reads them (nothing held in memory)."""
+    base = _need_replay_base(replay_base)
+    with tempfile.TemporaryDirectory(prefix="cablekeep-links-") as scratch:
+        index = ArchiveIndex(Path(scratch) / "archive.sqlite")
+        try:
+            for bag in bags:
+                index.add_bag(bag)
+
+            def sources() -> Iterator[tuple[str, str]]:
+                for surt, _, _ in index.iter_urls():
+                    capture = index.latest(surt)
+                    if capture is not None:
+                        yield capture.url, capture.timestamp
+
+            return _write_links(sources(), out, base)
+        finally:
+            index.close()
