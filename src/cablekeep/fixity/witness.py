@@ -47,7 +47,7 @@ from .recordids import id_hash
 from .report import Problem
 from .sources import TAG_TEXT_LIMIT
 from .tagfiles import parse_bag_info, split_lines
-from .warcheaders import MAX_HEADER_BLOCK, parse_header_block
+from .warcheaders import MAX_HEADER_BLOCK
 from .warccheck import WarcScan
 from .warcids import norm_id
 
@@ -244,7 +244,8 @@ class Witness:
                 self.problem(src, line, f"names record {record_id} in {rel}, which holds no such record.",
                              record_id=record_id)
                 continue
-            batch.append((rel, offset, src, line, uri, date, None, None, record_id))
+            if src == 1:  # a cable's record is read back for its URL and date; a log entry claims only the id
+                batch.append((rel, offset, src, line, uri, date, None, None, record_id))
         self._claims(batch)
         if self.logged_records != self.index_lines:
             self.problem(
@@ -347,8 +348,20 @@ def _header_at(read_at: Callable[[int, int], bytes], offset: int, size: int) -> 
         want *= 4
     if not data.startswith(b"WARC/"):
         return f"no WARC record starts (found {data[:20]!r})."
-    block = parse_header_block(data[:end], offset)
-    return block.fields
+    return _fields(data[:end])
+
+
+_WANTED = (b"warc-record-id", b"warc-target-uri", b"warc-date", b"warc-payload-digest")
+
+
+def _fields(head: bytes) -> dict[str, list[str]]:
+    """The fields the witness compares, by lower-cased name (the whole block is judged by the scan)."""
+    fields: dict[str, list[str]] = {}
+    for line in head.split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() in _WANTED:
+            fields.setdefault(name.strip().lower().decode("ascii"), []).append(value.strip().decode("utf-8", "replace"))
+    return fields
 
 
 def _inflate_head(raw: bytes) -> bytes | None:
