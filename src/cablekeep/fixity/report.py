@@ -15,6 +15,9 @@ Problem kinds
 ``unsafe-path``       a manifest or fetch.txt path escapes the bag (absolute, ``..``, ``~``)
 ``symlink``           a symbolic link inside the bag; refused, never followed
 ``warc``              a WARC file is broken (cut short, bad digest, bad header, bad gzip member)
+``index``             a cablekeep bag's own index disagrees with its WARCs: a line of index.cdxj,
+                      cables.jsonl or crawl-log.jsonl names a record that is not there as written
+                      (:mod:`cablekeep.fixity.witness`); ``path`` is the file, ``detail`` names the line
 ``not-checked``       something that could not be verified; it is neither passed nor failed
 ``warning``           worth knowing, does not make the target invalid
 
@@ -90,6 +93,7 @@ ProblemKind = Literal[
     "unsafe-path",
     "symlink",
     "warc",
+    "index",
     "not-checked",
     "warning",
     "renamed",
@@ -111,6 +115,7 @@ _PHASE: dict[ProblemKind, int] = {
     "oxum": 1,
     "changed": 2,
     "warc": 2,
+    "index": 2,
     "renamed": 1,
     "added": 1,
     "removed": 1,
@@ -196,6 +201,15 @@ class Problem:
     def structure(cls, path: str, detail: str, *, algorithm: str | None = None, expected: str | None = None,
                   found: str | None = None) -> Problem:
         return cls("invalid-structure", path, detail, algorithm=algorithm, expected=expected, found=found)
+
+    @classmethod
+    def index_mismatch(cls, path: str, line: int | None, detail: str, *, offset: int | None = None,
+                       record_id: str | None = None, expected: str | None = None,
+                       found: str | None = None) -> Problem:
+        """A line of the bag's own index (``path``: data/index.cdxj, cables.jsonl or crawl-log.jsonl)
+        that its WARCs do not bear out; ``line`` is None when the file as a whole disagrees."""
+        return cls("index", path, detail if line is None else f"line {line} {detail}", offset=offset,
+                   record_id=record_id, expected=expected, found=found)
 
     @classmethod
     def not_checked(cls, path: str, detail: str, *, algorithm: str | None = None) -> Problem:

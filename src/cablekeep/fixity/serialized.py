@@ -49,6 +49,7 @@ from .report import Problem, ProblemKind, Report, problem_order
 from .sources import TAG_TEXT_LIMIT, TAR_ERRORS, ArchiveBroken, Member, MemberReader, Tee, archive_reader
 from .tagfiles import LINE_END_RE, check_path, has_undecodable, split_lines
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
+from .witness import check_archive_witness
 
 SERIALIZED_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 PRESUMED_ALGORITHMS = ("sha256", "sha512")
@@ -224,6 +225,9 @@ class _SerializedCheck(BagRules):
             for scan in listed_scans:
                 self.problems.extend(scan.problems)
             self.problems.extend(resolve_references(listed_scans))
+            self.problems.extend(check_archive_witness(  # the bag's own index as a second witness
+                lambda: ((rel, m.stream, m.size) for rel, m in self.iter_bag_members(report=False) if m.stream), listed_scans,
+                self.bag_info_raw))
         for scan in self.scans.values():
             scan.discard()
         self.problems.sort(key=problem_order)

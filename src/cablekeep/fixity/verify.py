@@ -84,6 +84,7 @@ from .checker import BagRules, ManifestQuirks
 from .sources import TAG_TEXT_LIMIT, Tee, open_regular, special_kind
 from .report import Problem, Report, problem_order
 from .warccheck import WarcScan, is_warc_name, resolve_references, scan_warc_stream
+from .witness import check_directory_witness
 
 POOL_MIN_FILES = 64
 POOL_MIN_BYTES = 64 << 20
@@ -512,6 +513,8 @@ class _BagCheck(BagRules):
             self.problems.extend(
                 resolve_references(self.scans, elsewhere=_cdxj_record_ids(indexes), elsewhere_checked=all_present)
             )
+            if self.only is None:  # the bag's own index as a second witness (full mode)
+                self.problems.extend(check_directory_witness(self.root, self.scans))
         for scan in self.scans:
             scan.discard()
         self.problems.sort(key=problem_order)

@@ -1,0 +1,497 @@
+"""A cablekeep bag's own index as a second witness of its WARCs.
+
+A bag made by ``cablekeep run`` holds, beside its WARCs, three files that say what the WARCs hold:
+``data/index.cdxj`` (one line per capture: file, offset, URI, date, payload digest, record id),
+``data/cables.jsonl`` (one line per cable page, naming its response record) and
+``data/crawl-log.jsonl`` (every URL tried, naming the record of each fetch). A WARC cut cleanly at a
+record boundary, with the manifests recomputed to match, passes every manifest and record check;
+only these files still say what is gone. In full mode, for bags cablekeep made (bag-info.txt's
+``Bag-Software-Agent``, or the first WARC's warcinfo ``software``, says cablekeep):
+
+- every CDXJ line points at a record that starts at that file and offset, with that
+  WARC-Target-URI, WARC-Date (``warc_date``, else the 14-digit timestamp), WARC-Payload-Digest and
+  WARC-Record-ID;
+- every captured cable of cables.jsonl (a line with ``warc_record_id``) has its record in the WARC
+  it names, with the cable's URL and capture date;
+- every crawl-log entry naming a ``warc_record_id`` finds it in the WARC it names, and the log
+  names as many records as the index lists captures (each fetch is logged once and indexed once).
+
+A disagreement is a problem of kind ``index`` (:meth:`Problem.index_mismatch`) naming the file and
+line. Memory stays bounded whatever the bag's size: the record ids of the WARCs come from the
+scan's spools (:class:`~cablekeep.fixity.recordids.IdSpool`, on disk), the claims of the three
+files go to a temporary SQLite database, and the records are read back in file-offset order,
+one WARC at a time, each header block with one ``pread`` at its offset (and one gzip member
+inflated only as far as the end of its header block).
+
+Sources: :func:`check_directory_witness` for a bag directory, :func:`check_archive_witness` for a
+serialized bag (two more passes over the archive: the three files, then the WARCs, each read
+forwards only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import tempfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ..bagging.layout import BAG_INFO_TXT, PAYLOAD_DIR
+from ..capture.cdxj import CdxjLine, MalformedLine, iter_index, parse_line
+from .recordids import id_hash
+from .report import Problem
+from .sources import TAG_TEXT_LIMIT
+from .tagfiles import parse_bag_info, split_lines
+from .warcheaders import MAX_HEADER_BLOCK
+from .warccheck import WarcScan
+from .warcids import norm_id
+
+INDEX = f"{PAYLOAD_DIR}/index.cdxj"
+CABLES = f"{PAYLOAD_DIR}/cables.jsonl"
+CRAWL_LOG = f"{PAYLOAD_DIR}/crawl-log.jsonl"
+WITNESS_FILES = (INDEX, CABLES, CRAWL_LOG)
+
+_HEAD_READ = 4096  # bytes read at a record's offset first; more only when its header block is longer
+_SOFTWARE_RE = re.compile(rb"(?mi)^software:[ \t]*cablekeep")
+_INSERT_BATCH = 5000
+
+# which file a claim comes from (the ``src`` column)
+_SOURCES = (INDEX, CABLES, CRAWL_LOG)
+
+
+def made_by_cablekeep(bag_info: bytes | None, first_warc_head: bytes | None) -> bool:
+    """True when bag-info.txt's Bag-Software-Agent, or the warcinfo at the start of the first WARC
+    (``first_warc_head``: its first bytes, gzipped or not), says cablekeep."""
+    if bag_info is not None:
+        elements, _ = parse_bag_info(split_lines(bag_info.decode("utf-8", "replace")))
+        for label, value in elements:
+            if label.lower() == "bag-software-agent" and value.lower().startswith("cablekeep"):
+                return True
+    if first_warc_head:
+        head = _inflate_some(first_warc_head) if first_warc_head[:2] == b"\x1f\x8b" else first_warc_head
+        return _SOFTWARE_RE.search(head) is not None
+    return False
+
+
+def _inflate_some(data: bytes) -> bytes:
+    try:
+        return zlib.decompressobj(31).decompress(data, 1 << 16)
+    except zlib.error:
+        return b""
+
+
+# --------------------------------------------------------------------------- the claims
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A record a line says is at ``offset`` of ``file``: what it must be."""
+
+    file: str
+    offset: int
+    src: int
+    line: int
+    uri: str | None
+    date: str | None
+    timestamp: str | None
+    digest: str | None
+    record_id: str | None
+
+
+class Witness:
+    """The claims of a bag's three files, checked against its WARCs (see the module docstring).
+
+    Feed it :meth:`add_ids` (each scanned WARC's record ids), then :meth:`read_index`,
+    :meth:`read_cables` and :meth:`read_crawl_log` (each file's text stream), then
+    :meth:`check_warc` for each WARC named (its bytes at offsets), then :meth:`finish`.
+    """
+
+    def __init__(self, warc_paths: Iterable[str]) -> None:
+        self.problems: list[Problem] = []
+        self._by_name: dict[str, str] = {}
+        for rel in sorted(warc_paths, key=lambda r: (r.count("/"), r)):
+            self._by_name.setdefault(rel.rpartition("/")[2], rel)
+        self._dir = tempfile.TemporaryDirectory(prefix="cablekeep-witness-")
+        self.db = sqlite3.connect(Path(self._dir.name) / "claims.sqlite")
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE recs (file TEXT NOT NULL, hash INTEGER NOT NULL, offset INTEGER NOT NULL)")
+        self.db.execute(
+            "CREATE TABLE claims (file TEXT NOT NULL, offset INTEGER NOT NULL, src INTEGER NOT NULL, "
+            "line INTEGER NOT NULL, uri TEXT, date TEXT, timestamp TEXT, digest TEXT, record_id TEXT)"
+        )
+        self.db.execute(
+            "CREATE TABLE named (src INTEGER NOT NULL, line INTEGER NOT NULL, file TEXT NOT NULL, "
+            "hash INTEGER NOT NULL, record_id TEXT NOT NULL, uri TEXT, date TEXT)"
+        )
+        self.index_lines = 0
+        self.logged_records = 0
+
+    def close(self) -> None:
+        self.db.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> Witness:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- feeding
+
+    def add_ids(self, path: str, pairs: Iterable[tuple[int, int]]) -> None:
+        """The (id hash, offset) of every record of the scanned WARC at bag path ``path``."""
+        self.db.executemany("INSERT INTO recs (file, hash, offset) VALUES (?, ?, ?)",
+                            ((path, hashed, offset) for hashed, offset in pairs))
+
+    def warc_of(self, src: int, line: int, name: object) -> str | None:
+        """The bag path of the WARC a line names (by file name), or None with a problem."""
+        rel = self._by_name.get(name) if isinstance(name, str) else None
+        if rel is None:
+            self.problem(src, line, f"names the WARC file {name!r}, which is not in the bag's payload.")
+        return rel
+
+    def problem(self, src: int, line: int | None, detail: str, *, offset: int | None = None,
+                record_id: str | None = None, expected: str | None = None, found: str | None = None) -> None:
+        self.problems.append(Problem.index_mismatch(_SOURCES[src], line, detail, offset=offset, record_id=record_id,
+                                                    expected=expected, found=found))
+
+    def read_index(self, path: Path | None = None, *, lines: Iterable[str] | None = None) -> None:
+        """data/index.cdxj: one claim per capture, read from ``path`` (or ``lines``)."""
+        malformed: list[MalformedLine] = []
+        if path is not None:
+            captures = iter_index(path, on_malformed=malformed.append)
+        else:
+            captures = _iter_index_lines(lines or (), malformed.append)
+        batch: list[tuple[object, ...]] = []
+        for capture in captures:
+            self.index_lines += 1
+            rel = self.warc_of(0, capture.line_number, capture.filename)
+            if rel is None:
+                continue
+            if capture.offset is None:
+                self.problem(0, capture.line_number, "has no offset, so its record cannot be found.")
+                continue
+            batch.append((rel, capture.offset, 0, capture.line_number, capture.url, capture.warc_date,
+                          capture.timestamp, capture.digest, capture.record_id))
+            if len(batch) >= _INSERT_BATCH:
+                self._claims(batch)
+                batch = []
+        self._claims(batch)
+        for bad in malformed:  # reported, and not counted as a capture
+            self.problem(0, bad.line_number, f"cannot be read ({bad.reason}).")
+
+    def _claims(self, rows: list[tuple[object, ...]]) -> None:
+        self.db.executemany("INSERT INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def read_cables(self, lines: Iterable[str]) -> None:
+        """data/cables.jsonl: each captured cable names its response record."""
+        self._read_named(1, lines, uri_key="url", date_key="captured")
+
+    def read_crawl_log(self, lines: Iterable[str]) -> None:
+        """data/crawl-log.jsonl: each fetch that wrote records names its response record."""
+        self._read_named(2, lines, uri_key=None, date_key=None)
+
+    def _read_named(self, src: int, lines: Iterable[str], *, uri_key: str | None, date_key: str | None) -> None:
+        batch: list[tuple[object, ...]] = []
+        for number, text in enumerate(lines, 1):
+            if not text.strip():
+                continue
+            try:
+                entry = json.loads(text)
+            except ValueError as exc:
+                self.problem(src, number, f"is not JSON ({exc}).")
+                continue
+            if not isinstance(entry, dict) or entry.get("warc_record_id") is None:
+                continue  # a fetch that wrote no record (robots, out of scope), or a cable not captured
+            record_id = entry["warc_record_id"]
+            if not isinstance(record_id, str):
+                self.problem(src, number, f"has warc_record_id {record_id!r}, which is not a record id.")
+                continue
+            if src == 2:
+                self.logged_records += 1
+            rel = self.warc_of(src, number, entry.get("warc_filename"))
+            if rel is None:
+                continue
+            uri = entry.get(uri_key) if uri_key else None
+            date = entry.get(date_key) if date_key else None
+            batch.append((src, number, rel, id_hash(norm_id(record_id)), record_id,
+                          uri if isinstance(uri, str) else None, date if isinstance(date, str) else None))
+            if len(batch) >= _INSERT_BATCH:
+                self.db.executemany("INSERT INTO named VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+                batch = []
+        self.db.executemany("INSERT INTO named VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+
+    # -- resolving
+
+    def resolve_named(self) -> None:
+        """Each record cables.jsonl or the crawl log names: found in its WARC by id (its offset
+        then checked like an index line), or a problem."""
+        self.db.execute("CREATE INDEX recs_file_hash ON recs (file, hash)")
+        cursor = self.db.execute(
+            "SELECT n.src, n.line, n.file, n.record_id, n.uri, n.date, "
+            "(SELECT MIN(r.offset) FROM recs r WHERE r.file = n.file AND r.hash = n.hash) "
+            "FROM named n ORDER BY n.src, n.line"
+        )
+        batch: list[tuple[object, ...]] = []
+        for src, line, rel, record_id, uri, date, offset in cursor:
+            if offset is None:
+                self.problem(src, line, f"names record {record_id} in {rel}, which holds no such record.",
+                             record_id=record_id)
+                continue
+            if src == 1:  # a cable's record is read back for its URL and date; a log entry claims only the id
+                batch.append((rel, offset, src, line, uri, date, None, None, record_id))
+        self._claims(batch)
+        if self.logged_records != self.index_lines:
+            self.problem(
+                2, None,
+                f"the crawl log names {self.logged_records} records written but index.cdxj lists "
+                f"{self.index_lines} captures; each fetch that wrote records is logged once and indexed once.",
+                expected=str(self.index_lines), found=str(self.logged_records),
+            )
+
+    def files_to_read(self) -> list[str]:
+        """The WARCs (bag paths) some claim points into, in order."""
+        return [row[0] for row in self.db.execute("SELECT DISTINCT file FROM claims ORDER BY file")]
+
+    def claims_of(self, rel: str) -> Iterator[_Claim]:
+        """The claims about the WARC at ``rel``, in offset order."""
+        cursor = self.db.execute(
+            "SELECT offset, src, line, uri, date, timestamp, digest, record_id FROM claims WHERE file = ? "
+            "ORDER BY offset, src, line", (rel,)
+        )
+        for offset, src, line, uri, date, timestamp, digest, record_id in cursor:
+            yield _Claim(rel, offset, src, line, uri, date, timestamp, digest, record_id)
+
+    def check_warc(self, rel: str, read_at: Callable[[int, int], bytes], size: int) -> None:
+        """Check every claim about the WARC at ``rel``; ``read_at(offset, n)`` gives up to ``n`` bytes
+        at ``offset`` (offsets asked in increasing order), ``size`` is the file's size."""
+        last: tuple[int, dict[str, list[str]] | str] | None = None
+        for claim in self.claims_of(rel):
+            if last is None or last[0] != claim.offset:
+                last = (claim.offset, _header_at(read_at, claim.offset, size))
+            self.judge(claim, last[1])
+
+    def judge(self, claim: _Claim, found: dict[str, list[str]] | str) -> None:
+        where = f"{claim.file} offset {claim.offset}"
+        if isinstance(found, str):
+            self.problem(claim.src, claim.line, f"points at {where}, where {found}", offset=claim.offset,
+                         record_id=claim.record_id)
+            return
+
+        def one(name: str) -> str | None:
+            values = found.get(name)
+            return values[0] if values else None
+
+        checks: list[tuple[str, str | None, str | None]] = []
+        if claim.record_id is not None:
+            checks.append(("WARC-Record-ID", norm_id(claim.record_id), _norm_opt(one("warc-record-id"))))
+        if claim.uri is not None:
+            target = one("warc-target-uri")
+            if target is not None and target.startswith("<") and target.endswith(">"):
+                target = target[1:-1]
+            checks.append(("WARC-Target-URI", claim.uri, target))
+        if claim.date is not None:
+            checks.append(("WARC-Date", claim.date, one("warc-date")))
+        elif claim.timestamp is not None:
+            date = one("warc-date")
+            digits = re.sub(r"\D", "", date)[:14] if date else None
+            checks.append(("WARC-Date", claim.timestamp, digits[: len(claim.timestamp)] if digits else None))
+        if claim.digest is not None:
+            checks.append(("WARC-Payload-Digest", claim.digest, one("warc-payload-digest")))
+        for field, expected, got in checks:
+            if expected != got:
+                shown = "none" if got is None else repr(got)
+                self.problem(
+                    claim.src, claim.line,
+                    f"points at the record at {where}, whose {field} is {shown}, not {expected!r}.",
+                    offset=claim.offset, record_id=claim.record_id, expected=expected, found=got,
+                )
+
+
+def _norm_opt(value: str | None) -> str | None:
+    return None if value is None else norm_id(value)
+
+
+def _iter_index_lines(lines: Iterable[str], on_malformed: Callable[[MalformedLine], None]) -> Iterator[CdxjLine]:
+    for number, text in enumerate(lines, 1):
+        parsed = parse_line(text.rstrip("\r\n"), number)
+        if isinstance(parsed, str):
+            on_malformed(MalformedLine(Path(INDEX), number, parsed))
+        else:
+            yield parsed
+
+
+def _header_at(read_at: Callable[[int, int], bytes], offset: int, size: int) -> dict[str, list[str]] | str:
+    """The header fields of the record at ``offset``, or why there is none (a sentence's end)."""
+    if offset >= size:
+        return f"the file ends ({size} bytes): there is no record there."
+    want = _HEAD_READ
+    while True:
+        raw = read_at(offset, want)
+        gzipped = raw[:2] == b"\x1f\x8b"
+        data = _inflate_head(raw) if gzipped else raw
+        if data is None:
+            return "no gzip member that inflates starts."
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            break
+        if len(raw) < want or want > MAX_HEADER_BLOCK:
+            if not data.startswith(b"WARC/"):
+                return f"no WARC record starts (found {data[:20]!r})."
+            return "the record's header block has no end."
+        want *= 4
+    if not data.startswith(b"WARC/"):
+        return f"no WARC record starts (found {data[:20]!r})."
+    return _fields(data[:end])
+
+
+_WANTED = (b"warc-record-id", b"warc-target-uri", b"warc-date", b"warc-payload-digest")
+
+
+def _fields(head: bytes) -> dict[str, list[str]]:
+    """The fields the witness compares, by lower-cased name (the whole block is judged by the scan)."""
+    fields: dict[str, list[str]] = {}
+    for line in head.split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() in _WANTED:
+            fields.setdefault(name.strip().lower().decode("ascii"), []).append(value.strip().decode("utf-8", "replace"))
+    return fields
+
+
+def _inflate_head(raw: bytes) -> bytes | None:
+    inflater = zlib.decompressobj(31)
+    try:
+        return inflater.decompress(raw, MAX_HEADER_BLOCK + 4)
+    except zlib.error:
+        return None
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def check_directory_witness(root: Path, scans: Sequence[WarcScan]) -> list[Problem]:
+    """The witness of the bag directory ``root`` whose WARCs ``scans`` were all scanned.
+
+    Nothing (an empty list) for a bag cablekeep did not make or that holds no ``data/index.cdxj``.
+    """
+    index = root / INDEX
+    if not os.path.isfile(index) or os.path.islink(index):
+        return []
+    warcs = [scan.path for scan in scans]
+    if not made_by_cablekeep(_read_capped(root / BAG_INFO_TXT), _first_bytes(root, sorted(warcs))):
+        return []
+    with Witness(warcs) as witness:
+        for scan in scans:
+            witness.add_ids(scan.path, scan.ids.pairs())
+        witness.read_index(index)
+        for rel, read in ((CABLES, witness.read_cables), (CRAWL_LOG, witness.read_crawl_log)):
+            if os.path.isfile(root / rel) and not os.path.islink(root / rel):
+                with open(root / rel, encoding="utf-8", errors="replace", newline="\n") as handle:
+                    read(handle)
+        witness.resolve_named()
+        for rel in witness.files_to_read():
+            try:
+                fd = os.open(root / rel, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            except OSError:
+                continue  # the scan has reported it already
+            try:
+                size = os.fstat(fd).st_size
+                witness.check_warc(rel, lambda offset, n: os.pread(fd, n, offset), size)
+            finally:
+                os.close(fd)
+        return witness.problems
+
+
+def _read_capped(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(TAG_TEXT_LIMIT)
+    except OSError:
+        return None
+
+
+def _first_bytes(root: Path, warcs: list[str]) -> bytes | None:
+    if not warcs:
+        return None
+    try:
+        with open(root / warcs[0], "rb") as handle:
+            return handle.read(1 << 16)
+    except OSError:
+        return None
+
+
+def check_archive_witness(members: Callable[[], Iterator[tuple[str, IO[bytes], int]]], scans: Sequence[WarcScan],
+                          bag_info: bytes | None) -> list[Problem]:
+    """The witness of a serialized bag: ``members()`` streams its regular files once more as (bag
+    path, stream, size) each time it is called; every WARC in ``scans`` was scanned."""
+    warcs = {scan.path for scan in scans}
+    if not warcs or not (made_by_cablekeep(bag_info, None) or _any_warc_says_cablekeep(members, min(warcs))):
+        return []  # the archive is read again only for a bag cablekeep made
+    with Witness(warcs) as witness:
+        has_index = False
+        for scan in scans:
+            witness.add_ids(scan.path, scan.ids.pairs())
+        for rel, stream, _size in members():
+            if rel == INDEX:
+                has_index = True
+                witness.read_index(lines=_text_lines(stream))
+            elif rel == CABLES:
+                witness.read_cables(_text_lines(stream))
+            elif rel == CRAWL_LOG:
+                witness.read_crawl_log(_text_lines(stream))
+        if not has_index:
+            return []
+        witness.resolve_named()
+        wanted = set(witness.files_to_read())
+        for rel, stream, size in members():
+            if rel in wanted:
+                witness.check_warc(rel, _ForwardReader(stream).read_at, size)
+        return witness.problems
+
+
+def _any_warc_says_cablekeep(members: Callable[[], Iterator[tuple[str, IO[bytes], int]]], first: str) -> bool:
+    for rel, stream, _size in members():
+        if rel == first:
+            return made_by_cablekeep(None, stream.read(1 << 16))
+    return False
+
+
+def _text_lines(stream: IO[bytes]) -> Iterator[str]:
+    for raw in stream:
+        yield raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+class _ForwardReader:
+    """``read_at`` over a stream read forwards only (a tar member): offsets must not go back."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._pos = 0
+        self._buf = b""  # bytes from self._pos on, already read
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        if offset < self._pos:
+            raise ValueError("a forward reader cannot go back")
+        skip = offset - self._pos
+        if skip >= len(self._buf):
+            skip -= len(self._buf)
+            self._buf = b""
+            self._pos = offset - skip
+            while skip:
+                chunk = self._stream.read(min(skip, 1 << 20))
+                if not chunk:
+                    break
+                skip -= len(chunk)
+            self._pos = offset
+        else:
+            self._buf = self._buf[skip:]
+            self._pos = offset
+        if len(self._buf) < n:
+            self._buf += self._stream.read(n - len(self._buf))
+        return self._buf[:n]
