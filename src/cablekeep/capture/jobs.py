@@ -16,12 +16,12 @@ from pathlib import Path
 
 from ..cables.extract import PageRecord
 from ..errors import FetchError, OutputError
-from .canon import surt_key
+from .cdxj import index_prefix
 from .exchange import Exchange
 from .fetch import Fetcher
 from .reading import PageReader, parseable
 from .state import QueuedUrl
-from .warc import PreparedExchange, WarcWriter, timestamp14
+from .warc import PreparedExchange, WarcWriter
 
 ROBOTS_LIMIT = 512 * 1024  # bytes of robots.txt read (RFC 9309 asks for at least 500 KiB)
 
@@ -49,7 +49,7 @@ class Outcome:
     # made by the worker, off the coordinator: the records, ready to append, and the page read
     prepared: PreparedExchange | None = None
     record: PageRecord | None = None  # the page read, when a worker process read it
-    index_prefix: str | None = None  # "<surt key> <timestamp14>" of the capture's index line
+    index_prefix: str | None = None  # "<index key> <timestamp14>" of the capture's index line (cdxj.index_prefix)
     failure: BaseException | None = None  # an unexpected error in the worker, raised by the coordinator
 
     def close(self) -> None:
@@ -92,7 +92,7 @@ class FetchWork:
         outcome = Outcome(job, exchange, None)
         try:
             outcome.prepared = self.writer.prepare_exchange(exchange)
-            outcome.index_prefix = f"{surt_key(exchange.url)} {timestamp14(outcome.prepared.date)}"
+            outcome.index_prefix = index_prefix(exchange.url, outcome.prepared.date)
         except BaseException as exc:  # raised again by the coordinator
             outcome.failure = exc
         return outcome
