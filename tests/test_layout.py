@@ -59,6 +59,7 @@ ADAPTERS: dict[str, set[str]] = {
     "rich": {"cli"},
     "bagit": set(),  # the independent checker of the tests, never used at run time
     "cronsim": {"manifest.cron"},  # cron expressions of schedule:, checked when the manifest is read
+    "surt": {"capture.canon"},  # the Internet Archive's SURT: pywb's keys, the CDXJ index's first column
     "aiosmtpd": set(),  # the SMTP server of the notification tests, never used at run time
     "boto3": {"handoff.s3"},
     "botocore": {"handoff.s3"},

@@ -16,7 +16,7 @@ import bagit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from cablekeep.capture.canon import surt_key
+from cablekeep.capture.canon import index_key
 from cablekeep.errors import CrawlFailedError, OutputError, RunInterrupted
 from cablekeep.fixity.verify import verify_bag
 from cablekeep.manifest import load_manifest
@@ -145,7 +145,7 @@ def test_cdxj_lists_every_response(demo_run: RunSummary) -> None:
         key, timestamp, fields = line.split(" ", 2)
         entry = json.loads(fields)
         assert len(timestamp) == 14 and timestamp.isdigit()
-        assert key == surt_key(entry["url"])
+        assert key == index_key(entry["url"])  # keyed as pywb keys it
         indexed[(entry["filename"], int(entry["offset"]))] = entry
     responses = {}
     for warc in (data / "warc").iterdir():

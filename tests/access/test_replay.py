@@ -4,6 +4,7 @@ runs it, pywb ending with cablekeep (Ctrl-C and kill -9), and pywb's own virtual
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from importlib.resources import files
@@ -19,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from cablekeep.access.replay import READY_MARKER, ensure_pywb, pywb_ready, serve, timestamp14
+from cablekeep.capture.canon import surt_key
+from cablekeep.capture.cdxj import iter_index
 from cablekeep.errors import BagUnreadableError, ReplayError
 from cablekeep.sample_site.cables import CABLES_BY_ID
 
@@ -77,6 +81,51 @@ def test_two_bags_are_one_collection_and_pages_of_each_are_listed(
         for page in running.pages:
             status, _, body = _get(page.replay_url)
             assert status == 200 and CABLE.subject in html.unescape(body.decode("utf-8"))
+
+
+def _status(url: str) -> int:
+    try:
+        return _get(url)[0]
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_pywb_serves_from_the_bags_own_index(write_manifest: Callable[..., Path], pywb: Path) -> None:
+    bag = sample_bag(write_manifest)
+    index = bag / "data" / "index.cdxj"
+    kept = [line for line in index.read_text("utf-8").splitlines() if "cablebrowser.css" not in line]
+    index.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")  # the stylesheet's capture unlisted
+    with serve([bag], pywb=pywb) as running:
+        page = running.pages[0]
+        status, _, body = _get(page.replay_url)
+        assert status == 200 and CABLE.subject in html.unescape(body.decode("utf-8"))
+        css = re.findall(r'<link[^>]*href="([^"]*cablebrowser\.css)"', html.unescape(body.decode("utf-8")))[0]
+        assert _status(css if css.startswith("http") else running.base + css) == 404  # in the WARC, not in the index
+
+
+def test_a_bag_indexed_the_old_way_still_replays(write_manifest: Callable[..., Path], pywb: Path) -> None:
+    bag = sample_bag(write_manifest)
+    index = bag / "data" / "index.cdxj"
+    old = sorted(f"{surt_key(line.url or '')} {line.timestamp} {json.dumps(dict(line.fields))}"
+                 for line in iter_index(index))
+    assert all(line.startswith("127.0.0.1:") for line in old)  # cablekeep's old key: the IPv4 host not reversed
+    index.write_text("".join(f"{line}\n" for line in old), encoding="utf-8")
+    with serve([bag], pywb=pywb) as running:
+        status, headers, body = _get(running.pages[0].replay_url)
+        assert status == 200 and "memento-datetime" in headers and CABLE.subject in html.unescape(body.decode("utf-8"))
+
+
+def test_a_bag_whose_index_cannot_be_read_is_named(write_manifest: Callable[..., Path], pywb: Path) -> None:
+    bag = sample_bag(write_manifest)
+    index = bag / "data" / "index.cdxj"
+    index.write_text(index.read_text("utf-8") + "org,a)/ 2026x {}\n", encoding="utf-8")
+    with pytest.raises(BagUnreadableError, match=r"index\.cdxj:\d+: timestamp '2026x'.*verify the bag"):
+        with serve([bag], pywb=pywb):
+            pass
+    index.unlink()
+    with pytest.raises(BagUnreadableError, match="no data/index.cdxj"):
+        with serve([bag], pywb=pywb):
+            pass
 
 
 def _children(pid: int) -> list[int]:

@@ -193,7 +193,7 @@ def test_a_malformed_index_line_is_named(bag: Path) -> None:
     reseal(bag)
     problems = index_problems(verify_bag(bag, processes=1))
     total = len((bag / "data/index.cdxj").read_text().splitlines())
-    assert problems == [("data/index.cdxj", f"line {total} cannot be read (not '<surt> <timestamp> <json>').")]
+    assert problems == [("data/index.cdxj", f"line {total} cannot be read (not '<key> <timestamp> <json>').")]
 
 
 def test_a_captured_cable_must_have_its_record(bag: Path) -> None:
@@ -282,3 +282,16 @@ def test_a_cablekeep_warcinfo_is_enough(tmp_path: Path, bag: Path) -> None:
     reseal(bag)
     assert index_problems(verify_bag(bag, processes=1))
     assert index_problems(verify_serialized(serialize(bag, "zip")))
+
+
+def test_records_a_browser_capture_adds_are_named_in_the_log(bag: Path) -> None:
+    # a browser capture's screenshot and rendered DOM are indexed and named in the page's log entry;
+    # a log that names a record the WARC does not hold is still a problem
+    log = (bag / "data/crawl-log.jsonl").read_text().splitlines()
+    number, entry = next((n, json.loads(line)) for n, line in enumerate(log) if json.loads(line).get("warc_record_id"))
+    entry["screenshot_record_id"] = "<urn:uuid:22222222-2222-2222-2222-222222222222>"
+    log[number] = json.dumps(entry)
+    (bag / "data/crawl-log.jsonl").write_text("\n".join(log) + "\n")
+    reseal(bag)
+    problems = index_problems(verify_bag(bag, processes=1))
+    assert any("22222222-2222-2222-2222-222222222222" in detail for _, detail in problems), problems

@@ -9,12 +9,15 @@ virtualenv of its own (:func:`ensure_pywb` makes it on first use with ``python -
 
     <root>/config.yaml                                   unframed replay, no live web, no recording
     <root>/collections/cablekeep/archive/<n>-<bag>/*.warc.gz   symbolic links to each bag's WARCs
-    <root>/collections/cablekeep/indexes/index.cdxj      pywb's own cdx-indexer, responses and revisits only
+    <root>/collections/cablekeep/indexes/index.cdxj      the bags' own data/index.cdxj, merged and sorted
 
-The index is pywb's, not the bag's ``data/index.cdxj``: pywb looks captures up by its own SURT keys (an
-IPv4 host is reversed, ``1,0,0,127:8080)/``, and a trailing slash is kept), so an index keyed otherwise
-would make pages silently missing. The bag's cable records (``data/cables.jsonl``) name the cable pages
-and their capture times, which give each page's replay URL.
+The index is the bags' own: cablekeep keys its index lines as pywb does
+(:func:`cablekeep.capture.canon.index_key`), so nothing is indexed again; each line's ``filename`` is made
+relative to the archive folder (``<n>-<bag>/<warc>``). A bag made before cablekeep keyed its index so
+(cablekeep's own SURT: an IPv4 host not reversed) is re-keyed from each line's URL on the way, or pywb
+would find none of its pages. Only captures with an HTTP status (responses and revisits) are served. The
+bag's cable records (``data/cables.jsonl``) name the cable pages and their capture times, which give each
+page's replay URL.
 
 ``wayback`` is started on 127.0.0.1 (a free port unless one is given) in a session of its own, so a
 Ctrl-C reaches cablekeep, which then stops it; it dies with cablekeep even when cablekeep is killed
@@ -38,10 +41,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..capture.canon import InvalidUrlError, index_key
+from ..capture.cdxj import CdxjError, format_line, iter_index, write_sorted
 from ..children import die_with_owner
 from ..errors import BagUnreadableError, ReplayError
 from .pages import page_entry
-from .wacz import CABLES_FILE, WARC_DIR, WARC_SUFFIXES
+from .wacz import CABLES_FILE, INDEX_FILE, WARC_DIR, WARC_SUFFIXES
 
 COLLECTION = "cablekeep"
 PYWB_REQUIREMENT = "pywb>=2.8,<3"
@@ -156,40 +161,41 @@ def iter_cable_pages(bag: Path) -> Iterator[tuple[str | None, str, str]]:
                 raise BagUnreadableError(f"{where}:{number}: not a cable record ({exc}); verify the bag") from exc
 
 
-def build_collection(bags: Sequence[Path], root: Path, indexer: Path) -> None:
-    """The pywb folder for ``bags`` under ``root``: config, links to the WARCs, pywb's CDXJ index."""
+def build_collection(bags: Sequence[Path], root: Path) -> None:
+    """The pywb folder for ``bags`` under ``root``: config, links to the WARCs, the bags' own CDXJ index."""
     archive = root / "collections" / COLLECTION / "archive"
     indexes = root / "collections" / COLLECTION / "indexes"
     indexes.mkdir(parents=True)
+    folders: list[tuple[Path, str]] = []
     for number, bag in enumerate(bags, start=1):
         folder = archive / f"{number}-{Path(bag).resolve().name}"  # two bags may hold WARCs of one name
         folder.mkdir(parents=True)
         for warc in _warcs(Path(bag)):
             (folder / warc.name).symlink_to(warc.resolve())
+        folders.append((Path(bag), folder.name))
     (root / "config.yaml").write_text(_CONFIG, encoding="utf-8")
-    everything = root / "all-records.cdxj"  # outside indexes/: pywb must not read it
-    command = [str(indexer), "--sort", "--cdxj", "--postappend", "--recurse", "--dir-root", str(archive),
-               "--output", str(everything), str(archive)]
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
-    if done.returncode != 0:
-        tail = done.stdout.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise ReplayError(f"pywb's cdx-indexer could not index the WARCs (exit {done.returncode}): "
-                          f"{' / '.join(tail)}; verify the bags (cablekeep verify)")
-    with open(everything, encoding="utf-8") as lines, open(indexes / "index.cdxj", "w", encoding="utf-8") as out:
-        out.writelines(line for line in lines if is_capture_line(line))
-    everything.unlink()
+    write_sorted((line for bag, folder in folders for line in iter_capture_lines(bag, folder)),
+                 indexes / "index.cdxj")
 
 
-def is_capture_line(line: str) -> bool:
-    """Whether a line of pywb's CDXJ is a capture to replay: a response or revisit, which carry an HTTP
-    status. pywb's indexer also lists ``metadata`` records under the page's URL and time; cablekeep
-    writes one per cable page (its extracted fields, as JSON), and pywb would serve it in place of the page."""
-    _, _, fields = line.partition(" {")
+def iter_capture_lines(bag: Path, folder: str) -> Iterator[str]:
+    """The lines of ``bag``'s ``data/index.cdxj`` that pywb is to serve, keyed as pywb keys them, their
+    ``filename`` under ``folder``: captures with an HTTP status (responses and revisits) only, as pywb would
+    serve anything else found under a page's URL and time in place of the page."""
+    where = bag / "data" / INDEX_FILE
+    if not where.is_file():
+        raise BagUnreadableError(f"{bag}: no data/{INDEX_FILE}, so pywb cannot find its pages; verify the bag")
     try:
-        parsed = json.loads("{" + fields)
-    except ValueError:
-        return False
-    return isinstance(parsed, dict) and "status" in parsed
+        for line in iter_index(where):
+            if line.status is None or line.url is None or line.filename is None:
+                continue
+            fields = dict(line.fields)
+            fields["filename"] = f"{folder}/{line.filename}"
+            yield format_line(f"{index_key(line.url)} {line.timestamp}", fields)
+    except (CdxjError, InvalidUrlError) as exc:
+        raise BagUnreadableError(f"{where}: {exc}; verify the bag") from exc
+    except OSError as exc:
+        raise BagUnreadableError(f"{where}: cannot read it: {exc.strerror or exc}") from exc
 
 
 def free_port(host: str = HOST) -> int:
@@ -233,7 +239,7 @@ def serve(bags: Sequence[Path], *, pywb: Path, port: int | None = None, threads:
           start_timeout: float = START_TIMEOUT) -> Iterator[Replay]:
     """pywb serving ``bags`` on 127.0.0.1 until the block is left; ``pywb`` is its virtualenv.
 
-    Raises :class:`ReplayError` when pywb is not installed there, cannot index the WARCs, ends while
+    Raises :class:`ReplayError` when pywb is not installed there, ends while
     starting (a port already taken) or does not answer within ``start_timeout`` seconds;
     :class:`BagUnreadableError` for a folder that is not a bag made by ``cablekeep run``."""
     if not bags:
@@ -246,7 +252,7 @@ def serve(bags: Sequence[Path], *, pywb: Path, port: int | None = None, threads:
     pages = [page for bag in bags for page in iter_cable_pages(Path(bag))]
     with tempfile.TemporaryDirectory(prefix="cablekeep-replay-") as folder:
         root = Path(folder)
-        build_collection(bags, root, _bin(Path(pywb), "cdx-indexer"))
+        build_collection(bags, root)
         chosen = port or free_port()
         base = f"http://{HOST}:{chosen}"
         log = root / "pywb.log"

@@ -1,10 +1,24 @@
-"""One canonical key per URL: SURT, as pywb and the CDXJ index use it.
+"""Two keys per URL: cablekeep's own canonical key (:func:`surt_key`) and the replay index's (:func:`index_key`).
 
-``surt_key("http://WWW.Example.org:80/a?b=2&a=1#x")`` is ``org,example)/a?a=1&b=2``: scheme and
-host case, the default port, the fragment, a leading ``www.`` and the order of query arguments
-do not change the key. IP-address hosts are not reversed (as in pywb); an IPv6 literal keeps its
-brackets (``http://[::1]:8080/`` is ``[::1]:8080)/``). The crawl fetches a URL once per key, however
-it is written.
+They do different jobs, so they stay two:
+
+- :func:`surt_key` is the crawl's identity of a URL: the crawl state's frontier and "have we seen this
+  URL" (fetched once per key, however it is written), scope and redirect-loop checks, citations' resolved
+  targets, the link-rot checks (``watch``: captures, cable pages and their ``via`` joined by it, and the
+  history of a URL over checks). ``surt_key("http://WWW.Example.org:80/a?b=2&a=1#x")`` is
+  ``org,example)/a?a=1&b=2``: scheme and host case, the default port, the fragment, a leading ``www.``,
+  the order of query arguments and a trailing slash do not change the key. IP-address hosts are not
+  reversed; an IPv6 literal keeps its brackets and its canonical spelling (``http://[::1]:8080/`` is
+  ``[::1]:8080)/``, never confused with a host named ``::1``). It is cablekeep's and stays stable: an
+  interrupted crawl's state and earlier bags' watch history are keyed by it.
+- :func:`index_key` is the first column of the CDXJ index (``data/index.cdxj``, and the WACZ's
+  ``indexes/index.cdxj`` copied from it): exactly what pywb and ReplayWeb.page compute to look a capture
+  up, the Internet Archive's SURT (``surt.surt(url)`` with its default canonicaliser, what pywb's
+  ``canonicalize`` calls). It reverses IPv4 hosts (``http://127.0.0.1:8080/`` is
+  ``1,0,0,127:8080)/``), drops brackets from IPv6 hosts, strips ``www``/``www2``, session ids and a
+  path's trailing slash, resolves ``..`` and sorts the query. Only the index writer uses it
+  (:mod:`~cablekeep.capture.jobs`, :mod:`~cablekeep.capture.recorder`); readers of an index get both keys
+  (:class:`~cablekeep.capture.cdxj.CdxjLine`), whichever form an older bag's index was written in.
 
 A URL that cannot be fetched as written (a port over 65535 or not a number, an unclosed or
 malformed ``[`` host, no host at all, blanks or control characters in the host) raises
@@ -18,6 +32,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import surt
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _PORT_RE = re.compile(r"[0-9]{1,5}")
@@ -129,7 +145,7 @@ def _normalise_escapes(text: str, safe: str) -> str:
 
 
 def surt_key(url: str) -> str:
-    """The SURT form of ``url``, lower-cased, for de-duplication and the CDXJ index.
+    """cablekeep's canonical key of ``url``, lower-cased: the crawl's identity of a URL (not the index's).
     Raises :class:`InvalidUrlError`."""
     normal = normalise_url(url)
     parts = urlsplit(normal)
@@ -155,6 +171,16 @@ def surt_key(url: str) -> str:
         args = sorted(arg for arg in parts.query.split("&") if arg)
         key += "?" + "&".join(_normalise_escapes(arg, safe="=:@!$'()*+,;/?~-._") for arg in args)
     return key.lower()
+
+
+def index_key(url: str) -> str:
+    """The key pywb gives ``url`` in a CDXJ index (``surt.surt`` with the Internet Archive's default
+    canonicaliser), for the index's first column. Raises :class:`InvalidUrlError`."""
+    try:
+        key: str = surt.surt(url)  # a str given a str
+    except ValueError as exc:  # the canonicaliser's own complaint (UnicodeError is a ValueError too)
+        raise InvalidUrlError(url, f"no SURT: {exc}") from exc
+    return key
 
 
 def host_of(url: str) -> str:

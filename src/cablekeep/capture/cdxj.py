@@ -1,10 +1,16 @@
-"""The CDXJ index of a crawl, as pywb reads it: ``<surt> <timestamp> <json>``, sorted.
+"""The CDXJ index of a crawl, as pywb reads it: ``<key> <timestamp> <json>``, sorted.
+
+Keys: :func:`index_prefix` keys a capture as pywb does (:func:`~cablekeep.capture.canon.index_key`, the
+Internet Archive's SURT of its WARC-Target-URI) with its WARC-Date to the second, so pywb and
+ReplayWeb.page find captures through the bag's own index. Bags made before cablekeep keyed its index so
+carry cablekeep's own :func:`~cablekeep.capture.canon.surt_key` instead; the reader takes both.
 
 Writing: :func:`write_sorted` sorts lines with a bounded-memory external merge sort (runs of
 ``run_lines`` lines sorted in memory, spilled to temporary files, merged), so a 250,000-capture
 index never sits in memory whole.
 
-Reading: :func:`iter_index` streams an index file one :class:`CdxjLine` at a time (surt key,
+Reading: :func:`iter_index` streams an index file one :class:`CdxjLine` at a time (its ``key`` as
+written, whichever form; ``surt``, cablekeep's canonical key of its URL, the same in either form; the
 timestamp, and the JSON fields ``url``, ``digest``, ``filename``, ``offset``, ``length``,
 ``status``, ``mime``, ``warc_date``, ``record_id`` as present; every field as written stays in
 ``fields``). A line it cannot read is a :class:`MalformedLine` (path, line number, why). By default
@@ -24,10 +30,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from ..errors import OutputError
+from .canon import InvalidUrlError, index_key, surt_key
+from .warc import timestamp14
 
 RUN_LINES = 10_000  # index lines sorted in memory at a time (a few MB); more are merged from files
 
@@ -45,8 +54,14 @@ def _read_run(handle: IO[str]) -> Iterator[str]:
         yield line.rstrip("\n")
 
 
+def index_prefix(url: str, date: datetime) -> str:
+    """``"<key> <timestamp14>"`` of a capture's index line: pywb's key of ``url`` and ``date`` to the second.
+    Raises :class:`~cablekeep.capture.canon.InvalidUrlError`."""
+    return f"{index_key(url)} {timestamp14(date)}"
+
+
 def format_line(prefix: str, fields: Mapping[str, object]) -> str:
-    """One index line: ``prefix`` is ``"<surt key> <timestamp14>"``, ``fields`` its JSON block."""
+    """One index line: ``prefix`` is :func:`index_prefix`'s ``"<key> <timestamp14>"``, ``fields`` its JSON block."""
     return f"{prefix} {json.dumps(fields)}"
 
 
@@ -94,9 +109,14 @@ def _write_sorted(lines: Iterable[str], out: Path, run_lines: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class CdxjLine:
-    """One capture of a CDXJ index. ``None`` where the line has no such field (or ``"-"``)."""
+    """One capture of a CDXJ index. ``None`` where the line has no such field (or ``"-"``).
 
-    surt: str
+    ``key`` is the line's first column as written: pywb's key (:func:`index_prefix`), or, in a bag made
+    before cablekeep keyed its index as pywb does, cablekeep's own. ``surt`` is cablekeep's canonical key
+    of the capture's URL (:func:`~cablekeep.capture.canon.surt_key`) whichever form was written, so
+    captures from old and new bags compare; the written key when the line has no URL it can read."""
+
+    key: str
     timestamp: str
     url: str | None
     digest: str | None
@@ -109,6 +129,15 @@ class CdxjLine:
     record_id: str | None
     fields: Mapping[str, object]  # the JSON block as written, all of it
     line_number: int  # 1-based
+
+    @property
+    def surt(self) -> str:
+        if self.url is None:
+            return self.key
+        try:
+            return surt_key(self.url)
+        except InvalidUrlError:
+            return self.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +181,10 @@ def parse_line(text: str, line_number: int = 1) -> CdxjLine | str:
     """One index line read, or the reason it cannot be."""
     parts = text.split(" ", 2)
     if len(parts) != 3:
-        return "not '<surt> <timestamp> <json>'"
-    surt, timestamp, block = parts
-    if not surt or not timestamp.isdigit() or len(timestamp) > 14:
-        return f"timestamp {timestamp!r} is not 1 to 14 digits" if surt else "empty surt key"
+        return "not '<key> <timestamp> <json>'"
+    key, timestamp, block = parts
+    if not key or not timestamp.isdigit() or len(timestamp) > 14:
+        return f"timestamp {timestamp!r} is not 1 to 14 digits" if key else "empty key"
     try:
         fields = json.loads(block)
     except ValueError as exc:
@@ -164,7 +193,7 @@ def parse_line(text: str, line_number: int = 1) -> CdxjLine | str:
         return "the JSON block is not an object"
     try:
         return CdxjLine(
-            surt=surt, timestamp=timestamp, url=_text(fields, "url"), digest=_text(fields, "digest"),
+            key=key, timestamp=timestamp, url=_text(fields, "url"), digest=_text(fields, "digest"),
             filename=_text(fields, "filename"), offset=_number(fields, "offset"), length=_number(fields, "length"),
             status=_number(fields, "status"), mime=_text(fields, "mime"), warc_date=_text(fields, "warc_date"),
             record_id=_text(fields, "record_id"), fields=fields, line_number=line_number,

@@ -18,13 +18,13 @@ from ..cables.extract import PageRecord
 from ..errors import FetchError, OutputError
 from ..manifest import CaptureMode
 from .browser import Browser, RenderedPage, RenderFailed
-from .canon import surt_key
+from .cdxj import index_prefix
 from .exchange import Exchange
 from .fetch import Fetcher
 from .modes import needs_browser
 from .reading import PageReader, decoded_body, is_html, parseable
 from .state import QueuedUrl
-from .warc import PreparedExchange, WarcWriter, timestamp14
+from .warc import PreparedExchange, WarcWriter
 
 ROBOTS_LIMIT = 512 * 1024  # bytes of robots.txt read (RFC 9309 asks for at least 500 KiB)
 
@@ -53,7 +53,7 @@ class Outcome:
     # made by the worker, off the coordinator: the records, ready to append, and the page read
     prepared: PreparedExchange | None = None
     record: PageRecord | None = None  # the page read, when a worker process read it
-    index_prefix: str | None = None  # "<surt key> <timestamp14>" of the capture's index line
+    index_prefix: str | None = None  # "<index key> <timestamp14>" of the capture's index line (cdxj.index_prefix)
     failure: BaseException | None = None  # an unexpected error in the worker, raised by the coordinator
     rendered: RenderedPage | None = None  # the page as the browser rendered it
     render_note: str | None = None  # why a page that was to be rendered was not (or why auto rendered it)
@@ -102,7 +102,7 @@ class FetchWork:
         outcome = Outcome(job, exchange, None)
         try:
             outcome.prepared = self.writer.prepare_exchange(exchange)
-            outcome.index_prefix = f"{surt_key(exchange.url)} {timestamp14(outcome.prepared.date)}"
+            outcome.index_prefix = index_prefix(exchange.url, outcome.prepared.date)
             if job.mode != "http" and job.robots_for is None:
                 self.render(outcome)
         except BaseException as exc:  # raised again by the coordinator

@@ -21,11 +21,11 @@ from datetime import datetime
 
 from .browser import RenderedPage
 from .canon import InvalidUrlError, host_of, normalise_url, surt_key
-from .cdxj import format_line
+from .cdxj import format_line, index_prefix
 from .exchange import Exchange
 from .progress import CABLE_WITHOUT_TEXT, Tally
 from .state import CrawlState, QueuedUrl
-from .warc import OPEN_SUFFIX, Capture, PreparedExchange, WarcWriter, WrittenRecord, sha1_label, timestamp14, warc_date
+from .warc import OPEN_SUFFIX, Capture, PreparedExchange, WarcWriter, WrittenRecord, sha1_label, warc_date
 
 Entry = dict[str, object]  # one crawl-log line
 INVALID_KEY_PREFIX = "invalid-url "  # the state key of a URL that has no SURT key (never one's prefix: SURTs hold no blank)
@@ -89,9 +89,9 @@ class Recorder:
         return Capture(url, date, record_id)
 
     def index(self, record: WrittenRecord, date_text: str | None = None, prefix: str | None = None) -> None:
-        """The record's CDXJ line, kept in the state until the bag is made."""
+        """The record's CDXJ line (keyed as pywb keys it), kept in the state until the bag is made."""
         if prefix is None:
-            prefix = f"{surt_key(record.target_uri)} {timestamp14(record.date)}"
+            prefix = index_prefix(record.target_uri, record.date)
         self.state.add_capture(format_line(prefix, index_fields(record, date_text)))
 
     def write_rendered(self, queued: QueuedUrl, page: RenderedPage, response: WrittenRecord) -> Entry:

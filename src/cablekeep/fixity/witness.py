@@ -209,19 +209,29 @@ class Witness:
                 continue
             if not isinstance(entry, dict) or entry.get("warc_record_id") is None:
                 continue  # a fetch that wrote no record (robots, out of scope), or a cable not captured
-            record_id = entry["warc_record_id"]
-            if not isinstance(record_id, str):
-                self.problem(src, number, f"has warc_record_id {record_id!r}, which is not a record id.")
-                continue
-            if src == 2:
-                self.logged_records += 1
-            rel = self.warc_of(src, number, entry.get("warc_filename"))
-            if rel is None:
-                continue
-            uri = entry.get(uri_key) if uri_key else None
-            date = entry.get(date_key) if date_key else None
-            batch.append((src, number, rel, id_hash(norm_id(record_id)), record_id,
-                          uri if isinstance(uri, str) else None, date if isinstance(date, str) else None))
+            # the response record, and in the crawl log the records a browser capture adds to it
+            # (screenshot_record_id, rendered_dom_record_id): each one indexed, each one named here
+            fields = ["warc_record_id"] + ([k for k in entry if k.endswith("_record_id") and k != "warc_record_id"]
+                                           if src == 2 else [])
+            rel = None
+            for field in fields:
+                record_id = entry[field]
+                if record_id is None:
+                    continue
+                if not isinstance(record_id, str):
+                    self.problem(src, number, f"has {field} {record_id!r}, which is not a record id.")
+                    continue
+                if src == 2:
+                    self.logged_records += 1
+                if rel is None:
+                    rel = self.warc_of(src, number, entry.get("warc_filename"))
+                    if rel is None:
+                        break
+                first = field == "warc_record_id"
+                uri = entry.get(uri_key) if uri_key and first else None
+                date = entry.get(date_key) if date_key and first else None
+                batch.append((src, number, rel, id_hash(norm_id(record_id)), record_id,
+                              uri if isinstance(uri, str) else None, date if isinstance(date, str) else None))
             if len(batch) >= _INSERT_BATCH:
                 self.db.executemany("INSERT INTO named VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
                 batch = []
