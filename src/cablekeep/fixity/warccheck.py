@@ -72,7 +72,7 @@ __all__ = [
 
 ID_WINDOW = 4096  # record ids (and pending references) of a file kept in memory while it is scanned
 
-_RECORD_START_RE = re.compile(rb"WARC/1\.[01]\r\n")
+_RECORD_START_RE = re.compile(rb"(?i:WARC)/(?:1\.[01]|0\.1[78])\r\n")
 _END_OF_RECORD = b"\r\n\r\n"
 
 
@@ -366,7 +366,7 @@ class _Scanner:
                 head = bytes(self._buf[:end])
                 self._consume(end + 4)
                 return head
-            if len(self._buf) >= 8 and not self._buf.startswith(b"WARC/"):
+            if len(self._buf) >= 8 and self._buf[:5].upper() != b"WARC/":
                 return None
             if len(self._buf) > MAX_HEADER_BLOCK:
                 self._problem(
