@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cablekeep.fixity.report import Problem
-from cablekeep.fixity.warccheck import verify_warc
+from cablekeep.fixity.warccheck import resolve_references, scan_warc, verify_warc
 
 
 def record_id() -> str:
@@ -159,3 +159,74 @@ def test_non_ascii_is_allowed_where_the_standard_allows_text(tmp_path: Path) -> 
     # WARC 1.1 section 5.14: WARC-Filename is a quoted-string of TEXT; UTF-8 is allowed there.
     named = resource(lines="WARC-Filename: caf\u00e9.warc\r\n".encode())
     assert verify_warc(write(tmp_path, "text.warc", named)) == ([], 1)
+
+
+# --------------------------------------------------------------------------- references
+
+
+def warcinfo(software: bytes, *, rid: str | None = None) -> bytes:
+    fields = [(b"WARC-Type", b"warcinfo"), (b"WARC-Date", b"2024-05-01T12:00:00Z"),
+              (b"WARC-Record-ID", (rid or record_id()).encode()), (b"Content-Type", b"application/warc-fields")]
+    return record(fields, b"software: " + software + b"\r\nformat: WARC File Format 1.0\r\n")
+
+
+def referring(*targets: str, header: bytes = b"WARC-Concurrent-To") -> bytes:
+    return resource(lines=b"".join(header + b": " + target.encode() + b"\r\n" for target in targets))
+
+
+def test_in_a_warc_cablekeep_wrote_a_reference_to_nothing_is_an_error(tmp_path: Path) -> None:
+    # WARC 1.1 section 5.7: WARC-Concurrent-To "shall" name a record; cablekeep's bag claims to
+    # hold its whole crawl, so a reference to nothing in it is a broken bag.
+    path = write(tmp_path, "own.warc", warcinfo(b"cablekeep/0.3.0"), referring(record_id()))
+    problems, _ = verify_warc(path)
+    assert kinds(problems) == ["warc"] and "WARC-Concurrent-To" in problems[0].detail
+
+
+def test_in_a_warc_other_software_wrote_an_unresolved_reference_is_a_warning(tmp_path: Path) -> None:
+    # A Heritrix job's WARC-Concurrent-To may name a record in another of its hundreds of files.
+    missing = record_id()
+    path = write(tmp_path, "heritrix.warc", warcinfo(b"Heritrix/3.4.0 http://crawler.archive.org"), referring(missing))
+    problems, _ = verify_warc(path)
+    assert kinds(problems) == ["warning"], problems
+    assert missing in problems[0].detail and "Heritrix/3.4.0" in problems[0].detail
+    assert "not cablekeep" in problems[0].detail and "span files" in problems[0].detail
+
+
+def test_a_warc_that_does_not_say_who_wrote_it_is_held_to_the_strict_rule(tmp_path: Path) -> None:
+    problems, _ = verify_warc(write(tmp_path, "anon.warc", referring(record_id())))
+    assert kinds(problems) == ["warc"]
+
+
+def test_repeated_concurrent_to_headers_are_each_resolved(tmp_path: Path) -> None:
+    # WARC 1.1 section 5.7: "The WARC-Concurrent-To field may be used multiple times" -- so a
+    # repeat is no error, and every one of them must name a record.
+    first, second, missing = record_id(), record_id(), record_id()
+    whole = write(tmp_path, "whole.warc", warcinfo(b"cablekeep/0.3.0"), resource(rid=first), resource(rid=second),
+                  referring(first, second))
+    assert verify_warc(whole)[0] == []
+    broken = write(tmp_path, "broken.warc", warcinfo(b"cablekeep/0.3.0"), resource(rid=first), resource(rid=second),
+                   referring(first, missing, second))
+    problems, _ = verify_warc(broken)
+    assert kinds(problems) == ["warc"] and missing in problems[0].detail and first not in problems[0].detail
+
+
+def test_warcinfo_id_is_a_reference(tmp_path: Path) -> None:
+    # WARC 1.1 section 5.10: WARC-Warcinfo-ID "indicates the WARC-Record-ID of the associated
+    # warcinfo record".
+    info_id = record_id()
+    good = write(tmp_path, "good.warc", warcinfo(b"cablekeep/0.3.0", rid=info_id),
+                 referring(info_id, header=b"WARC-Warcinfo-ID"))
+    assert verify_warc(good)[0] == []
+    bad = write(tmp_path, "bad.warc", warcinfo(b"cablekeep/0.3.0"), referring(record_id(), header=b"WARC-Warcinfo-ID"))
+    problems, _ = verify_warc(bad)
+    assert kinds(problems) == ["warc"] and "WARC-Warcinfo-ID" in problems[0].detail
+
+
+def test_a_foreign_reference_resolved_in_another_file_of_the_bag_is_no_problem(tmp_path: Path) -> None:
+    target = record_id()
+    one = write(tmp_path, "one.warc", warcinfo(b"Heritrix/1.14.0"), referring(target))
+    two = write(tmp_path, "two.warc", warcinfo(b"Heritrix/1.14.0"), resource(rid=target))
+    scans = [scan_warc(one), scan_warc(two)]
+    assert [r.foreign for r in scans[0].unresolved] == ["Heritrix/1.14.0"]
+    assert resolve_references(scans) == []
+    assert [p.kind for p in resolve_references(scans[:1])] == ["warning"]

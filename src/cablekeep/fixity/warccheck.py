@@ -49,7 +49,7 @@ from .recordids import IdSpool
 from .report import Problem, Report, problem_order
 from .warcdigests import RecordDigests, decode_digest, mismatch_problem
 from .warcfindings import Finding, Tally
-from .warcgzip import Hasher, RawSource, Stream, member_findings, open_stream
+from .warcgzip import Buffer, Hasher, RawSource, Stream, member_findings, open_stream
 from .warcheaders import MAX_HEADER_BLOCK, HeaderBlock, HeaderQuirks, RecordHeaders, judge_headers, parse_header_block
 from .warcids import FileIds, Reference, resolve_references
 
@@ -111,6 +111,29 @@ def is_arc_name(name: str) -> bool:
     return name.endswith((".arc", ".arc.gz"))
 
 
+class WarcinfoFields:
+    """Passes a warcinfo block on to its digests and keeps its first bytes, to read ``software``."""
+
+    LIMIT = 1 << 16
+
+    def __init__(self, sink: RecordDigests) -> None:
+        self._sink = sink
+        self._head = bytearray()
+
+    def update(self, data: Buffer) -> None:
+        self._sink.update(data)
+        if len(self._head) < self.LIMIT:
+            self._head += data[: self.LIMIT - len(self._head)]
+
+    def software(self) -> str | None:
+        """The ``software`` field of the application/warc-fields block, if it has one."""
+        for line in bytes(self._head).decode("utf-8", "replace").splitlines():
+            name, colon, value = line.partition(":")
+            if colon and name.strip().lower() == "software":
+                return value.strip()
+        return None
+
+
 class _Closing(Enum):
     """How a record's block was closed."""
 
@@ -135,6 +158,7 @@ class _Scanner:
         self._ids = FileIds(scan.path, scan.ids, ID_WINDOW)
         self._quirks = HeaderQuirks.new()
         self._mid_member = Tally()  # records that do not start a gzip member
+        self._software: str | None = None  # who wrote the file, as its first warcinfo says
         self._split = Tally()  # records that span gzip members
         self.arc = False  # the content is an ARC file: nothing was checked
 
@@ -165,7 +189,7 @@ class _Scanner:
         self._consume(len(data))
         return data
 
-    def _read_block(self, length: int, sink: RecordDigests) -> int:
+    def _read_block(self, length: int, sink: RecordDigests | WarcinfoFields) -> int:
         """Feed the next ``length`` bytes to ``sink`` without holding them; how many there were."""
         got = 0
         if self._buf:
@@ -306,7 +330,7 @@ class _Scanner:
     def _finish(self) -> None:
         self._add(member_findings(self._stream, self._scan.records, self._mid_member, self._split))
         self._add(self._quirks.findings())
-        checked = self._ids.finish()
+        checked = self._ids.finish(self._software)
         self._add(checked.findings)
         self._scan.unresolved = checked.unresolved
 
@@ -327,7 +351,12 @@ class _Scanner:
             return None
         digests = RecordDigests(block, headers.record_type_l, offset)
         self._add(digests.findings, headers.record_id)
-        got = self._read_block(length, digests)
+        if headers.record_type_l == "warcinfo" and self._software is None:
+            fields = WarcinfoFields(digests)
+            got = self._read_block(length, fields)
+            self._software = fields.software()
+        else:
+            got = self._read_block(length, digests)
         if got < length:
             self._problem(self._short_block(offset, got, length), offset, headers.record_id)
             return None
