@@ -32,12 +32,13 @@ read by what it holds, with a ``warning`` that its name is wrong (tools go by th
 
 A file cut exactly between two records is indistinguishable from a shorter valid file: it is
 valid. A file with no record at all (empty) is not. ARC files (``.arc``, ``.arc.gz``, or content
-starting ``filedesc://``) are reported ``not-checked``: ARC is not supported and we do not guess.
+starting ``filedesc:``) are checked record by record by :mod:`.arccheck`.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -45,9 +46,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import BagUnreadableError
+from .arccheck import ArcScanner
 from .recordids import IdSpool
 from .report import Problem, Report, problem_order
 from .warcdigests import RecordDigests, decode_digest, mismatch_problem
+from .warcbuffer import InflatedBuffer
 from .warcfindings import Finding, Tally
 from .warcgzip import Buffer, Hasher, RawSource, Stream, member_findings, open_stream
 from .warcheaders import MAX_HEADER_BLOCK, HeaderBlock, HeaderQuirks, RecordHeaders, judge_headers, parse_header_block
@@ -84,6 +87,7 @@ class WarcScan:
     problems: list[Problem] = field(default_factory=list)
     records: int = 0
     ids: IdSpool = field(default_factory=IdSpool)  # every record id's hash and offset, on disk
+    types: Counter[str] = field(default_factory=Counter)  # records read by WARC-Type (ARC: filedesc, arc)
     unresolved: list[Reference] = field(default_factory=list)
 
     def discard(self) -> None:
@@ -142,109 +146,20 @@ class _Closing(Enum):
     CUT = "cut"  # the file ends inside the closing CRLF CRLF
 
 
-class _Scanner:
+class _Scanner(InflatedBuffer):
     """Reads records one after another from the inflated stream and runs each step on them.
 
-    ``_buf`` holds inflated bytes not yet consumed, ``_base`` the inflated offset of its first
-    byte; problems are offsets in the file (of the record, or of its gzip member).
+    Problems are offsets in the file (of the record, or of its gzip member).
     """
 
-    def __init__(self, stream: Stream, scan: WarcScan) -> None:
-        self._stream = stream
+    def __init__(self, stream: Stream, scan: WarcScan, first: bytes = b"") -> None:
+        super().__init__(stream, first)
         self._scan = scan
-        self._buf = bytearray()
-        self._base = 0  # inflated offset of _buf[0]
-        self._eof = False
         self._ids = FileIds(scan.path, scan.ids, ID_WINDOW)
         self._quirks = HeaderQuirks.new()
         self._mid_member = Tally()  # records that do not start a gzip member
         self._software: str | None = None  # who wrote the file, as its first warcinfo says
         self._split = Tally()  # records that span gzip members
-        self.arc = False  # the content is an ARC file: nothing was checked
-
-    # -- buffer
-
-    def _fill(self) -> bool:
-        if self._eof:
-            return False
-        data = self._stream.pump()
-        if data is None:
-            self._eof = True
-            return False
-        self._buf += data
-        return True
-
-    def _consume(self, n: int) -> None:
-        del self._buf[:n]
-        self._base += n
-
-    def _unread(self, data: bytes) -> None:
-        self._buf[0:0] = data
-        self._base -= len(data)
-
-    def _read_exact(self, n: int) -> bytes:
-        while len(self._buf) < n and self._fill():
-            pass
-        data = bytes(self._buf[:n])
-        self._consume(len(data))
-        return data
-
-    def _read_block(self, length: int, sink: RecordDigests | WarcinfoFields) -> int:
-        """Feed the next ``length`` bytes to ``sink`` without holding them; how many there were."""
-        got = 0
-        if self._buf:
-            take = min(length, len(self._buf))
-            sink.update(self._buf[:take])
-            self._consume(take)
-            got = take
-        while got < length:
-            data = self._stream.pump()
-            if data is None:
-                self._eof = True
-                break
-            want = length - got
-            if len(data) <= want:
-                sink.update(data)
-                self._base += len(data)
-                got += len(data)
-            else:
-                sink.update(memoryview(data)[:want])
-                self._base += want
-                self._buf += memoryview(data)[want:]
-                got = length
-        return got
-
-    # -- where things are
-
-    def _raw_offset(self, pos: int) -> int:
-        """Raw file offset of the record (or member) holding inflated offset ``pos``."""
-        if not self._stream.gzip:
-            return pos
-        raw = 0
-        for start in self._stream.bounds:
-            if start.inflated > pos:
-                break
-            raw = start.raw
-        return raw
-
-    def _prune_bounds(self, pos: int) -> None:
-        bounds = self._stream.bounds
-        keep = 0
-        for index, start in enumerate(bounds):
-            if start.inflated <= pos:
-                keep = index
-        del bounds[:keep]
-
-    def _starts_member(self, pos: int) -> bool:
-        return any(start.inflated == pos for start in self._stream.bounds)
-
-    def _member_ends_at(self, pos: int) -> bool:
-        """True when a gzip member ends cleanly at inflated offset ``pos``."""
-        if not self._stream.gzip:
-            return False
-        if self._starts_member(pos):
-            return True
-        return self._eof and not self._stream.errors and self._base + len(self._buf) == pos
 
     # -- problems
 
@@ -262,14 +177,6 @@ class _Scanner:
         if not self._buf and not self._fill():
             if not self._stream.errors:
                 self._problem("the file holds no WARC record (it is empty).", 0)
-        elif self._buf.startswith(b"filedesc:"):
-            self._problem(
-                "this is an ARC file (it starts with 'filedesc:'); ARC is not supported, so it was not checked.",
-                0,
-                kind="not-checked",
-            )
-            self.arc = True
-            return
         while self._buf or self._fill() or self._recover():
             start = self._base
             self._prune_bounds(start)
@@ -282,15 +189,6 @@ class _Scanner:
                 continue
             yield info
         self._finish()
-
-    def _recover(self) -> bool:
-        """After a broken gzip member, go on from the next member that inflates."""
-        while self._stream.recover():
-            self._eof = False
-            self._consume(len(self._buf))
-            if self._fill():
-                return True
-        return False
 
     def _resync(self, start: int) -> bool:
         """After a broken record: skip to the next gzip member, or the next WARC/1.x line."""
@@ -369,6 +267,7 @@ class _Scanner:
         for mismatch in digests.mismatches():
             self._scan.problems.append(mismatch_problem(mismatch, self._scan.path, offset, headers.record_id))
         self._scan.records += 1
+        self._scan.types[headers.record_type_l or "(no type)"] += 1
         if closing is _Closing.MISSING:
             return None
         return WarcRecordInfo(offset, headers.record_type, headers.record_id, headers.target_uri, headers.date, length)
@@ -512,21 +411,28 @@ def scan_warc_stream(
     see the whole file.
     """
     scan = WarcScan(display_path)
-    if is_arc_name(name):
-        scan.problems.append(
-            Problem("not-checked", display_path, "ARC files are not supported; this file was not checked.")
-        )
-        RawSource(stream, raw_hashers).drain()
-        return scan
     layers = open_stream(stream, raw_hashers)
-    scanner = _Scanner(layers, scan)
+    first = layers.pump() or b""
+    if is_arc_name(name) or first.startswith(b"filedesc:"):
+        _scan_arc(layers, first, scan)
+    else:
+        for _record in _Scanner(layers, scan, first).run():
+            pass
+        name_problem = _name_problem(name, display_path, layers)
+        if name_problem is not None:
+            scan.problems.append(name_problem)
+    layers.source.drain()
+    return scan
+
+
+def _scan_arc(layers: Stream, first: bytes, scan: WarcScan) -> None:
+    """An ARC file's records, checked by :mod:`.arccheck`, into ``scan``."""
+    scanner = ArcScanner(layers, first)
     for _record in scanner.run():
         pass
-    layers.source.drain()
-    name_problem = None if scanner.arc else _name_problem(name, display_path, layers)
-    if name_problem is not None:
-        scan.problems.append(name_problem)
-    return scan
+    scan.records = scanner.records
+    scan.types.update(scanner.types)
+    scan.problems += [Problem(f.kind, scan.path, f.detail, offset=f.offset) for f in scanner.findings]
 
 
 def verify_warc(path: Path, *, display_path: str | None = None) -> tuple[list[Problem], int]:
