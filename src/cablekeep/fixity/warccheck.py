@@ -37,6 +37,7 @@ starting ``filedesc:``) are checked record by record by :mod:`.arccheck`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -45,6 +46,7 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
+from ..bagging.layout import BAGIT_TXT
 from ..errors import BagUnreadableError
 from .arccheck import ArcScanner
 from .recordids import IdSpool
@@ -60,16 +62,20 @@ __all__ = [
     "ID_WINDOW",
     "Hasher",
     "Reference",
+    "WarcFilesCheck",
     "WarcRecordInfo",
     "WarcScan",
     "decode_digest",
     "is_arc_name",
+    "is_warc_folder",
     "is_warc_name",
+    "is_warc_target",
     "iter_warc_records",
     "resolve_references",
     "scan_warc",
     "scan_warc_stream",
     "verify_warc",
+    "verify_warc_files",
     "verify_warc_report",
 ]
 
@@ -457,6 +463,79 @@ def verify_warc_report(path: Path) -> Report:
     problems, records = verify_warc(path)
     size = path.stat().st_size
     return Report(str(path), "warc", (), 1, size, records, problems)
+
+
+@dataclass
+class WarcFilesCheck:
+    """What :func:`verify_warc_files` found in one WARC/ARC file, or a folder of them."""
+
+    target: str
+    problems: list[Problem]
+    files: int
+    size: int  # bytes read
+    records: int
+    types: Counter[str]  # records by type (WARC-Type; ARC: filedesc, arc)
+
+    def report(self) -> Report:
+        """The check as a :class:`Report` in ``warc`` mode."""
+        return Report(self.target, "warc", (), self.files, self.size, self.records, self.problems)
+
+    def problem_counts(self) -> Counter[str]:
+        return Counter(problem.kind for problem in self.problems)
+
+
+def is_warc_folder(path: Path) -> bool:
+    """True for a folder that is not a bag (no bagit.txt) and holds WARC or ARC files."""
+    if not path.is_dir() or path.is_symlink() or (path / BAGIT_TXT).exists():
+        return False
+    return next(_archive_files(path), None) is not None
+
+
+def is_warc_target(path: Path) -> bool:
+    """True for what :func:`verify_warc_files` checks: a WARC or ARC file, or a folder of them."""
+    if path.is_file():
+        return is_warc_name(path.name) or is_arc_name(path.name)
+    return is_warc_folder(path)
+
+
+def _archive_files(folder: Path) -> Iterator[Path]:
+    """The WARC and ARC files below ``folder``, in name order; links are not followed."""
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if is_warc_name(name) or is_arc_name(name):
+                yield Path(root) / name
+
+
+def verify_warc_files(target: Path) -> WarcFilesCheck:
+    """Check one WARC or ARC file, or every one in a folder that is not a bag, as :func:`verify_warc`
+    does; a folder's references are resolved across its files. A symbolic link is not followed
+    (``not-checked``). Raises :class:`BagUnreadableError` when a file cannot be read."""
+    paths = list(_archive_files(target)) if target.is_dir() else [target]
+    scans: list[WarcScan] = []
+    problems: list[Problem] = []
+    size = 0
+    try:
+        for path in paths:
+            if path.is_symlink():
+                problems.append(Problem("not-checked", str(path), "a symbolic link; it was not followed."))
+                continue
+            try:
+                scans.append(scan_warc(path))
+                size += path.stat().st_size
+            except OSError as exc:
+                raise BagUnreadableError(f"cannot read WARC file {path}: {exc.strerror or exc}") from exc
+        for scan in scans:
+            problems += scan.problems
+        problems += resolve_references(scans)
+    finally:
+        for scan in scans:
+            scan.discard()
+    problems.sort(key=problem_order)
+    types: Counter[str] = Counter()
+    for scan in scans:
+        types.update(scan.types)
+    return WarcFilesCheck(str(target), problems, len(scans), size, sum(scan.records for scan in scans), types)
 
 
 def iter_warc_records(path: Path) -> Iterator[WarcRecordInfo]:
