@@ -20,8 +20,10 @@ The scan here composes one step per part of the standard, each in its own module
   reading resumes at the next gzip member or ``WARC/1.x`` line;
 - :mod:`.warcdigests`: WARC-Block-Digest and WARC-Payload-Digest where present, through HTTP
   headers and chunking;
-- :mod:`.warcids`: WARC-Record-ID is unique, and WARC-Concurrent-To / WARC-Refers-To name
-  records that exist. :func:`scan_warc` returns the ids it saw and the references it could not
+- :mod:`.warcsegments`: segmented records -- numbering, total length, and the payload digest of
+  the whole over all its segments;
+- :mod:`.warcids`: WARC-Record-ID is unique, and WARC-Concurrent-To / WARC-Refers-To /
+  WARC-Warcinfo-ID / WARC-Segment-Origin-ID name records that exist. :func:`scan_warc` returns the ids it saw and the references it could not
   resolve, so a bag can resolve them across all its WARCs with :func:`resolve_references`. A
   revisit whose WARC-Refers-To is nowhere to be found but which carries
   WARC-Refers-To-Target-URI and WARC-Refers-To-Date is a ``warning`` (the original is in another
@@ -57,6 +59,7 @@ from .warcfindings import Finding, Tally
 from .warcgzip import Buffer, Hasher, RawSource, Stream, member_findings, open_stream
 from .warcheaders import MAX_HEADER_BLOCK, HeaderBlock, HeaderQuirks, RecordHeaders, judge_headers, parse_header_block
 from .warcids import FileIds, Reference, resolve_references
+from .warcsegments import SegmentRecord, Segments, Tee
 
 __all__ = [
     "ID_WINDOW",
@@ -126,7 +129,7 @@ class WarcinfoFields:
 
     LIMIT = 1 << 16
 
-    def __init__(self, sink: RecordDigests) -> None:
+    def __init__(self, sink: Hasher) -> None:
         self._sink = sink
         self._head = bytearray()
 
@@ -165,6 +168,7 @@ class _Scanner(InflatedBuffer):
         self._quirks = HeaderQuirks.new()
         self._mid_member = Tally()  # records that do not start a gzip member
         self._software: str | None = None  # who wrote the file, as its first warcinfo says
+        self._segments = Segments()
         self._split = Tally()  # records that span gzip members
 
     # -- problems
@@ -234,6 +238,7 @@ class _Scanner(InflatedBuffer):
     def _finish(self) -> None:
         self._add(member_findings(self._stream, self._scan.records, self._mid_member, self._split))
         self._add(self._quirks.findings())
+        self._add(self._segments.finish())
         checked = self._ids.finish(self._software)
         self._add(checked.findings)
         self._scan.unresolved = checked.unresolved
@@ -255,12 +260,20 @@ class _Scanner(InflatedBuffer):
             return None
         digests = RecordDigests(block, headers.record_type_l, offset)
         self._add(digests.findings, headers.record_id)
+        sink: Hasher = digests
+        segment = None
+        if headers.record_type_l == "continuation" or "warc-segment-number" in block.fields:
+            segment = self._segments.begin(block, headers, offset)
+            if segment is not None:
+                self._add(segment.findings, headers.record_id)
+                if segment.sink is not None:
+                    sink = Tee(digests, segment.sink)
         if headers.record_type_l == "warcinfo" and self._software is None:
-            fields = WarcinfoFields(digests)
+            fields = WarcinfoFields(sink)
             got = self._read_block(length, fields)
             self._software = fields.software()
         else:
-            got = self._read_block(length, digests)
+            got = self._read_block(length, sink)
         if got < length:
             self._problem(self._short_block(offset, got, length), offset, headers.record_id)
             return None
@@ -272,11 +285,20 @@ class _Scanner(InflatedBuffer):
                 self._split.add(offset)
         for mismatch in digests.mismatches():
             self._scan.problems.append(mismatch_problem(mismatch, self._scan.path, offset, headers.record_id))
+        if segment is not None:
+            self._end_segment(segment, block, length)
         self._scan.records += 1
         self._scan.types[headers.record_type_l or "(no type)"] += 1
         if closing is _Closing.MISSING:
             return None
         return WarcRecordInfo(offset, headers.record_type, headers.record_id, headers.target_uri, headers.date, length)
+
+    def _end_segment(self, segment: SegmentRecord, block: HeaderBlock, length: int) -> None:
+        origin = block.one("WARC-Segment-Origin-ID")
+        findings, mismatch = self._segments.end(segment, length, origin)
+        self._add(findings, origin)
+        if mismatch is not None and segment.series is not None:
+            self._scan.problems.append(mismatch_problem(mismatch, self._scan.path, segment.series.offset, origin))
 
     def _read_header_block(self, start: int, offset: int) -> HeaderBlock | None:
         """The record's header block, parsed; None when there is none to read on from."""

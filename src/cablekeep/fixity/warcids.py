@@ -1,7 +1,8 @@
 """WARC-Record-IDs and the references between records (WARC 1.1, sections 5.2, 5.7, 5.10, 5.11).
 
 Every WARC-Record-ID must be unique, and every WARC-Concurrent-To (which may be repeated: each
-one is resolved), WARC-Refers-To and WARC-Warcinfo-ID must name a record that exists. :class:`FileIds` checks one file while it is scanned: the last ``window``
+one is resolved), WARC-Refers-To, WARC-Warcinfo-ID and WARC-Segment-Origin-ID must name a record
+that exists. :class:`FileIds` checks one file while it is scanned: the last ``window``
 ids are kept in memory, so an id used again soon after and a reference to a near record are
 settled at once; every id's hash also goes to the file's :class:`IdSpool`, which settles what
 lies further apart when the file ends. What the file does not resolve is left to
@@ -26,7 +27,7 @@ from .report import Problem
 from .warcfindings import Finding
 from .warcheaders import HeaderBlock
 
-REFERENCE_HEADERS = ("WARC-Concurrent-To", "WARC-Refers-To", "WARC-Warcinfo-ID")
+REFERENCE_HEADERS = ("WARC-Concurrent-To", "WARC-Refers-To", "WARC-Warcinfo-ID", "WARC-Segment-Origin-ID")
 OWN_SOFTWARE = "cablekeep/"  # how cablekeep's warcinfo names its writer
 
 
