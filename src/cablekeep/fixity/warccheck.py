@@ -57,7 +57,7 @@ from .warcdigests import RecordDigests, decode_digest, mismatch_problem
 from .warcbuffer import InflatedBuffer
 from .warcfindings import Finding, Tally
 from .warcgzip import Buffer, Hasher, RawSource, Stream, member_findings, open_stream
-from .warcheaders import MAX_HEADER_BLOCK, HeaderBlock, HeaderQuirks, RecordHeaders, judge_headers, parse_header_block
+from .warcheaders import MAX_HEADER_BLOCK, VERSIONS, HeaderBlock, HeaderQuirks, RecordHeaders, judge_headers, parse_header_block
 from .warcids import FileIds, Reference, resolve_references
 from .warcsegments import SegmentRecord, Segments, Tee
 
@@ -254,6 +254,8 @@ class _Scanner(InflatedBuffer):
         headers = judge_headers(block, offset)
         self._add(headers.findings, headers.record_id)
         self._quirks.add(headers, offset)
+        if block.version not in VERSIONS:
+            self._quirks.add_version(block, offset)
         self._track_ids(block, headers, offset)
         length = headers.content_length
         if length is None:
@@ -262,13 +264,14 @@ class _Scanner(InflatedBuffer):
         self._add(digests.findings, headers.record_id)
         sink: Hasher = digests
         segment = None
-        if headers.record_type_l == "continuation" or "warc-segment-number" in block.fields:
+        record_type = headers.record_type_l
+        if record_type == "continuation" or "warc-segment-number" in block.fields:
             segment = self._segments.begin(block, headers, offset)
             if segment is not None:
                 self._add(segment.findings, headers.record_id)
                 if segment.sink is not None:
                     sink = Tee(digests, segment.sink)
-        if headers.record_type_l == "warcinfo" and self._software is None:
+        if record_type == "warcinfo" and self._software is None:
             fields = WarcinfoFields(sink)
             got = self._read_block(length, fields)
             self._software = fields.software()
@@ -288,7 +291,7 @@ class _Scanner(InflatedBuffer):
         if segment is not None:
             self._end_segment(segment, block, length)
         self._scan.records += 1
-        self._scan.types[headers.record_type_l or "(no type)"] += 1
+        self._scan.types[record_type or "(no type)"] += 1
         if closing is _Closing.MISSING:
             return None
         return WarcRecordInfo(offset, headers.record_type, headers.record_id, headers.target_uri, headers.date, length)
@@ -322,7 +325,7 @@ class _Scanner(InflatedBuffer):
                 head = bytes(self._buf[:end])
                 self._consume(end + 4)
                 return head
-            if len(self._buf) >= 8 and self._buf[:5].upper() != b"WARC/":
+            if len(self._buf) >= 8 and not self._buf.startswith(b"WARC/") and self._buf[:5].upper() != b"WARC/":
                 return None
             if len(self._buf) > MAX_HEADER_BLOCK:
                 self._problem(

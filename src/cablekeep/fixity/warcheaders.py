@@ -20,6 +20,7 @@ error for the version alone. A version line in lower case (``warc/1.0``) is read
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +70,7 @@ class HeaderBlock:
     version: bytes
     fields: dict[str, list[str]]
     findings: list[Finding]
+    plain: bool = False  # printable ASCII lines only: no byte any field could refuse
 
     @property
     def is_warc(self) -> bool:
@@ -79,6 +81,11 @@ class HeaderBlock:
     def version_name(self) -> str:
         """The version line in upper case, as text (``WARC/1.1``)."""
         return self.version.upper().decode("ascii", "replace")
+
+    @property
+    def lower_case_version(self) -> bool:
+        """The version line was written in lower case (``warc/1.0``)."""
+        return self.version != self.version.upper()
 
     def one(self, name: str) -> str | None:
         """The first value of field ``name`` (any case), or None."""
@@ -99,8 +106,6 @@ class RecordHeaders:
     bracketed_uri: bool = False  # WARC-Target-URI was wrapped in <...>
     spaced_uri: bool = False  # WARC-Target-URI holds raw whitespace
     non_urn_id: bool = False  # WARC-Record-ID is a URI but not a URN
-    version: str = "WARC/1.1"  # the version line, upper case
-    lower_case_version: bool = False  # the version line was written in lower case
 
     @property
     def record_type_l(self) -> str | None:
@@ -121,7 +126,9 @@ def parse_header_block(head: bytes, offset: int) -> HeaderBlock:
         )
         if version[:5].upper() != b"WARC/":
             return HeaderBlock(version, {}, findings)
-    return HeaderBlock(version, _header_fields(_decode(rest, offset, findings), offset, findings), findings)
+    text = _decode(rest, offset, findings)
+    fields, printable = _header_fields(text, offset, findings)
+    return HeaderBlock(version, fields, findings, printable and text.isascii())
 
 
 def _decode(raw: bytes, offset: int, findings: list[Finding]) -> str:
@@ -138,37 +145,49 @@ def _decode(raw: bytes, offset: int, findings: list[Finding]) -> str:
         return raw.decode("latin-1")
 
 
-def _header_fields(text: str, offset: int, findings: list[Finding]) -> dict[str, list[str]]:
+def _strip_lws(value: str) -> str:
+    return value.strip(_LWS)
+
+
+def _header_fields(text: str, offset: int, findings: list[Finding]) -> tuple[dict[str, list[str]], bool]:
     """The fields of ``text`` by lower-cased name, in the order written.
 
     WARC 1.1 section 4: "field-value = *( field-content | LWS )" and, as in RFC 2616, "Field
     values can be extended over multiple lines by preceding each extra line with at least one
     space or horizontal tab"; the LWS of a fold means one space, and the spaces and tabs around a
     value are not part of it. Only spaces and tabs are stripped: any other byte is the value's,
-    and judged with it.
+    and judged with it. Also says whether every line was printable (no tab, control byte, lone
+    CR or LF, or Unicode space): then ``str.strip()``, faster, strips only what ``" \t"`` would.
     """
     fields: dict[str, list[str]] = {}
     last: list[str] | None = None  # the values of the field read last
+    printable = True
+    strip: Callable[[str], str]
     for line in text.split("\r\n") if text else []:
+        if line.isprintable():
+            strip = str.strip
+        else:
+            strip, printable = _strip_lws, False
         if line[:1] in (" ", "\t") and last is not None:
-            more = line.strip(_LWS)
+            more = strip(line)
             if more:
                 last[-1] = f"{last[-1]} {more}" if last[-1] else more
             continue
         name, colon, value = line.partition(":")
-        name = name.strip(_LWS)
+        name = strip(name)
         if not colon or not name:
             findings.append(Finding(f"the record at offset {offset} has a malformed header line {line[:60]!r}.", offset))
             continue
         last = fields.setdefault(name.lower(), [])
-        last.append(value.strip(_LWS))
-    return fields
+        last.append(strip(value))
+    return fields, printable
 
 
 def judge_headers(block: HeaderBlock, offset: int) -> RecordHeaders:
     """Check the fields the standard requires of the record at ``offset``."""
     findings = _required_findings(block, offset)
-    _forbidden_bytes(block, offset, findings)
+    if not block.plain:
+        _forbidden_bytes(block, offset, findings)
     record_id = block.one("WARC-Record-ID")
     non_urn_id = False
     if record_id is not None:
@@ -186,17 +205,7 @@ def judge_headers(block: HeaderBlock, offset: int) -> RecordHeaders:
         findings.append(
             Finding(f"WARC-Type {record_type!r} at offset {offset} is not a standard type.", offset, "warning")
         )
-    headers = RecordHeaders(
-        record_id,
-        record_type,
-        date,
-        None,
-        None,
-        findings,
-        non_urn_id=non_urn_id,
-        version=block.version_name,
-        lower_case_version=block.version != block.version.upper(),
-    )
+    headers = RecordHeaders(record_id, record_type, date, None, None, findings, non_urn_id=non_urn_id)
     _judge_target_uri(block.one("WARC-Target-URI"), headers, offset)
     headers.content_length = content_length(block.one("Content-Length"), offset, findings)
     return headers
@@ -300,11 +309,17 @@ class HeaderQuirks:
     def new(cls) -> HeaderQuirks:
         return cls(Tally(), Tally(), Tally(), Tally(), {})
 
-    def add(self, headers: RecordHeaders, offset: int) -> None:
-        if headers.lower_case_version:
+    def add_version(self, block: HeaderBlock, offset: int) -> None:
+        """Note a record whose version line is a draft's, or in lower case."""
+        if block.version in VERSIONS:
+            return
+        if block.lower_case_version:
             self.lower_case_version.add(offset)
-        if headers.version in _LEGACY_NAMES:
-            self.legacy.setdefault(headers.version, Tally()).add(offset)
+        name = block.version_name
+        if name in _LEGACY_NAMES:
+            self.legacy.setdefault(name, Tally()).add(offset)
+
+    def add(self, headers: RecordHeaders, offset: int) -> None:
         if headers.non_urn_id:
             self.non_urn_id.add(offset)
         if headers.bracketed_uri:

@@ -28,6 +28,7 @@ from .warcfindings import Finding
 from .warcheaders import HeaderBlock
 
 REFERENCE_HEADERS = ("WARC-Concurrent-To", "WARC-Refers-To", "WARC-Warcinfo-ID", "WARC-Segment-Origin-ID")
+_REFERENCE_KEYS = tuple((header, header.lower()) for header in REFERENCE_HEADERS)
 OWN_SOFTWARE = "cablekeep/"  # how cablekeep's warcinfo names its writer
 
 
@@ -113,8 +114,8 @@ class FileIds:
             and block.one("WARC-Refers-To-Target-URI") is not None
             and block.one("WARC-Refers-To-Date") is not None
         )
-        for header in REFERENCE_HEADERS:
-            for value in block.fields.get(header.lower(), []):
+        for header, key in _REFERENCE_KEYS:
+            for value in block.fields.get(key, ()):
                 for target in targets(value):
                     key = norm_id(target)
                     if key in self._recent:
