@@ -266,6 +266,19 @@ class HttpPayload:
         return found
 
 
+def is_http_message(block: HeaderBlock, record_type: str | None) -> bool:
+    """True when the payload is the body after HTTP headers: an application/http request or response."""
+    content_type = (block.one("Content-Type") or "").lower()
+    return content_type.startswith("application/http") and record_type in ("response", "request")
+
+
+def payload_candidates(http: HttpPayload | None, hasher: hashlib._Hash | None) -> list[bytes]:
+    """The payload digests that may bear a claim out (HTTP: de-chunked, then as transmitted)."""
+    if http is not None:
+        return http.digests()
+    return [hasher.digest()] if hasher is not None else []
+
+
 class PayloadDigest:
     """A WARC-Payload-Digest claim and the hasher of the payload it covers: the body after the HTTP
     headers of an ``application/http`` request or response, else the whole block."""
@@ -274,8 +287,7 @@ class PayloadDigest:
         self.claim = claim
         self._http: HttpPayload | None = None
         self._hasher: hashlib._Hash | None = None
-        content_type = (block.one("Content-Type") or "").lower()
-        if content_type.startswith("application/http") and record_type in ("response", "request"):
+        if is_http_message(block, record_type):
             self._http = HttpPayload(claim.algorithm)
         else:
             self._hasher = hashlib.new(claim.algorithm)
@@ -288,7 +300,7 @@ class PayloadDigest:
 
     def mismatch(self) -> DigestMismatch | None:
         """The claim and the digest found, when what was fed does not bear the claim out."""
-        candidates = self._http.digests() if self._http is not None else [self._hasher.digest()] if self._hasher else []
+        candidates = payload_candidates(self._http, self._hasher)
         if not candidates or any(digest in self.claim.accepted for digest in candidates):
             return None
         return DigestMismatch(self.claim, candidates[0])
@@ -306,7 +318,14 @@ class RecordDigests:
         self._block_claim = self._claim(block, "WARC-Block-Digest", offset)
         self._payload_claim = self._payload(block, record_type, offset)
         self._block_hasher = hashlib.new(self._block_claim.algorithm) if self._block_claim else None
-        self._payload_digest = PayloadDigest(self._payload_claim, block, record_type) if self._payload_claim else None
+        # the payload hashers inline (not a PayloadDigest): one call less for every block read
+        self._http: HttpPayload | None = None
+        self._payload_hasher: hashlib._Hash | None = None
+        if self._payload_claim is not None:
+            if is_http_message(block, record_type):
+                self._http = HttpPayload(self._payload_claim.algorithm)
+            else:
+                self._payload_hasher = hashlib.new(self._payload_claim.algorithm)
 
     def _claim(self, block: HeaderBlock, header: str, offset: int) -> DigestClaim | None:
         claim = read_claim(block, header, offset)
@@ -327,8 +346,10 @@ class RecordDigests:
         """Hash the next bytes of the record's block."""
         if self._block_hasher is not None:
             self._block_hasher.update(data)
-        if self._payload_digest is not None:
-            self._payload_digest.update(data)
+        if self._http is not None:
+            self._http.update(data)
+        elif self._payload_hasher is not None:
+            self._payload_hasher.update(data)
 
     def mismatches(self) -> list[DigestMismatch]:
         """The claims the block read so far does not bear out."""
@@ -337,10 +358,10 @@ class RecordDigests:
             digest = self._block_hasher.digest()
             if digest not in self._block_claim.accepted:
                 found.append(DigestMismatch(self._block_claim, digest))
-        if self._payload_digest is not None:
-            mismatch = self._payload_digest.mismatch()
-            if mismatch is not None:
-                found.append(mismatch)
+        if self._payload_claim is not None:
+            candidates = payload_candidates(self._http, self._payload_hasher)
+            if candidates and not any(digest in self._payload_claim.accepted for digest in candidates):
+                found.append(DigestMismatch(self._payload_claim, candidates[0]))
         return found
 
 

@@ -156,18 +156,15 @@ def _header_fields(text: str, offset: int, findings: list[Finding]) -> tuple[dic
     values can be extended over multiple lines by preceding each extra line with at least one
     space or horizontal tab"; the LWS of a fold means one space, and the spaces and tabs around a
     value are not part of it. Only spaces and tabs are stripped: any other byte is the value's,
-    and judged with it. Also says whether every line was printable (no tab, control byte, lone
-    CR or LF, or Unicode space): then ``str.strip()``, faster, strips only what ``" \t"`` would.
+    and judged with it. Also says whether the block is printable but for its CRLFs (no tab,
+    control byte, lone CR or LF, or Unicode space): then ``str.strip()``, faster, strips only what
+    ``" \t"`` would.
     """
     fields: dict[str, list[str]] = {}
     last: list[str] | None = None  # the values of the field read last
-    printable = True
-    strip: Callable[[str], str]
+    printable = text.replace("\r\n", "").isprintable()
+    strip: Callable[[str], str] = str.strip if printable else _strip_lws
     for line in text.split("\r\n") if text else []:
-        if line.isprintable():
-            strip = str.strip
-        else:
-            strip, printable = _strip_lws, False
         if line[:1] in (" ", "\t") and last is not None:
             more = strip(line)
             if more:
