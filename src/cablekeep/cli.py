@@ -46,7 +46,7 @@ from .fixity.identity import BagIdentity
 from .fixity.names import escape_name
 from .fixity.report import Report, report_lines
 from .fixity.serialized import is_serialized_bag_name, verify_serialized
-from .fixity.warccheck import verify_warc
+from .fixity.warccheck import WarcFilesCheck, is_warc_target, verify_warc_files
 
 # The crawl's modules (requests, lxml, warcio writing) and rich are imported by the commands that
 # use them: `cablekeep verify` on a big bag should not pay their start-up time.
@@ -348,7 +348,8 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
            cluster: str | None,
            db: Path) -> None:
     """Verify bags (directories, or .tar, .tar.gz, .tgz and .zip files read without unpacking; full
-    fixity by default) or single WARC files; each check of a bag directory is recorded.
+    fixity by default), single WARC or ARC files, or a folder of them that is not a bag (records
+    by type and problems by kind are counted); each check of a bag directory is recorded.
 
     Exit 0 when all are valid, 1 when any is invalid, 8 when nothing failed but something could not
     be checked (INCOMPLETE; 0 with --allow-unchecked), 2 on a usage error, 4 when one could not be
@@ -369,9 +370,11 @@ def _verify_paths(paths: tuple[Path, ...], fast: bool, as_json: bool, db: Path, 
     processes = None if session is None else session.slots
     worst = 0
     for path in paths:
+        warcs: WarcFilesCheck | None = None
         try:
-            if path.is_file() and path.name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")):
-                report = _verify_warc_file(path)
+            if is_warc_target(path):  # a WARC or ARC file, or a folder of them that is not a bag
+                warcs = verify_warc_files(path)
+                report = warcs.report()
             elif path.is_file() and is_serialized_bag_name(path):
                 report = verify_serialized(path, fast=fast)
                 _record(db, path, report, BagIdentity(os.path.abspath(path), None, None))
@@ -388,18 +391,20 @@ def _verify_paths(paths: tuple[Path, ...], fast: bool, as_json: bool, db: Path, 
             click.echo(json.dumps(report.to_json()))
         else:
             _render_report(report)
+            if warcs is not None:
+                _render_warc_counts(warcs)
             if report.verdict == "incomplete" and allow_unchecked:
                 click.echo(f"{report.target}: accepted with --allow-unchecked: what could not be checked is listed above")
         worst = _worst(worst, _verdict_code(report, allow_unchecked=allow_unchecked))
     return worst
 
 
-def _verify_warc_file(path: Path) -> Report:
-    problems, records = verify_warc(path)
-    return Report(
-        target=str(path), mode="warc", algorithms=(), files_checked=1, bytes_checked=path.stat().st_size,
-        warc_records_checked=records, problems=list(problems),
-    )
+def _render_warc_counts(check: WarcFilesCheck) -> None:
+    """Records by type and problems by kind, after a WARC/ARC report."""
+    records = ", ".join(f"{n} {kind}" for kind, n in sorted(check.types.items(), key=lambda item: (-item[1], item[0])))
+    problems = ", ".join(f"{n} {kind}" for kind, n in sorted(check.problem_counts().items()))
+    click.echo(f"  {check.files} file(s), {check.records} records: {records or 'none'}")
+    click.echo(f"  problems by kind: {problems or 'none'}")
 
 
 @main.command()

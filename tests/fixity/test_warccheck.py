@@ -34,7 +34,7 @@ WARCIO_DATA = CORPORA / "warcio-test-data"
 IIPC_DATA = CORPORA / "iipc-warc-specifications"
 
 # Verdicts from the INDEX.md beside each corpus. "valid": no problem but warnings; "invalid": at
-# least one "warc" problem; "arc": ARC is not supported, so "not-checked" and nothing else.
+# least one "warc" problem. ARC files are checked too (cablekeep.fixity.arccheck).
 CORPUS_VERDICTS: dict[str, str] = {
     "warcio-test-data/example.warc": "valid",
     "warcio-test-data/example.warc.gz": "valid",
@@ -48,10 +48,12 @@ CORPUS_VERDICTS: dict[str, str] = {
     "warcio-test-data/example-bad-non-chunked.warc.gz": "invalid",
     "warcio-test-data/example-bad.warc.gz.bad": "invalid",
     "warcio-test-data/example-wrong-chunks.warc.gz": "invalid",
-    "warcio-test-data/example.arc": "arc",
-    "warcio-test-data/example.arc.gz": "arc",
-    "warcio-test-data/example-space-in-url.arc": "arc",
-    "warcio-test-data/bad.arc": "arc",
+    "warcio-test-data/example.arc": "valid",
+    "warcio-test-data/example.arc.gz": "valid",
+    # INDEX.md: "valid-with-quirk" (warcio reads it leniently), but its second record holds 1,579
+    # bytes where its Archive-length says 1,591: the file ends inside it.
+    "warcio-test-data/example-space-in-url.arc": "invalid",
+    "warcio-test-data/bad.arc": "invalid",  # INDEX.md: "malformed" (negative and non-numeric lengths)
     "iipc-warc-specifications/primers/web-archive-formats/hello-world.warc": "valid",
     "iipc-warc-specifications/primers/web-archive-formats/hello-world.warc.gz": "valid",
     "iipc-warc-specifications/specifications/warc-deduplication/samples/20130729-heritrix-original.warc.gz": "valid",
@@ -98,12 +100,10 @@ def test_corpus_verdict(tmp_path: Path, relative: str) -> None:
     if verdict == "valid":
         assert failures(problems) == [], problems
         assert records > 0
-    elif verdict == "invalid":
+    else:
+        assert verdict == "invalid"
         assert any(p.kind == "warc" for p in problems), problems
         assert all(p.path == str(path) for p in problems)
-    else:
-        assert [p.kind for p in problems] == ["not-checked"]
-        assert "ARC" in problems[0].detail
 
 
 def test_corpus_details(tmp_path: Path) -> None:
@@ -344,9 +344,10 @@ def test_revisit_references(tmp_path: Path) -> None:
 def test_empty_file_and_arc_content(tmp_path: Path) -> None:
     problems, records = verify_warc(write(tmp_path, "empty.warc"))
     assert records == 0 and [p.kind for p in problems] == ["warc"]
-    arc = tmp_path / "disguised.warc"
+    arc = tmp_path / "disguised.warc"  # ARC content is read as ARC, whatever the name: here cut short
     arc.write_bytes(b"filedesc://example.arc 0.0.0.0 20240101000000 text/plain 76\n1 0 cablekeep\n")
-    assert [p.kind for p in verify_warc(arc)[0]] == ["not-checked"]
+    problems, _ = verify_warc(arc)
+    assert [p.kind for p in problems] == ["warc"] and "cut short" in problems[0].detail
 
 
 def test_unreadable_file_raises(tmp_path: Path) -> None:
@@ -585,4 +586,5 @@ def test_a_name_is_not_judged_when_the_content_is_no_warc(tmp_path: Path) -> Non
     assert [p.kind for p in verify_warc(garbage)[0]] == ["warc"]  # no record; the name is not the point
     arc = tmp_path / "disguised.warc"
     arc.write_bytes(gzip.compress(b"filedesc://example.arc 0.0.0.0 20240101000000 text/plain 76\n1 0 x\n"))
-    assert [p.kind for p in verify_warc(arc)[0]] == ["not-checked"]
+    problems = verify_warc(arc)[0]  # checked as ARC (cut short); a gzip ARC named .warc is not judged by its name
+    assert [p.kind for p in problems] == ["warc"] and "cut short" in problems[0].detail

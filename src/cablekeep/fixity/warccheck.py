@@ -20,8 +20,10 @@ The scan here composes one step per part of the standard, each in its own module
   reading resumes at the next gzip member or ``WARC/1.x`` line;
 - :mod:`.warcdigests`: WARC-Block-Digest and WARC-Payload-Digest where present, through HTTP
   headers and chunking;
-- :mod:`.warcids`: WARC-Record-ID is unique, and WARC-Concurrent-To / WARC-Refers-To name
-  records that exist. :func:`scan_warc` returns the ids it saw and the references it could not
+- :mod:`.warcsegments`: segmented records -- numbering, total length, and the payload digest of
+  the whole over all its segments;
+- :mod:`.warcids`: WARC-Record-ID is unique, and WARC-Concurrent-To / WARC-Refers-To /
+  WARC-Warcinfo-ID / WARC-Segment-Origin-ID name records that exist. :func:`scan_warc` returns the ids it saw and the references it could not
   resolve, so a bag can resolve them across all its WARCs with :func:`resolve_references`. A
   revisit whose WARC-Refers-To is nowhere to be found but which carries
   WARC-Refers-To-Target-URI and WARC-Refers-To-Date is a ``warning`` (the original is in another
@@ -32,47 +34,57 @@ read by what it holds, with a ``warning`` that its name is wrong (tools go by th
 
 A file cut exactly between two records is indistinguishable from a shorter valid file: it is
 valid. A file with no record at all (empty) is not. ARC files (``.arc``, ``.arc.gz``, or content
-starting ``filedesc://``) are reported ``not-checked``: ARC is not supported and we do not guess.
+starting ``filedesc:``) are checked record by record by :mod:`.arccheck`.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
+from ..bagging.layout import BAGIT_TXT
 from ..errors import BagUnreadableError
+from .arccheck import ArcScanner
 from .recordids import IdSpool
 from .report import Problem, ProblemKind, Report, problem_order
 from .warcdigests import RecordDigests, decode_digest, mismatch_problem
+from .warcbuffer import InflatedBuffer
 from .warcfindings import Finding, Tally
-from .warcgzip import Hasher, RawSource, Stream, member_findings, open_stream
-from .warcheaders import MAX_HEADER_BLOCK, HeaderBlock, HeaderQuirks, RecordHeaders, judge_headers, parse_header_block
+from .warcgzip import Buffer, Hasher, RawSource, Stream, member_findings, open_stream
+from .warcheaders import MAX_HEADER_BLOCK, VERSIONS, HeaderBlock, HeaderQuirks, RecordHeaders, judge_headers, parse_header_block
 from .warcids import FileIds, Reference, resolve_references
+from .warcsegments import SegmentRecord, Segments, Tee
 
 __all__ = [
     "ID_WINDOW",
     "Hasher",
     "Reference",
+    "WarcFilesCheck",
     "WarcRecordInfo",
     "WarcScan",
     "decode_digest",
     "is_arc_name",
+    "is_warc_folder",
     "is_warc_name",
+    "is_warc_target",
     "iter_warc_records",
     "resolve_references",
     "scan_warc",
     "scan_warc_stream",
     "verify_warc",
+    "verify_warc_files",
     "verify_warc_report",
 ]
 
 ID_WINDOW = 4096  # record ids (and pending references) of a file kept in memory while it is scanned
 
-_RECORD_START_RE = re.compile(rb"WARC/1\.[01]\r\n")
+_RECORD_START_RE = re.compile(rb"(?i:WARC)/(?:1\.[01]|0\.1[78])\r\n")
 _END_OF_RECORD = b"\r\n\r\n"
 
 
@@ -84,6 +96,7 @@ class WarcScan:
     problems: list[Problem] = field(default_factory=list)
     records: int = 0
     ids: IdSpool = field(default_factory=IdSpool)  # every record id's hash and offset, on disk
+    types: Counter[str] = field(default_factory=Counter)  # records read by WARC-Type (ARC: filedesc, arc)
     unresolved: list[Reference] = field(default_factory=list)
 
     def discard(self) -> None:
@@ -111,6 +124,29 @@ def is_arc_name(name: str) -> bool:
     return name.endswith((".arc", ".arc.gz"))
 
 
+class WarcinfoFields:
+    """Passes a warcinfo block on to its digests and keeps its first bytes, to read ``software``."""
+
+    LIMIT = 1 << 16
+
+    def __init__(self, sink: Hasher) -> None:
+        self._sink = sink
+        self._head = bytearray()
+
+    def update(self, data: Buffer) -> None:
+        self._sink.update(data)
+        if len(self._head) < self.LIMIT:
+            self._head += data[: self.LIMIT - len(self._head)]
+
+    def software(self) -> str | None:
+        """The ``software`` field of the application/warc-fields block, if it has one."""
+        for line in bytes(self._head).decode("utf-8", "replace").splitlines():
+            name, colon, value = line.partition(":")
+            if colon and name.strip().lower() == "software":
+                return value.strip()
+        return None
+
+
 class _Closing(Enum):
     """How a record's block was closed."""
 
@@ -119,108 +155,21 @@ class _Closing(Enum):
     CUT = "cut"  # the file ends inside the closing CRLF CRLF
 
 
-class _Scanner:
+class _Scanner(InflatedBuffer):
     """Reads records one after another from the inflated stream and runs each step on them.
 
-    ``_buf`` holds inflated bytes not yet consumed, ``_base`` the inflated offset of its first
-    byte; problems are offsets in the file (of the record, or of its gzip member).
+    Problems are offsets in the file (of the record, or of its gzip member).
     """
 
-    def __init__(self, stream: Stream, scan: WarcScan) -> None:
-        self._stream = stream
+    def __init__(self, stream: Stream, scan: WarcScan, first: bytes = b"") -> None:
+        super().__init__(stream, first)
         self._scan = scan
-        self._buf = bytearray()
-        self._base = 0  # inflated offset of _buf[0]
-        self._eof = False
         self._ids = FileIds(scan.path, scan.ids, ID_WINDOW)
         self._quirks = HeaderQuirks.new()
         self._mid_member = Tally()  # records that do not start a gzip member
+        self._software: str | None = None  # who wrote the file, as its first warcinfo says
+        self._segments = Segments()
         self._split = Tally()  # records that span gzip members
-        self.arc = False  # the content is an ARC file: nothing was checked
-
-    # -- buffer
-
-    def _fill(self) -> bool:
-        if self._eof:
-            return False
-        data = self._stream.pump()
-        if data is None:
-            self._eof = True
-            return False
-        self._buf += data
-        return True
-
-    def _consume(self, n: int) -> None:
-        del self._buf[:n]
-        self._base += n
-
-    def _unread(self, data: bytes) -> None:
-        self._buf[0:0] = data
-        self._base -= len(data)
-
-    def _read_exact(self, n: int) -> bytes:
-        while len(self._buf) < n and self._fill():
-            pass
-        data = bytes(self._buf[:n])
-        self._consume(len(data))
-        return data
-
-    def _read_block(self, length: int, sink: RecordDigests) -> int:
-        """Feed the next ``length`` bytes to ``sink`` without holding them; how many there were."""
-        got = 0
-        if self._buf:
-            take = min(length, len(self._buf))
-            sink.update(self._buf[:take])
-            self._consume(take)
-            got = take
-        while got < length:
-            data = self._stream.pump()
-            if data is None:
-                self._eof = True
-                break
-            want = length - got
-            if len(data) <= want:
-                sink.update(data)
-                self._base += len(data)
-                got += len(data)
-            else:
-                sink.update(memoryview(data)[:want])
-                self._base += want
-                self._buf += memoryview(data)[want:]
-                got = length
-        return got
-
-    # -- where things are
-
-    def _raw_offset(self, pos: int) -> int:
-        """Raw file offset of the record (or member) holding inflated offset ``pos``."""
-        if not self._stream.gzip:
-            return pos
-        raw = 0
-        for start in self._stream.bounds:
-            if start.inflated > pos:
-                break
-            raw = start.raw
-        return raw
-
-    def _prune_bounds(self, pos: int) -> None:
-        bounds = self._stream.bounds
-        keep = 0
-        for index, start in enumerate(bounds):
-            if start.inflated <= pos:
-                keep = index
-        del bounds[:keep]
-
-    def _starts_member(self, pos: int) -> bool:
-        return any(start.inflated == pos for start in self._stream.bounds)
-
-    def _member_ends_at(self, pos: int) -> bool:
-        """True when a gzip member ends cleanly at inflated offset ``pos``."""
-        if not self._stream.gzip:
-            return False
-        if self._starts_member(pos):
-            return True
-        return self._eof and not self._stream.errors and self._base + len(self._buf) == pos
 
     # -- problems
 
@@ -238,14 +187,6 @@ class _Scanner:
         if not self._buf and not self._fill():
             if not self._stream.errors:
                 self._problem("the file holds no WARC record (it is empty).", 0)
-        elif self._buf.startswith(b"filedesc:"):
-            self._problem(
-                "this is an ARC file (it starts with 'filedesc:'); ARC is not supported, so it was not checked.",
-                0,
-                kind="not-checked",
-            )
-            self.arc = True
-            return
         while self._buf or self._fill() or self._recover():
             start = self._base
             self._prune_bounds(start)
@@ -258,15 +199,6 @@ class _Scanner:
                 continue
             yield info
         self._finish()
-
-    def _recover(self) -> bool:
-        """After a broken gzip member, go on from the next member that inflates."""
-        while self._stream.recover():
-            self._eof = False
-            self._consume(len(self._buf))
-            if self._fill():
-                return True
-        return False
 
     def _resync(self, start: int) -> bool:
         """After a broken record: skip to the next gzip member, or the next WARC/1.x line."""
@@ -306,7 +238,8 @@ class _Scanner:
     def _finish(self) -> None:
         self._add(member_findings(self._stream, self._scan.records, self._mid_member, self._split))
         self._add(self._quirks.findings())
-        checked = self._ids.finish()
+        self._add(self._segments.finish())
+        checked = self._ids.finish(self._software)
         self._add(checked.findings)
         self._scan.unresolved = checked.unresolved
 
@@ -321,13 +254,29 @@ class _Scanner:
         headers = judge_headers(block, offset)
         self._add(headers.findings, headers.record_id)
         self._quirks.add(headers, offset)
+        if block.version not in VERSIONS:
+            self._quirks.add_version(block, offset)
         self._track_ids(block, headers, offset)
         length = headers.content_length
         if length is None:
             return None
         digests = RecordDigests(block, headers.record_type_l, offset)
         self._add(digests.findings, headers.record_id)
-        got = self._read_block(length, digests)
+        sink: Hasher = digests
+        segment = None
+        record_type = headers.record_type_l
+        if record_type == "continuation" or "warc-segment-number" in block.fields:
+            segment = self._segments.begin(block, headers, offset)
+            if segment is not None:
+                self._add(segment.findings, headers.record_id)
+                if segment.sink is not None:
+                    sink = Tee(digests, segment.sink)
+        if record_type == "warcinfo" and self._software is None:
+            fields = WarcinfoFields(sink)
+            got = self._read_block(length, fields)
+            self._software = fields.software()
+        else:
+            got = self._read_block(length, sink)
         if got < length:
             self._problem(self._short_block(offset, got, length), offset, headers.record_id)
             return None
@@ -339,10 +288,20 @@ class _Scanner:
                 self._split.add(offset)
         for mismatch in digests.mismatches():
             self._scan.problems.append(mismatch_problem(mismatch, self._scan.path, offset, headers.record_id))
+        if segment is not None:
+            self._end_segment(segment, block, length)
         self._scan.records += 1
+        self._scan.types[record_type or "(no type)"] += 1
         if closing is _Closing.MISSING:
             return None
         return WarcRecordInfo(offset, headers.record_type, headers.record_id, headers.target_uri, headers.date, length)
+
+    def _end_segment(self, segment: SegmentRecord, block: HeaderBlock, length: int) -> None:
+        origin = block.one("WARC-Segment-Origin-ID")
+        findings, mismatch = self._segments.end(segment, length, origin)
+        self._add(findings, origin)
+        if mismatch is not None and segment.series is not None:
+            self._scan.problems.append(mismatch_problem(mismatch, self._scan.path, segment.series.offset, origin))
 
     def _read_header_block(self, start: int, offset: int) -> HeaderBlock | None:
         """The record's header block, parsed; None when there is none to read on from."""
@@ -366,7 +325,7 @@ class _Scanner:
                 head = bytes(self._buf[:end])
                 self._consume(end + 4)
                 return head
-            if len(self._buf) >= 8 and not self._buf.startswith(b"WARC/"):
+            if len(self._buf) >= 8 and not self._buf.startswith(b"WARC/") and self._buf[:5].upper() != b"WARC/":
                 return None
             if len(self._buf) > MAX_HEADER_BLOCK:
                 self._problem(
@@ -483,21 +442,28 @@ def scan_warc_stream(
     see the whole file.
     """
     scan = WarcScan(display_path)
-    if is_arc_name(name):
-        scan.problems.append(
-            Problem("not-checked", display_path, "ARC files are not supported; this file was not checked.")
-        )
-        RawSource(stream, raw_hashers).drain()
-        return scan
     layers = open_stream(stream, raw_hashers)
-    scanner = _Scanner(layers, scan)
+    first = layers.pump() or b""
+    if is_arc_name(name) or first.startswith(b"filedesc:"):
+        _scan_arc(layers, first, scan)
+    else:
+        for _record in _Scanner(layers, scan, first).run():
+            pass
+        name_problem = _name_problem(name, display_path, layers)
+        if name_problem is not None:
+            scan.problems.append(name_problem)
+    layers.source.drain()
+    return scan
+
+
+def _scan_arc(layers: Stream, first: bytes, scan: WarcScan) -> None:
+    """An ARC file's records, checked by :mod:`.arccheck`, into ``scan``."""
+    scanner = ArcScanner(layers, first)
     for _record in scanner.run():
         pass
-    layers.source.drain()
-    name_problem = None if scanner.arc else _name_problem(name, display_path, layers)
-    if name_problem is not None:
-        scan.problems.append(name_problem)
-    return scan
+    scan.records = scanner.records
+    scan.types.update(scanner.types)
+    scan.problems += [Problem(f.kind, scan.path, f.detail, offset=f.offset) for f in scanner.findings]
 
 
 def verify_warc(path: Path, *, display_path: str | None = None) -> tuple[list[Problem], int]:
@@ -522,6 +488,79 @@ def verify_warc_report(path: Path) -> Report:
     problems, records = verify_warc(path)
     size = path.stat().st_size
     return Report(str(path), "warc", (), 1, size, records, problems)
+
+
+@dataclass
+class WarcFilesCheck:
+    """What :func:`verify_warc_files` found in one WARC/ARC file, or a folder of them."""
+
+    target: str
+    problems: list[Problem]
+    files: int
+    size: int  # bytes read
+    records: int
+    types: Counter[str]  # records by type (WARC-Type; ARC: filedesc, arc)
+
+    def report(self) -> Report:
+        """The check as a :class:`Report` in ``warc`` mode."""
+        return Report(self.target, "warc", (), self.files, self.size, self.records, self.problems)
+
+    def problem_counts(self) -> Counter[str]:
+        return Counter(problem.kind for problem in self.problems)
+
+
+def is_warc_folder(path: Path) -> bool:
+    """True for a folder that is not a bag (no bagit.txt) and holds WARC or ARC files."""
+    if not path.is_dir() or path.is_symlink() or (path / BAGIT_TXT).exists():
+        return False
+    return next(_archive_files(path), None) is not None
+
+
+def is_warc_target(path: Path) -> bool:
+    """True for what :func:`verify_warc_files` checks: a WARC or ARC file, or a folder of them."""
+    if path.is_file():
+        return is_warc_name(path.name) or is_arc_name(path.name)
+    return is_warc_folder(path)
+
+
+def _archive_files(folder: Path) -> Iterator[Path]:
+    """The WARC and ARC files below ``folder``, in name order; links are not followed."""
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if is_warc_name(name) or is_arc_name(name):
+                yield Path(root) / name
+
+
+def verify_warc_files(target: Path) -> WarcFilesCheck:
+    """Check one WARC or ARC file, or every one in a folder that is not a bag, as :func:`verify_warc`
+    does; a folder's references are resolved across its files. A symbolic link is not followed
+    (``not-checked``). Raises :class:`BagUnreadableError` when a file cannot be read."""
+    paths = list(_archive_files(target)) if target.is_dir() else [target]
+    scans: list[WarcScan] = []
+    problems: list[Problem] = []
+    size = 0
+    try:
+        for path in paths:
+            if path.is_symlink():
+                problems.append(Problem("not-checked", str(path), "a symbolic link; it was not followed."))
+                continue
+            try:
+                scans.append(scan_warc(path))
+                size += path.stat().st_size
+            except OSError as exc:
+                raise BagUnreadableError(f"cannot read WARC file {path}: {exc.strerror or exc}") from exc
+        for scan in scans:
+            problems += scan.problems
+        problems += resolve_references(scans)
+    finally:
+        for scan in scans:
+            scan.discard()
+    problems.sort(key=problem_order)
+    types: Counter[str] = Counter()
+    for scan in scans:
+        types.update(scan.types)
+    return WarcFilesCheck(str(target), problems, len(scans), size, sum(scan.records for scan in scans), types)
 
 
 def iter_warc_records(path: Path) -> Iterator[WarcRecordInfo]:

@@ -6,9 +6,10 @@ not): :func:`read_claim` reads one into a :class:`DigestClaim`. The payload of a
 ``application/http`` request or response is the block after the HTTP headers
 (:class:`HttpPayload`). With ``Transfer-Encoding: chunked`` the digest may be over the
 de-chunked body (the reading of WARC 1.1) or over the body as transmitted (what warcprox and
-Heritrix write); both are accepted. A revisit's payload digest names content stored elsewhere,
-and a segment's covers all segments: neither is checkable here. :class:`RecordDigests` holds a
-record's claims and hashers and says which claims its content does not bear out.
+Heritrix write); both are accepted. A revisit's payload digest names content stored elsewhere and
+is not checkable here; a segment's covers all segments, and :mod:`.warcsegments` checks it with
+a :class:`PayloadDigest` fed every segment. :class:`RecordDigests` holds a record's claims and
+hashers and says which claims its content does not bear out.
 """
 
 from __future__ import annotations
@@ -265,6 +266,46 @@ class HttpPayload:
         return found
 
 
+def is_http_message(block: HeaderBlock, record_type: str | None) -> bool:
+    """True when the payload is the body after HTTP headers: an application/http request or response."""
+    content_type = (block.one("Content-Type") or "").lower()
+    return content_type.startswith("application/http") and record_type in ("response", "request")
+
+
+def payload_candidates(http: HttpPayload | None, hasher: hashlib._Hash | None) -> list[bytes]:
+    """The payload digests that may bear a claim out (HTTP: de-chunked, then as transmitted)."""
+    if http is not None:
+        return http.digests()
+    return [hasher.digest()] if hasher is not None else []
+
+
+class PayloadDigest:
+    """A WARC-Payload-Digest claim and the hasher of the payload it covers: the body after the HTTP
+    headers of an ``application/http`` request or response, else the whole block."""
+
+    def __init__(self, claim: DigestClaim, block: HeaderBlock, record_type: str | None) -> None:
+        self.claim = claim
+        self._http: HttpPayload | None = None
+        self._hasher: hashlib._Hash | None = None
+        if is_http_message(block, record_type):
+            self._http = HttpPayload(claim.algorithm)
+        else:
+            self._hasher = hashlib.new(claim.algorithm)
+
+    def update(self, data: Buffer) -> None:
+        if self._http is not None:
+            self._http.update(data)
+        elif self._hasher is not None:
+            self._hasher.update(data)
+
+    def mismatch(self) -> DigestMismatch | None:
+        """The claim and the digest found, when what was fed does not bear the claim out."""
+        candidates = payload_candidates(self._http, self._hasher)
+        if not candidates or any(digest in self.claim.accepted for digest in candidates):
+            return None
+        return DigestMismatch(self.claim, candidates[0])
+
+
 class RecordDigests:
     """The digests one record claims, and the hashers that check them while its block is read.
 
@@ -277,11 +318,11 @@ class RecordDigests:
         self._block_claim = self._claim(block, "WARC-Block-Digest", offset)
         self._payload_claim = self._payload(block, record_type, offset)
         self._block_hasher = hashlib.new(self._block_claim.algorithm) if self._block_claim else None
+        # the payload hashers inline (not a PayloadDigest): one call less for every block read
         self._http: HttpPayload | None = None
         self._payload_hasher: hashlib._Hash | None = None
         if self._payload_claim is not None:
-            content_type = (block.one("Content-Type") or "").lower()
-            if content_type.startswith("application/http") and record_type in ("response", "request"):
+            if is_http_message(block, record_type):
                 self._http = HttpPayload(self._payload_claim.algorithm)
             else:
                 self._payload_hasher = hashlib.new(self._payload_claim.algorithm)
@@ -297,16 +338,8 @@ class RecordDigests:
         """The payload digest to check: not a revisit's (stored elsewhere), nor a segment's."""
         if record_type == "revisit":
             return None
-        if block.one("WARC-Segment-Number") is not None and block.one("WARC-Payload-Digest") is not None:
-            self.findings.append(
-                Finding(
-                    f"the record at offset {offset} is a segment; its WARC-Payload-Digest covers all segments "
-                    "and was not checked.",
-                    offset,
-                    "not-checked",
-                )
-            )
-            return None
+        if block.one("WARC-Segment-Number") is not None:
+            return None  # a segment's covers all segments: :mod:`.warcsegments` checks it
         return self._claim(block, "WARC-Payload-Digest", offset)
 
     def update(self, data: Buffer) -> None:
@@ -326,13 +359,8 @@ class RecordDigests:
             if digest not in self._block_claim.accepted:
                 found.append(DigestMismatch(self._block_claim, digest))
         if self._payload_claim is not None:
-            if self._http is not None:
-                candidates = self._http.digests()
-            elif self._payload_hasher is not None:
-                candidates = [self._payload_hasher.digest()]
-            else:
-                return found
-            if not any(digest in self._payload_claim.accepted for digest in candidates):
+            candidates = payload_candidates(self._http, self._payload_hasher)
+            if candidates and not any(digest in self._payload_claim.accepted for digest in candidates):
                 found.append(DigestMismatch(self._payload_claim, candidates[0]))
         return found
 

@@ -1,16 +1,26 @@
 """A WARC record's header block (WARC 1.1, section 4 and 5): read, then judged.
 
 :func:`parse_header_block` reads the block the scan found up to CRLF CRLF: the version line,
-then ``name: value`` fields, continuation lines (starting with a space or tab) folded into the
-field before them. :func:`judge_headers` checks what the standard requires of the fields --
+then ``name: value`` fields, names compared without regard to case, continuation lines
+(starting with a space or tab) unfolded into the field before them, and the spaces and tabs
+around a value dropped. :func:`judge_headers` checks what the standard requires of the fields --
 WARC-Record-ID (``<uri>``), Content-Length (digits), WARC-Date (a W3C date), WARC-Type, and
-WARC-Target-URI for the types that need it -- and gives the values the later steps use as a
+WARC-Target-URI for the types that need it; no control byte, and no byte outside ASCII, where a
+URI, a token or a date is required -- and gives the values the later steps use as a
 :class:`RecordHeaders`.
+
+Versions: WARC/1.0 and WARC/1.1, and the ISO drafts WARC/0.17 and WARC/0.18 that Heritrix 1.x
+and 2.x and NetarchiveSuite wrote (2008-2009) and that fill national collections. The drafts lay
+a record out as 1.0 does -- the version line alone on its line, then named fields, CRLF CRLF,
+the block, CRLF CRLF -- and require the same four fields, so their records are checked by those
+rules; a file in a draft version gets one warning naming it (:class:`HeaderQuirks`), never an
+error for the version alone. A version line in lower case (``warc/1.0``) is read, with a warning.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +29,9 @@ from .warcfindings import Finding, Tally
 MAX_HEADER_BLOCK = 1 << 20  # a header block without CRLF CRLF within this many bytes has no end
 
 VERSIONS = (b"WARC/1.0", b"WARC/1.1")
+LEGACY_VERSIONS = (b"WARC/0.17", b"WARC/0.18")  # ISO drafts: Heritrix 1.14-2.x, NetarchiveSuite
+_KNOWN_VERSIONS = frozenset(VERSIONS + LEGACY_VERSIONS)
+_LEGACY_NAMES = frozenset(version.decode("ascii") for version in LEGACY_VERSIONS)
 RECORD_TYPES = frozenset(
     {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation"}
 )
@@ -26,6 +39,24 @@ REQUIRED = ("WARC-Record-ID", "Content-Length", "WARC-Date", "WARC-Type")
 _TARGET_URI_REQUIRED = frozenset({"response", "resource", "request", "revisit", "conversion", "continuation"})
 _RECORD_ID_RE = re.compile(r"^<[A-Za-z][A-Za-z0-9+.-]*:[^<>\s]+>$")
 _SPACE_RE = re.compile(r"\s")  # what str.isspace calls whitespace
+_LWS = " \t"  # the linear white space around a field value (WARC 1.1 section 4, after RFC 2616)
+# WARC 1.1 section 4: field-name = token; uri = <'URI' per RFC3986>; a date is a W3C date; a token is
+# "1*<any US-ASCII character except CTLs or separators>". So where one of these is required, a control
+# byte or a byte outside ASCII is not allowed; media types (quoted strings are TEXT) only exclude CTLs.
+_URI_FIELDS = ("WARC-Record-ID", "WARC-Concurrent-To", "WARC-Refers-To", "WARC-Target-URI", "WARC-Warcinfo-ID",
+               "WARC-Profile", "WARC-Segment-Origin-ID", "WARC-Refers-To-Target-URI")
+_TOKEN_FIELDS = ("WARC-Type", "Content-Length", "WARC-Truncated", "WARC-Segment-Number", "WARC-Segment-Total-Length",
+                 "WARC-Block-Digest", "WARC-Payload-Digest", "WARC-IP-Address")
+_DATE_FIELDS = ("WARC-Date", "WARC-Refers-To-Date")
+_TEXT_FIELDS = ("Content-Type", "WARC-Identified-Payload-Type")
+_NOT_ASCII_OR_CTL = re.compile(r"[^\x20-\x7e]")
+_CTL = re.compile(r"[\x00-\x1f\x7f]")
+_FIELD_RULES: dict[str, tuple[str, str, re.Pattern[str]]] = {
+    **{name.lower(): (name, "a URI", _NOT_ASCII_OR_CTL) for name in _URI_FIELDS},
+    **{name.lower(): (name, "a token", _NOT_ASCII_OR_CTL) for name in _TOKEN_FIELDS},
+    **{name.lower(): (name, "a date", _NOT_ASCII_OR_CTL) for name in _DATE_FIELDS},
+    **{name.lower(): (name, "a media type", _CTL) for name in _TEXT_FIELDS},
+}
 _DATE_RE = re.compile(
     r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2}))?)?)?$"
 )
@@ -39,11 +70,22 @@ class HeaderBlock:
     version: bytes
     fields: dict[str, list[str]]
     findings: list[Finding]
+    plain: bool = False  # printable ASCII lines only: no byte any field could refuse
 
     @property
     def is_warc(self) -> bool:
         """False when the first line is not a WARC version line at all: nothing else was read."""
-        return self.version.startswith(b"WARC/")
+        return self.version[:5].upper() == b"WARC/"
+
+    @property
+    def version_name(self) -> str:
+        """The version line in upper case, as text (``WARC/1.1``)."""
+        return self.version.upper().decode("ascii", "replace")
+
+    @property
+    def lower_case_version(self) -> bool:
+        """The version line was written in lower case (``warc/1.0``)."""
+        return self.version != self.version.upper()
 
     def one(self, name: str) -> str | None:
         """The first value of field ``name`` (any case), or None."""
@@ -74,13 +116,19 @@ def parse_header_block(head: bytes, offset: int) -> HeaderBlock:
     """The header block ``head`` (without its closing CRLF CRLF) of the record at ``offset``."""
     version, _, rest = head.partition(b"\r\n")
     findings: list[Finding] = []
-    if version not in VERSIONS:
+    if version not in _KNOWN_VERSIONS and version.upper() not in _KNOWN_VERSIONS:
         findings.append(
-            Finding(f"the record at offset {offset} declares {version[:20]!r}, not WARC/1.0 or WARC/1.1.", offset)
+            Finding(
+                f"the record at offset {offset} declares {version[:20]!r}, not WARC/1.0 or WARC/1.1 "
+                "(nor the drafts WARC/0.17 or WARC/0.18).",
+                offset,
+            )
         )
-        if not version.startswith(b"WARC/"):
+        if version[:5].upper() != b"WARC/":
             return HeaderBlock(version, {}, findings)
-    return HeaderBlock(version, _header_fields(_decode(rest, offset, findings), offset, findings), findings)
+    text = _decode(rest, offset, findings)
+    fields, printable = _header_fields(text, offset, findings)
+    return HeaderBlock(version, fields, findings, printable and text.isascii())
 
 
 def _decode(raw: bytes, offset: int, findings: list[Finding]) -> str:
@@ -97,28 +145,46 @@ def _decode(raw: bytes, offset: int, findings: list[Finding]) -> str:
         return raw.decode("latin-1")
 
 
-def _header_fields(text: str, offset: int, findings: list[Finding]) -> dict[str, list[str]]:
-    """The fields of ``text`` by lower-cased name, values stripped, in the order written; a line
-    starting with a space or tab continues the field before it."""
+def _strip_lws(value: str) -> str:
+    return value.strip(_LWS)
+
+
+def _header_fields(text: str, offset: int, findings: list[Finding]) -> tuple[dict[str, list[str]], bool]:
+    """The fields of ``text`` by lower-cased name, in the order written.
+
+    WARC 1.1 section 4: "field-value = *( field-content | LWS )" and, as in RFC 2616, "Field
+    values can be extended over multiple lines by preceding each extra line with at least one
+    space or horizontal tab"; the LWS of a fold means one space, and the spaces and tabs around a
+    value are not part of it. Only spaces and tabs are stripped: any other byte is the value's,
+    and judged with it. Also says whether the block is printable but for its CRLFs (no tab,
+    control byte, lone CR or LF, or Unicode space): then ``str.strip()``, faster, strips only what
+    ``" \t"`` would.
+    """
     fields: dict[str, list[str]] = {}
     last: list[str] | None = None  # the values of the field read last
+    printable = text.replace("\r\n", "").isprintable()
+    strip: Callable[[str], str] = str.strip if printable else _strip_lws
     for line in text.split("\r\n") if text else []:
         if line[:1] in (" ", "\t") and last is not None:
-            last[-1] = f"{last[-1]} {line.strip()}"
+            more = strip(line)
+            if more:
+                last[-1] = f"{last[-1]} {more}" if last[-1] else more
             continue
         name, colon, value = line.partition(":")
-        name = name.strip()
+        name = strip(name)
         if not colon or not name:
             findings.append(Finding(f"the record at offset {offset} has a malformed header line {line[:60]!r}.", offset))
             continue
         last = fields.setdefault(name.lower(), [])
-        last.append(value.strip())
-    return fields
+        last.append(strip(value))
+    return fields, printable
 
 
 def judge_headers(block: HeaderBlock, offset: int) -> RecordHeaders:
     """Check the fields the standard requires of the record at ``offset``."""
     findings = _required_findings(block, offset)
+    if not block.plain:
+        _forbidden_bytes(block, offset, findings)
     record_id = block.one("WARC-Record-ID")
     non_urn_id = False
     if record_id is not None:
@@ -152,6 +218,26 @@ def _required_findings(block: HeaderBlock, offset: int) -> list[Finding]:
         elif len(values) > 1:
             findings.append(Finding(f"the record at offset {offset} has {len(values)} {name} headers.", offset))
     return findings
+
+
+def _forbidden_bytes(block: HeaderBlock, offset: int, findings: list[Finding]) -> None:
+    """An error for each value holding a byte its field does not allow (a control byte; outside
+    ASCII where a URI, a token or a date is required), naming the field and where."""
+    for key, values in block.fields.items():
+        rule = _FIELD_RULES.get(key)
+        if rule is None:
+            continue
+        name, what, pattern = rule
+        for value in values:
+            bad = pattern.search(value)
+            if bad is not None:
+                findings.append(
+                    Finding(
+                        f"{name} of the record at offset {offset} holds {bad.group()!r} at character "
+                        f"{bad.start()} of its value, which {what} may not contain.",
+                        offset,
+                    )
+                )
 
 
 def _judge_target_uri(target_uri: str | None, headers: RecordHeaders, offset: int) -> None:
@@ -213,10 +299,22 @@ class HeaderQuirks:
     bracketed_uri: Tally
     spaced_uri: Tally
     non_urn_id: Tally
+    lower_case_version: Tally
+    legacy: dict[str, Tally]  # records of each draft version (WARC/0.17, WARC/0.18)
 
     @classmethod
     def new(cls) -> HeaderQuirks:
-        return cls(Tally(), Tally(), Tally())
+        return cls(Tally(), Tally(), Tally(), Tally(), {})
+
+    def add_version(self, block: HeaderBlock, offset: int) -> None:
+        """Note a record whose version line is a draft's, or in lower case."""
+        if block.version in VERSIONS:
+            return
+        if block.lower_case_version:
+            self.lower_case_version.add(offset)
+        name = block.version_name
+        if name in _LEGACY_NAMES:
+            self.legacy.setdefault(name, Tally()).add(offset)
 
     def add(self, headers: RecordHeaders, offset: int) -> None:
         if headers.non_urn_id:
@@ -228,6 +326,24 @@ class HeaderQuirks:
 
     def findings(self) -> list[Finding]:
         found: list[Finding] = []
+        for version, tally in self.legacy.items():
+            found.append(
+                Finding(
+                    f"{tally.count} record(s) are {version}, first at offset {tally.offset}: a draft of the WARC "
+                    "standard (written by Heritrix 1.x/2.x and NetarchiveSuite), checked by that draft's rules.",
+                    tally.offset,
+                    "warning",
+                )
+            )
+        if self.lower_case_version.count:
+            found.append(
+                Finding(
+                    f"{self.lower_case_version.count} record(s) have their version line in lower case, first at "
+                    f"offset {self.lower_case_version.offset}; the standard writes 'WARC/' in capitals.",
+                    self.lower_case_version.offset,
+                    "warning",
+                )
+            )
         if self.bracketed_uri.count:
             found.append(
                 Finding(

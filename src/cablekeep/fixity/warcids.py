@@ -1,18 +1,25 @@
 """WARC-Record-IDs and the references between records (WARC 1.1, sections 5.2, 5.7, 5.10, 5.11).
 
-Every WARC-Record-ID must be unique, and every WARC-Concurrent-To and WARC-Refers-To must name a
-record that exists. :class:`FileIds` checks one file while it is scanned: the last ``window``
+Every WARC-Record-ID must be unique, and every WARC-Concurrent-To (which may be repeated: each
+one is resolved), WARC-Refers-To, WARC-Warcinfo-ID and WARC-Segment-Origin-ID must name a record
+that exists. :class:`FileIds` checks one file while it is scanned: the last ``window``
 ids are kept in memory, so an id used again soon after and a reference to a near record are
 settled at once; every id's hash also goes to the file's :class:`IdSpool`, which settles what
 lies further apart when the file ends. What the file does not resolve is left to
 :func:`resolve_references`, across all the files of a bag (and the earlier bags it depends on).
+
+Who wrote the file decides what a reference to nothing means. A file cablekeep wrote (its
+warcinfo says ``software: cablekeep/...``), or one that does not say who wrote it, is held to
+the bag's claim to be whole: such a reference is an error. A file whose warcinfo names other
+software comes from a crawl that may span files that are not here (Heritrix and
+NetarchiveSuite jobs write hundreds): such a reference is a warning that says so.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple, Protocol
 
 from .recordids import IdIndex, IdSpool, id_hash
@@ -20,12 +27,14 @@ from .report import Problem
 from .warcfindings import Finding
 from .warcheaders import HeaderBlock
 
-REFERENCE_HEADERS = ("WARC-Concurrent-To", "WARC-Refers-To")
+REFERENCE_HEADERS = ("WARC-Concurrent-To", "WARC-Refers-To", "WARC-Warcinfo-ID", "WARC-Segment-Origin-ID")
+_REFERENCE_KEYS = tuple((header, header.lower()) for header in REFERENCE_HEADERS)
+OWN_SOFTWARE = "cablekeep/"  # how cablekeep's warcinfo names its writer
 
 
 @dataclass(frozen=True)
 class Reference:
-    """A WARC-Concurrent-To or WARC-Refers-To that was not resolved inside its own file."""
+    """A WARC-Concurrent-To, WARC-Refers-To or WARC-Warcinfo-ID not resolved inside its own file."""
 
     target: str
     source: str | None
@@ -33,6 +42,7 @@ class Reference:
     path: str
     offset: int
     external_ok: bool  # a revisit naming its original by URI and date: elsewhere is no error
+    foreign: str | None = None  # the software that wrote the file, when its warcinfo names another
 
 
 class IdsChecked(NamedTuple):
@@ -104,8 +114,8 @@ class FileIds:
             and block.one("WARC-Refers-To-Target-URI") is not None
             and block.one("WARC-Refers-To-Date") is not None
         )
-        for header in REFERENCE_HEADERS:
-            for value in block.fields.get(header.lower(), []):
+        for header, key in _REFERENCE_KEYS:
+            for value in block.fields.get(key, ()):
                 for target in targets(value):
                     key = norm_id(target)
                     if key in self._recent:
@@ -116,9 +126,14 @@ class FileIds:
                         self._leftover.extend(self._pending.pop(next(iter(self._pending))))
                         self._beyond_window = True
 
-    def finish(self) -> IdsChecked:
-        """At the end of the file: ids reused further apart than the window, and open references."""
+    def finish(self, software: str | None = None) -> IdsChecked:
+        """At the end of the file: ids reused further apart than the window, and open references.
+
+        ``software`` is what the file's warcinfo says wrote it (None: it does not say); open
+        references of a file written by other software than cablekeep are marked ``foreign``."""
         leftover = self._leftover + [ref for refs in self._pending.values() for ref in refs]
+        if software is not None and not software.startswith(OWN_SOFTWARE):
+            leftover = [replace(ref, foreign=software) for ref in leftover]
         if not self._beyond_window:
             return IdsChecked([], leftover)
         # ids further apart than the window: the file's spool decides
@@ -202,7 +217,18 @@ def _ids_in_two_files(scans: list[ScannedIds], index: IdIndex) -> list[Problem]:
 
 def unresolved_problem(ref: Reference, elsewhere_checked: bool) -> Problem:
     """The problem of a reference no checked file resolves: a warning for a revisit that names its
-    original by URI and date (unless the earlier bags were all checked), else a broken reference."""
+    original by URI and date (unless the earlier bags were all checked), and for a file written by
+    other software than cablekeep, whose crawl may span files not here; else a broken reference."""
+    if ref.foreign is not None:
+        return Problem(
+            "warning",
+            ref.path,
+            f"{ref.header} of the record at offset {ref.offset} names {ref.target}, which no checked WARC file "
+            f"holds; this file was written by {ref.foreign[:80]}, not cablekeep, and its crawl may span files "
+            "that are not here, so this is not counted as an error.",
+            offset=ref.offset,
+            record_id=ref.source,
+        )
     if ref.external_ok and not elsewhere_checked:
         return Problem(
             "warning",
