@@ -17,7 +17,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from cablekeep.cluster.session import ClusterSession
-from cablekeep.fixity import verify as fixity_verify
+from cablekeep.fixity import dirsource as fixity_verify
 from cablekeep.fixity.audit import audit
 from cablekeep.fixity.history import FixityHistory
 from cablekeep.fixity.report import Report

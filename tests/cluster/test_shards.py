@@ -10,7 +10,7 @@ from typing import Any
 
 import bagit
 
-from cablekeep.fixity import verify as fixity_verify
+from cablekeep.fixity import dirsource as fixity_verify
 from cablekeep.fixity.verify import verify_bag
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import bagit
 import pytest
 
-from cablekeep.fixity import verify as fixity
+from cablekeep.fixity import dirsource, sources
 from cablekeep.fixity.tagfiles import check_path, parse_bag_info, parse_declaration
 from cablekeep.errors import BagUnreadableError, UsageError
 from cablekeep.fixity.verify import verify_bag
@@ -202,15 +202,15 @@ def test_multiprocess_report_equals_in_process(tmp_path: Path, monkeypatch: pyte
         path.write_bytes(path.read_bytes().replace(b"cable", b"CABLE", 1))
     (bag / "data/cables/0100.txt").unlink()
     (bag / "data/cables/zz-extra.txt").write_text("extra")
-    monkeypatch.setattr(fixity, "BATCH_FILES", 16)  # many batches, several in flight
+    monkeypatch.setattr(dirsource, "BATCH_FILES", 16)  # many batches, several in flight
     pools: list[int] = []
-    real_make_pool = fixity._make_pool
+    real_make_pool = dirsource._make_pool
 
     def counting_make_pool(processes: int) -> ProcessPoolExecutor:
         pools.append(processes)
         return real_make_pool(processes)
 
-    monkeypatch.setattr(fixity, "_make_pool", counting_make_pool)
+    monkeypatch.setattr(dirsource, "_make_pool", counting_make_pool)
     in_process = verify_bag(bag, processes=1)
     assert pools == []
     pooled = verify_bag(bag, processes=2)
@@ -224,12 +224,12 @@ def test_small_bags_use_no_pool(bag: Path, monkeypatch: pytest.MonkeyPatch) -> N
     def no_pool(processes: int) -> None:
         raise AssertionError("a 4-file bag must be hashed in-process")
 
-    monkeypatch.setattr(fixity, "_make_pool", no_pool)
+    monkeypatch.setattr(dirsource, "_make_pool", no_pool)
     assert verify_bag(bag, processes=4).ok
 
 
 def test_threshold_is_a_module_constant(bag: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fixity, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(dirsource, "POOL_MIN_FILES", 1)
     pooled = verify_bag(bag, processes=2)
     assert pooled.to_json() == verify_bag(bag, processes=1).to_json()
 
@@ -421,11 +421,10 @@ def test_mypy_rejects_a_misspelt_problem_kind(tmp_path: Path) -> None:
 
 
 def test_a_huge_bag_info_is_capped_in_a_directory_bag(bag: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cablekeep.fixity import sources
-
+    assert sources.TAG_TEXT_LIMIT == 16 << 20
     info = bag / "bag-info.txt"
     limit = len(info.read_bytes()) + 100
-    monkeypatch.setattr(fixity, "TAG_TEXT_LIMIT", limit)  # the cap every source reads tag files with
+    monkeypatch.setattr(sources, "TAG_TEXT_LIMIT", limit)  # the cap every source reads tag files with
     assert verify_bag(bag).ok  # under the cap: read as before
     with open(info, "ab") as handle:
         handle.write(b"Note: " + b"x" * 200 + b"\n")
@@ -433,7 +432,6 @@ def test_a_huge_bag_info_is_capped_in_a_directory_bag(bag: Path, monkeypatch: py
     report = verify_bag(bag)
     assert [(p.kind, p.path) for p in report.problems] == [("not-checked", "bag-info.txt")]
     assert f"{limit >> 20} MiB" in report.problems[0].detail
-    assert sources.TAG_TEXT_LIMIT == 16 << 20
 
 
 def test_a_fifo_in_the_payload_is_reported_and_never_read(bag: Path) -> None:
@@ -450,4 +448,4 @@ def test_a_fifo_in_place_of_a_listed_file_is_never_read(bag: Path) -> None:
     report = verify_bag(bag, processes=1)
     assert ("invalid-structure", "data/index.txt") in kinds(report)
     with pytest.raises(OSError):
-        fixity.open_regular(os.fspath(bag / "data/index.txt"))
+        sources.open_regular(os.fspath(bag / "data/index.txt"))

@@ -6,6 +6,10 @@ history of fixity events in SQLite, exportable as PREMIS.
 
 - ``verify``: the full and fast checks of a bag directory (every manifest, Payload-Oxum, completeness).
 - ``serialized``: the same for a bag inside a tar or zip, read as a stream.
+  Both are entry points to one check, ``bagcheck`` (the steps, once), applying the rules of
+  ``checker`` to a bag read through a ``sources`` bag source: ``dirsource`` (a directory, hashed
+  on a process pool) or ``archivesource`` (a tar or zip, read once); ``packed`` holds the
+  manifest entries and the one checksum comparison.
 - ``tagfiles``: reading BagIt tag files (bagit.txt, bag-info.txt, manifests, fetch.txt) per RFC 8493.
 - ``warccheck``: every WARC record complete, its digests right, its references resolved.
   Its steps: ``warcgzip`` (the file read once, its gzip members), ``warcheaders`` (a record's header

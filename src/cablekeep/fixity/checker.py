@@ -3,11 +3,10 @@
 :class:`BagRules` holds what a check has learnt about a bag (its declaration, Payload-Oxum,
 fetch.txt, the payload it found) and applies each rule as one short method, in the spirit of
 bagit-python's ``validate()``: declaration, bag-info, manifest lines, fetch.txt, case collisions,
-completeness, Payload-Oxum, what fast mode leaves unchecked. The traversal that feeds it depends on
-the source (:mod:`cablekeep.fixity.sources`): a directory is listed and its payload hashed on a
-process pool (:mod:`cablekeep.fixity.verify`); a tar or zip is read once as a stream
-(:mod:`cablekeep.fixity.serialized`). Both subclass :class:`BagRules`, so a rule cannot drift
-between them.
+completeness, Payload-Oxum, what fast mode leaves unchecked. One driver runs them,
+:class:`cablekeep.fixity.bagcheck.BagCheck`, whatever the bag source
+(:mod:`cablekeep.fixity.sources`: a directory, a tar stream, a zip), so a rule cannot drift
+between sources. A listed file's checksum is compared by :func:`cablekeep.fixity.packed.compare_found`.
 """
 
 from __future__ import annotations
@@ -50,7 +49,7 @@ def unicode_form(path: str) -> str:
 
 
 class BagRules:
-    """Every rule of a bag check; subclasses walk a bag source and call them."""
+    """Every rule of a bag check; :class:`~cablekeep.fixity.bagcheck.BagCheck` walks a bag source and calls them."""
 
     def __init__(self, *, fast: bool) -> None:
         self.fast = fast

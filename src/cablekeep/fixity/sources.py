@@ -1,14 +1,21 @@
-"""Bag sources: how the files of a bag are listed and read, for a directory, a tar stream and a zip.
+"""Bag sources: how the files of a bag are listed, read and hashed, for a directory, a tar and a zip.
 
-A source tells the checker what each entry is (regular file, directory, symbolic or hard link,
-special file) and its size, and reads a regular file as a stream. The rules apply the same whatever
-the source (:mod:`cablekeep.fixity.checker`); what differs is only how entries arrive:
+:class:`BagSource` is the one interface the checker (:mod:`cablekeep.fixity.bagcheck`) reads a
+bag through, in the manner of pywb's index sources: one base class, interchangeable sources. A
+source offers four things: the top-level entries and, streamed, the entries under a top-level
+directory (each an :class:`Entry`: regular file, directory, link or special file, and its size);
+a tag file opened for reading, hashed as it is read (:class:`Tee`); and a :class:`FileHasher`
+that takes the listed files one by one and hands back what their hashing found
+(:class:`Hashed`), in the order it likes. The rules apply the same whatever the source; what
+differs is only how entries arrive:
 
-- a directory is listed with ``os.scandir`` and never followed through a link; a file is opened
-  with :func:`open_regular`, which refuses links (``O_NOFOLLOW``) and special files: a FIFO,
-  device or socket is never read (opened without blocking, checked with ``fstat``, closed);
-- a tar (plain, gzip, bzip2, xz) is read once as a stream (``r|``), member after member;
-- a zip's members are read in the order they are stored.
+- a directory (:mod:`cablekeep.fixity.dirsource`) is listed with ``os.scandir`` and never
+  followed through a link; a file is opened with :func:`open_regular`, which refuses links
+  (``O_NOFOLLOW``) and special files: a FIFO, device or socket is never read (opened without
+  blocking, checked with ``fstat``, closed); its payload is hashed on a process pool;
+- a tar (plain, gzip, bzip2, xz) is read once as a stream (``r|``), member after member, and a
+  zip's members in the order they are stored (:mod:`cablekeep.fixity.archivesource`): each
+  member is hashed as it passes, and the checker is answered from what the pass kept.
 
 Every source reads a tag file the same way, through :class:`Tee`: hashed while read, and kept only
 up to :data:`TAG_TEXT_LIMIT` bytes (bag-info.txt, fetch.txt, bagit.txt); past it the file is still
@@ -27,13 +34,18 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, NamedTuple, cast
 
 from ..bagging.layout import BLOCK, READ_FLAGS
 from ..errors import BagUnreadableError
+from .packed import Layout
+from .report import Problem
+from .warccheck import WarcScan
 
 TAG_TEXT_LIMIT = 16 << 20  # the most of a tag file that is read to be parsed, for every source
 
@@ -48,8 +60,95 @@ _SPECIAL = {
 }
 
 
+class AlreadyReported(OSError):
+    """A tag file the source could not read; its problem is reported already."""
+
+
 class SpecialFileError(OSError):
     """A bag path names a FIFO, device or socket; it is never read."""
+
+
+# --------------------------------------------------------------------------- the interface
+
+
+class Entry(NamedTuple):
+    """One entry of a bag, by its bag-relative path (a tuple: a bag of a million files lists fast)."""
+
+    rel: str
+    kind: str  # "file", "dir", "symlink", "other" (FIFO, device, socket: never read)
+    size: int = 0
+    detail: str = ""  # a link's target, or what a special file is
+
+
+@dataclass
+class Hashed:
+    """What hashing some listed files found: their problems (mismatches, read errors), how many
+    files and bytes were checked, and the WARC scans made in the same read."""
+
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    scans: list[WarcScan] = field(default_factory=list)
+
+
+class FileHasher(ABC):
+    """Takes listed files (path, packed manifest entry, size) and reports on each, in any order."""
+
+    @abstractmethod
+    def add(self, rel: str, packed: bytes, size: int) -> None: ...
+
+    @abstractmethod
+    def finish(self) -> None:
+        """Every file added has been reported once this returns."""
+
+
+class BagSource(ABC):
+    """A bag to check: a directory, a tar stream or a zip."""
+
+    target: str  # what the report names
+    no_bag: str  # the message when it holds no bag
+
+    @abstractmethod
+    def top_level(self) -> list[Entry]:
+        """The entries at the top of the bag. :class:`BagUnreadableError` when there is no bag."""
+
+    @abstractmethod
+    def iter_tree(self, top: str) -> Iterator[Entry]:
+        """Every file, link and special file under the top-level directory ``top``, streamed;
+        a directory that cannot be listed is a ``not-checked`` problem in :meth:`problems`."""
+
+    @abstractmethod
+    def open_tag(self, rel: str, hashers: list[hashlib._Hash]) -> Tee:
+        """A tag file for reading, fed to ``hashers`` as it is read; ``OSError`` when it cannot be."""
+
+    @abstractmethod
+    def payload_hasher(
+        self, layout: Layout, on_result: Callable[[Hashed], None], *, declared_bytes: int
+    ) -> AbstractContextManager[FileHasher]:
+        """Hashes payload files against ``layout``'s manifests (WARCs checked in the same read),
+        made before the manifests are read (a pool starts small)."""
+
+    @abstractmethod
+    def tag_hasher(self, layout: Layout, on_result: Callable[[Hashed], None]) -> FileHasher:
+        """Hashes the tag files not read as text against the tag manifests."""
+
+    @abstractmethod
+    def take_problems(self) -> list[Problem]:
+        """Problems of the source itself found so far (an archive cut short, a member beside the
+        bag...), each handed out once."""
+
+    def earlier_record_ids(self) -> tuple[Iterable[str], bool, list[Problem]]:
+        """The WARC record ids of earlier bags this one depends on (a collection-deduplicated
+        crawl), whether every such bag was found, and a warning for each one that was not."""
+        return (), False, []
+
+    def witness(self, scans: Sequence[WarcScan]) -> list[Problem]:
+        """The bag's own index, cable records and crawl log checked against its WARCs (scanned as
+        ``scans``): :mod:`cablekeep.fixity.witness`. Nothing for a source that cannot read it again."""
+        return []
+
+    def close(self) -> None:
+        """Release what the source holds (spooled WARC record ids of files never handed out)."""
 
 
 # --------------------------------------------------------------------------- a directory
@@ -93,41 +192,50 @@ def special_kind(entry: os.DirEntry[str]) -> str:
 class Tee(io.RawIOBase):
     """Reads a member stream, feeding every byte to hashers and counting them."""
 
-    def __init__(self, stream: IO[bytes], hashers: list[hashlib._Hash]) -> None:
+    def __init__(self, stream: IO[bytes], hashers: list[hashlib._Hash], *, owns: bool = False) -> None:
         super().__init__()
         self._stream = stream
+        self._owns = owns  # close ``stream`` with the tee
         self.hashers = hashers
         self.size = 0
+
+    def close(self) -> None:
+        if self._owns and not self.closed:
+            self._stream.close()
+        super().close()
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]  # typeshed: WriteableBuffer
-        data = self._stream.read(len(buffer))
+        data = self._take(len(buffer))
         n = len(data)
-        if n:
-            memoryview(buffer)[:n] = data
-            for hasher in self.hashers:
-                hasher.update(data)
-            self.size += n
+        memoryview(buffer)[:n] = data
         return n
 
     def read_capped(self, limit: int) -> bytes | None:
         """Everything (None past ``limit`` bytes: the rest is still read and hashed)."""
         parts: list[bytes] = []
         kept = 0
-        buffer = bytearray(BLOCK)
-        while n := self.readinto(buffer):
-            kept += n
+        while data := self._take(BLOCK):
+            kept += len(data)
             if kept <= limit:
-                parts.append(bytes(buffer[:n]))
+                parts.append(data)
         return b"".join(parts) if kept <= limit else None
 
     def drain(self) -> None:
-        buffer = bytearray(BLOCK)
-        while self.readinto(buffer):
+        while self._take(BLOCK):
             pass
 
+    def _take(self, size: int) -> bytes:
+        """Up to ``size`` bytes, hashed and counted (no buffer of our own to fill: a member's reader
+        hands out its own bytes)."""
+        data = self._stream.read(size)
+        if data:
+            for hasher in self.hashers:
+                hasher.update(data)
+            self.size += len(data)
+        return data
 
 
 # --------------------------------------------------------------------------- archives

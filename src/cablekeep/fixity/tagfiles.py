@@ -85,24 +85,40 @@ class Declaration:
         """Apply BagIt 1.0 rules: declared 1.0 or later, or unknown."""
         return self.version is None or self.version >= V1_0
 
+    def problem(self, kind: ProblemKind, detail: str) -> None:
+        self.problems.append(Problem(kind, BAGIT_TXT, detail))
+
+
+_Field = tuple[str, str, bool, bool, bool]  # label, value, whitespace before the colon, odd whitespace after, trailing
+
 
 def parse_declaration(raw: bytes) -> Declaration:
     """Parse the bytes of bagit.txt (RFC 8493 section 2.1.1)."""
     decl = Declaration()
+    text = _declaration_text(raw, decl)
+    fields, malformed = _declaration_fields(text)
+    _declared_version(fields, decl)  # the version decides how strict the rest is, so find it first
+    for line in malformed:
+        decl.problem("invalid-structure", f"bagit.txt line {line!r} is not 'Label: value'.")
+    _check_declaration_fields(fields, decl)
+    if decl.version is not None and decl.version > V1_0:
+        decl.problem("warning", f"BagIt-Version {decl.version_text} is newer than 1.0; checked by the 1.0 rules.")
+    return decl
 
-    def problem(kind: ProblemKind, detail: str) -> None:
-        decl.problems.append(Problem(kind, BAGIT_TXT, detail))
 
+def _declaration_text(raw: bytes, decl: Declaration) -> str:
     if raw.startswith(_UTF8_BOM):
-        problem("invalid-structure", "bagit.txt begins with a byte-order mark, which is forbidden.")
+        decl.problem("invalid-structure", "bagit.txt begins with a byte-order mark, which is forbidden.")
         raw = raw[len(_UTF8_BOM) :]
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problem("invalid-structure", f"bagit.txt is not valid UTF-8 ({exc.reason}).")
-        text = raw.decode("utf-8", "replace")
+        decl.problem("invalid-structure", f"bagit.txt is not valid UTF-8 ({exc.reason}).")
+        return raw.decode("utf-8", "replace")
 
-    fields: list[tuple[str, str, bool, bool, bool]] = []  # label, value, ws before, odd ws after, trailing
+
+def _declaration_fields(text: str) -> tuple[list[_Field], list[str]]:
+    fields: list[_Field] = []
     malformed: list[str] = []
     for line in split_lines(text):
         match = _DECLARATION_RE.match(line)
@@ -111,50 +127,46 @@ def parse_declaration(raw: bytes) -> Declaration:
             continue
         label, before, after, value, trailing = match.groups()
         fields.append((label, value, bool(before), after != " ", bool(trailing)))
+    return fields, malformed
 
-    # The version decides how strict the rest is, so find it first.
+
+def _declared_version(fields: list[_Field], decl: Declaration) -> None:
     for label, value, *_ in fields:
         if label == "BagIt-Version":
             decl.version_text = value
             vmatch = _VERSION_RE.match(value)
             if vmatch is None:
-                problem(
-                    "invalid-structure",
-                    f"BagIt-Version {value!r} is not a MAJOR.MINOR version number.",
-                )
+                decl.problem("invalid-structure", f"BagIt-Version {value!r} is not a MAJOR.MINOR version number.")
             else:
                 decl.version = (int(vmatch.group(1)), int(vmatch.group(2)))
-            break
-    strict_kind: ProblemKind = "invalid-structure" if decl.strict else "warning"
+            return
 
-    for line in malformed:
-        problem("invalid-structure", f"bagit.txt line {line!r} is not 'Label: value'.")
+
+def _check_declaration_fields(fields: list[_Field], decl: Declaration) -> None:
+    strict_kind: ProblemKind = "invalid-structure" if decl.strict else "warning"
     seen: set[str] = set()
     for index, (label, value, before, odd_after, trailing) in enumerate(fields):
         if label in seen:
-            problem("invalid-structure", f"bagit.txt declares {label} more than once.")
+            decl.problem("invalid-structure", f"bagit.txt declares {label} more than once.")
             continue
         seen.add(label)
         if label not in ("BagIt-Version", "Tag-File-Character-Encoding"):
-            problem(strict_kind, f"bagit.txt has an unexpected line {label!r}; it must hold exactly two lines.")
+            decl.problem(strict_kind, f"bagit.txt has an unexpected line {label!r}; it must hold exactly two lines.")
             continue
         if label == "BagIt-Version" and index != 0:
-            problem(strict_kind, "bagit.txt must declare BagIt-Version first, then Tag-File-Character-Encoding.")
+            decl.problem(strict_kind, "bagit.txt must declare BagIt-Version first, then Tag-File-Character-Encoding.")
         if before:
-            problem(strict_kind, f"bagit.txt has whitespace before the colon after {label}.")
+            decl.problem(strict_kind, f"bagit.txt has whitespace before the colon after {label}.")
         if odd_after:
-            problem(strict_kind, f"bagit.txt must have exactly one space after '{label}:'.")
+            decl.problem(strict_kind, f"bagit.txt must have exactly one space after '{label}:'.")
         if trailing:
-            problem("warning", f"bagit.txt has trailing whitespace after the {label} value.")
+            decl.problem("warning", f"bagit.txt has trailing whitespace after the {label} value.")
         if label == "Tag-File-Character-Encoding":
             decl.encoding = value
     if "BagIt-Version" not in seen:
-        problem("invalid-structure", "bagit.txt has no BagIt-Version line.")
+        decl.problem("invalid-structure", "bagit.txt has no BagIt-Version line.")
     if "Tag-File-Character-Encoding" not in seen:
-        problem("invalid-structure", "bagit.txt has no Tag-File-Character-Encoding line.")
-    if decl.version is not None and decl.version > V1_0:
-        problem("warning", f"BagIt-Version {decl.version_text} is newer than 1.0; checked by the 1.0 rules.")
-    return decl
+        decl.problem("invalid-structure", "bagit.txt has no Tag-File-Character-Encoding line.")
 
 
 def parse_bag_info(lines: list[str], where: str = BAG_INFO_TXT) -> tuple[list[tuple[str, str]], list[Problem]]:

@@ -391,8 +391,8 @@ def check_directory_witness(root: Path, scans: Sequence[WarcScan]) -> list[Probl
     Nothing (an empty list) for a bag cablekeep did not make or that holds no ``data/index.cdxj``.
     """
     index = root / INDEX
-    if not os.path.isfile(index) or os.path.islink(index):
-        return []
+    if not scans or not os.path.isfile(index) or os.path.islink(index):
+        return []  # no WARC (`cablekeep bag` of any folder also says cablekeep): no capture to witness
     warcs = [scan.path for scan in scans]
     if not made_by_cablekeep(_read_capped(root / BAG_INFO_TXT), _first_bytes(root, sorted(warcs))):
         return []

@@ -1,0 +1,334 @@
+"""A bag directory as a :class:`~cablekeep.fixity.sources.BagSource`: listed without following links,
+its payload hashed on a process pool in bounded batches.
+
+Hashing runs in-process for small bags and in a ``ProcessPoolExecutor`` (``processes``) when the
+largest payload manifest has more than :data:`POOL_MIN_FILES` lines or Payload-Oxum declares more
+than :data:`POOL_MIN_BYTES`. Files go to the workers in batches of at most :data:`BATCH_FILES`
+files (or :data:`BATCH_BYTES`), a bounded number in flight; each worker hashes a file once for
+every algorithm, checks a WARC record by record in the same read, compares with the packed
+manifest entry it was sent (:func:`cablekeep.fixity.packed.compare_found`) and returns only what
+it found. The pool forks while this process has a single thread and uses ``forkserver`` otherwise
+(:func:`cablekeep.bagging.hashing.make_pool`).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..bagging.hashing import hasher_factory, make_pool
+from ..bagging.layout import BLOCK, DEPENDS_FILE
+from ..errors import BagUnreadableError
+from .packed import Layout, compare_found
+from .report import Problem
+from .sources import BagSource, Entry, FileHasher, Hashed, Tee, open_regular, special_kind
+from .warccheck import WarcScan, is_warc_name, scan_warc_stream
+from .witness import check_directory_witness
+
+POOL_MIN_FILES = 64
+POOL_MIN_BYTES = 64 << 20
+BATCH_FILES = 256
+BATCH_BYTES = 32 << 20
+# Batches for an ``executor`` (a cluster, see cablekeep.cluster): each costs a round trip through its
+# scheduler, so they are bigger.
+REMOTE_BATCH_FILES = 4096
+REMOTE_BATCH_BYTES = 256 << 20
+INFLIGHT_PER_PROCESS = 3
+
+_buffer: bytearray | None = None
+
+
+def open_nofollow(path: str) -> int:
+    return open_regular(path)  # never through a link, never a FIFO or device
+
+
+class _CountingHashers:
+    """Feeds a WARC's raw bytes to the manifest hashers and counts them."""
+
+    def __init__(self, hashers: list[hashlib._Hash]) -> None:
+        self._hashers = hashers
+        self.bytes = 0
+
+    def update(self, data: bytes | bytearray | memoryview, /) -> None:
+        self.bytes += len(data)
+        for hasher in self._hashers:
+            hasher.update(data)
+
+
+def _hash_fd(fd: int, rel: str, hashers: list[hashlib._Hash], check_warc: bool, result: Hashed) -> int:
+    """Feed the file to ``hashers`` (and scan it when a WARC); its size."""
+    global _buffer
+    if _buffer is None:
+        _buffer = bytearray(BLOCK)
+    if check_warc and is_warc_name(rel):
+        with os.fdopen(fd, "rb", buffering=0, closefd=False) as stream:
+            counting = _CountingHashers(hashers)
+            scan = scan_warc_stream(stream, name=rel, display_path=rel, raw_hashers=[counting])
+        result.problems.extend(scan.problems)
+        scan.problems = []
+        result.scans.append(scan)
+        return counting.bytes
+    view = memoryview(_buffer)
+    size = 0
+    while n := os.readv(fd, [_buffer]):
+        chunk = view if n == BLOCK else view[:n]
+        for hasher in hashers:
+            hasher.update(chunk)
+        size += n
+    return size
+
+
+def check_batch(
+    root: str,
+    layout: Layout,
+    items: list[tuple[str, bytes]],
+    check_warcs: bool,
+    open_file: Callable[[str], int] = open_nofollow,
+) -> Hashed:
+    """Hash each file once for all algorithms and compare; runs in a worker or in-process."""
+    factories = [hasher_factory(name) for name in layout.hash_names]
+    result = Hashed()
+    for rel, packed in items:
+        hashers: list[hashlib._Hash | None] = [None if f is None else f() for f in factories]
+        try:
+            fd = open_file(os.path.join(root, rel))
+        except FileNotFoundError:
+            result.problems.append(Problem("missing", rel, "the file disappeared while the bag was being verified."))
+            continue
+        except OSError as exc:
+            result.problems.append(_open_problem(rel, exc))
+            continue
+        try:
+            size = _hash_fd(fd, rel, [h for h in hashers if h is not None], check_warcs, result)
+        except OSError as exc:
+            result.problems.append(
+                Problem("not-checked", rel, f"reading the file failed ({exc.strerror or exc}); it was not verified.")
+            )
+            continue
+        finally:
+            os.close(fd)
+        result.files += 1
+        result.bytes += size
+        found = [None if h is None else h.digest() for h in hashers]
+        result.problems.extend(compare_found(rel, layout, packed, found, tag_file=not check_warcs))
+    return result
+
+
+def _open_problem(rel: str, exc: OSError) -> Problem:
+    if exc.errno == errno.ELOOP:
+        return Problem("symlink", rel, "the file is a symbolic link; links are refused, never followed.")
+    return Problem("not-checked", rel, f"the file could not be opened ({exc.strerror or exc}); it was not verified.")
+
+
+def _make_pool(processes: int) -> ProcessPoolExecutor:
+    return make_pool(processes)  # the patch point for tests; see cablekeep.bagging.hashing
+
+
+class _Dispatcher(FileHasher):
+    """Groups files into batches and runs them in-process or in the pool, a bounded number at a time."""
+
+    def __init__(
+        self,
+        root: str,
+        layout: Layout,
+        pool: Executor | None,
+        processes: int,
+        on_result: Callable[[Hashed], None],
+        open_file: Callable[[str], int] = open_nofollow,
+        *,
+        payload: bool = True,
+        remote: bool = False,
+    ) -> None:
+        self._limits = (REMOTE_BATCH_FILES, REMOTE_BATCH_BYTES) if remote else (BATCH_FILES, BATCH_BYTES)
+        self._open_file = open_file
+        self._root = root
+        self._layout = layout
+        self._pool = pool
+        self._payload = payload
+        self._on_result = on_result
+        self._max_inflight = max(2, processes * INFLIGHT_PER_PROCESS)
+        self._inflight: set[Future[Hashed]] = set()
+        self._batch: list[tuple[str, bytes]] = []
+        self._batch_bytes = 0
+
+    def add(self, rel: str, packed: bytes, size: int) -> None:
+        most_files, most_bytes = self._limits
+        if (self._payload and is_warc_name(rel)) or size >= most_bytes:
+            self._submit([(rel, packed)])
+            return
+        self._batch.append((rel, packed))
+        self._batch_bytes += size
+        if len(self._batch) >= most_files or self._batch_bytes >= most_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            batch, self._batch, self._batch_bytes = self._batch, [], 0
+            self._submit(batch)
+
+    def _submit(self, items: list[tuple[str, bytes]]) -> None:
+        args = (self._root, self._layout, items, self._payload, self._open_file)
+        if self._pool is None:
+            self._on_result(check_batch(*args))
+            return
+        self._inflight.add(self._pool.submit(check_batch, *args))
+        while len(self._inflight) >= self._max_inflight:
+            self._collect()
+
+    def _collect(self) -> None:
+        done, self._inflight = wait(self._inflight, return_when=FIRST_COMPLETED)
+        for future in done:
+            self._on_result(future.result())
+
+    def finish(self) -> None:
+        self._flush()
+        while self._inflight:
+            self._collect()
+
+
+class DirectorySource(BagSource):
+    """The bag at ``root``, a directory. ``open_file`` opens a payload file for hashing (tests inject
+    read errors with it; a module-level function when a pool is used)."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        processes: int,
+        open_file: Callable[[str], int] = open_nofollow,
+        executor: Executor | None = None,
+    ) -> None:
+        self.executor = executor  # hashes the payload batches instead of a pool of our own (a cluster)
+        if not root.is_dir():
+            raise BagUnreadableError(f"{root} is not a directory; a bag is a directory holding bagit.txt")
+        self.root = root
+        self.root_s = os.fspath(root)
+        self.target = self.root_s
+        self.no_bag = f"{root} is not a bag: it has no bagit.txt, no manifest and no data/"
+        self.processes = processes
+        self.open_file = open_file
+        self._problems: list[Problem] = []
+
+    def take_problems(self) -> list[Problem]:
+        problems, self._problems = self._problems, []
+        return problems
+
+    def top_level(self) -> list[Entry]:
+        try:
+            listing = list(os.scandir(self.root_s))
+        except OSError as exc:
+            raise BagUnreadableError(f"cannot list the bag directory {self.root}: {exc.strerror or exc}") from exc
+        return [self._entry(entry, entry.name) for entry in listing]
+
+    @staticmethod
+    def _entry(entry: os.DirEntry[str], rel: str) -> Entry:
+        if entry.is_symlink():
+            return Entry(rel, "symlink")
+        if entry.is_dir(follow_symlinks=False):
+            return Entry(rel, "dir")
+        if not entry.is_file(follow_symlinks=False):
+            return Entry(rel, "other", detail=special_kind(entry))
+        return Entry(rel, "file", entry.stat(follow_symlinks=False).st_size)
+
+    def iter_tree(self, top: str) -> Iterator[Entry]:
+        stack = [top]
+        while stack:
+            rel_dir = stack.pop()
+            try:
+                iterator = os.scandir(os.path.join(self.root_s, rel_dir))
+            except OSError as exc:
+                self._problems.append(
+                    Problem.not_checked(rel_dir, f"the directory could not be listed ({exc.strerror or exc}).")
+                )
+                continue
+            with iterator:
+                for dir_entry in iterator:
+                    entry = self._entry(dir_entry, f"{rel_dir}/{dir_entry.name}")
+                    if entry.kind == "dir":
+                        stack.append(entry.rel)
+                    else:
+                        yield entry
+
+    def open_tag(self, rel: str, hashers: list[hashlib._Hash]) -> Tee:
+        fd = open_regular(os.path.join(self.root_s, rel))
+        return Tee(os.fdopen(fd, "rb", buffering=0), hashers, owns=True)
+
+    @contextmanager
+    def payload_hasher(
+        self, layout: Layout, on_result: Callable[[Hashed], None], *, declared_bytes: int
+    ) -> Iterator[FileHasher]:
+        if self.executor is not None:
+            yield _Dispatcher(self.root_s, layout, self.executor, self.processes, on_result, self.open_file,
+                              remote=True)
+            return
+        pool = None
+        if self.processes > 1 and (
+            self._estimate_entries(layout) > POOL_MIN_FILES or declared_bytes > POOL_MIN_BYTES
+        ):
+            pool = _make_pool(self.processes)
+        try:
+            yield _Dispatcher(self.root_s, layout, pool, self.processes, on_result, self.open_file)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _estimate_entries(self, layout: Layout) -> int:
+        """Lines in the largest payload manifest, counted without parsing."""
+        most = 0
+        for name in layout.manifests:
+            count = 0
+            try:
+                with open(os.path.join(self.root_s, name), "rb", buffering=0) as stream:
+                    while block := stream.read(BLOCK):
+                        count += block.count(b"\n")
+            except OSError:
+                continue
+            most = max(most, count)
+        return most
+
+    def tag_hasher(self, layout: Layout, on_result: Callable[[Hashed], None]) -> FileHasher:
+        return _Dispatcher(self.root_s, layout, None, 1, on_result, payload=False)
+
+    def witness(self, scans: Sequence[WarcScan]) -> list[Problem]:
+        return check_directory_witness(self.root, scans)
+
+    def earlier_record_ids(self) -> tuple[Iterable[str], bool, list[Problem]]:
+        """The record ids in the CDXJ indexes of the earlier bags this bag names in
+        ``cablekeep-depends-on.txt`` (one "<bag name> <External-Identifier>" a line; a bag of a
+        collection-deduplicated crawl) that sit beside this bag; and whether all of them did."""
+        listing = os.path.join(self.root_s, DEPENDS_FILE)
+        if not os.path.isfile(listing):
+            return [], False, []
+        indexes: list[str] = []
+        problems: list[Problem] = []
+        with open(listing, encoding="utf-8") as handle:
+            names = [line.split()[0] for line in handle if line.strip()]
+        for name in names:
+            index = os.path.join(os.path.dirname(self.root_s), name, "data", "index.cdxj")
+            if os.path.sep in name or name in (".", "..") or not os.path.isfile(index):
+                problems.append(Problem.warning(
+                    DEPENDS_FILE,
+                    f"earlier bag {name} is not beside this one: revisit records pointing into it were not checked; "
+                    "put it next to this bag and verify again",
+                ))
+                continue
+            indexes.append(index)
+        return _cdxj_record_ids(indexes), not problems, problems
+
+
+def _cdxj_record_ids(indexes: list[str]) -> Iterator[str]:
+    """The record ids of the captures in CDXJ index files, read as they are needed."""
+    for index in indexes:
+        with open(index, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.split(" ", 2)
+                if len(fields) == 3 and '"record_id"' in fields[2]:
+                    record_id = json.loads(fields[2]).get("record_id")
+                    if isinstance(record_id, str):
+                        yield record_id
