@@ -19,6 +19,11 @@ from cablekeep.capture.warc import OPEN_SUFFIX, WarcWriter, trim_open_file
 
 
 class Misbehaving(http.server.BaseHTTPRequestHandler):
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # one Date for every response: two fetches of a page compared record by record must not
+        # differ because a second ticked between them
+        return "Tue, 04 Oct 2011 01:02:03 GMT"
+
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
