@@ -995,14 +995,16 @@ def check(targets: tuple[Path, ...], as_json: bool, rearchive: bool, db: Path) -
 @click.option("--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True,
               help="One self-contained HTML file, or the same rows as CSV or JSON.")
 @click.option("--robust-links", is_flag=True, help="Robust Links of every archived source: an HTML snippet and JSON.")
-@click.option("--replay-base", metavar="URL", help="A wayback-style replay (URL/<time>/<url>) for replay and version URLs.")
+@click.option("--replay-base", metavar="URL", help="A wayback-style replay (URL/<time>/<url>) for replay and version "
+              "URLs (default: the MANIFEST's access.replay_base).")
 @_linkrot_db_option
 def report(target: str | None, out: Path | None, fmt: str, robust_links: bool, replay_base: str | None,
            db: Path) -> None:
     """Report the link-rot history of a collection (TARGET: its MANIFEST or its name) or of everything checked.
 
     With --robust-links and a MANIFEST, the links cover every source its bags archived, checked or not;
-    otherwise every source the history has checked."""
+    otherwise every source the history has checked. Replay and version URLs are built from --replay-base,
+    or else from the MANIFEST's access.replay_base."""
     from .manifest import load_manifest
     from .run import earlier_bags
     from .watch.report import write_csv, write_html, write_json, write_robust_links, write_robust_links_of_bags
@@ -1012,6 +1014,7 @@ def report(target: str | None, out: Path | None, fmt: str, robust_links: bool, r
     if target is not None and Path(target).is_file():
         manifest = load_manifest(Path(target))
         collection = manifest.collection
+        replay_base = replay_base or manifest.access.replay_base
         if robust_links:
             bags = earlier_bags(manifest)
             if not bags:

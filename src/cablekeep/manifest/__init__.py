@@ -17,6 +17,7 @@ with no value is an error, except ``site.cable_url`` and ``site.original_url``, 
 - ``site``: the site section: URL templates and site profiles written in YAML.
 - ``seeds``: seeds and seed lists (read line by line, never held whole).
 - ``sections``: the other sections: collection, organization, follow, fetch, warc, bag.
+- ``access``: the access section: the replay the collection is reached through (``replay_base``).
 - ``delivery``: the delivery destinations, by name (never credentials).
 - ``schedule``: the schedule and notify sections; ``cron``: cron expressions (the only cronsim import).
 """
@@ -29,6 +30,7 @@ from .model import (
     DEFAULT_USER_AGENT,
     MANIFEST_VERSION,
     CAPTURE_MODES,
+    Access,
     BagOptions,
     CaptureMode,
     CaptureModes,
@@ -58,7 +60,7 @@ from .seeds import Seeds
 from .values import parse_size
 
 __all__ = [
-    "CAPTURE_MODES", "DEFAULT_USER_AGENT", "MANIFEST_VERSION", "SECTION_KEYS", "BagOptions", "CaptureMode",
+    "CAPTURE_MODES", "DEFAULT_USER_AGENT", "MANIFEST_VERSION", "SECTION_KEYS", "Access", "BagOptions", "CaptureMode",
     "CaptureModes", "Contact", "Dedup", "DeliveryTarget", "FetchOptions",
     "Follow", "Manifest", "Organization", "Robots", "Seed", "SeedFile", "SeedKind", "Seeds", "Site",
     "WarcOptions", "load_manifest", "load_manifest_text", "parse_size",

@@ -15,7 +15,7 @@ _T = TypeVar("_T")
 # Known keys of each mapping, by section; used to reject unknown keys and to suggest the right one.
 SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "": ("cablekeep", "collection", "title", "description", "organization", "site", "seeds",
-         "follow", "fetch", "warc", "bag", "schedule", "delivery", "notify"),
+         "follow", "fetch", "warc", "bag", "schedule", "delivery", "notify", "access"),
     "organization": ("name", "address", "contact"),
     "organization.contact": ("name", "email"),
     "site": ("cable_url", "original_url", "profile"),
@@ -32,6 +32,7 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "notify": ("webhook", "email"),
     "notify.webhook": ("url", "retries", "timeout"),
     "notify.email": ("host", "port", "starttls", "from", "to", "username_env", "password_env", "timeout"),
+    "access": ("replay_base",),
 }
 
 

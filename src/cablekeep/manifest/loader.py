@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import ManifestError
+from .access import read_access
 from .delivery import read_delivery
 from .keys import Section, check_key_names, check_keys
 from .model import MANIFEST_VERSION, Manifest
@@ -100,4 +101,5 @@ def _read_sections(reader: ValueReader, root: Section, path: Path, text: str, ve
         delivery=delivery,
         destinations=destinations,
         notify=read_notify(reader, root),
+        access=read_access(reader, root.section("access")),
     )

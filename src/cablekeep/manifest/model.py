@@ -236,6 +236,16 @@ class Notify:
 
 
 @dataclass(frozen=True)
+class Access:
+    """The manifest's ``access:``: how people reach what the collection archived. ``replay_base`` is a
+    wayback-style replay of the collection's WARCs (a library's own wayback, or ``cablekeep replay``):
+    a capture is at ``<replay_base>/<14-digit time>/<url>``. The link-rot report's replay links and
+    Robust Links' version URLs are built from it when ``--replay-base`` is not given; None: not set."""
+
+    replay_base: str | None = None
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A loaded manifest. ``path`` is absolute; ``source_text`` is the YAML exactly as read, to be
     stored in the bag as the manifest as used. Fields holding plain mappings are compared but left
@@ -258,6 +268,7 @@ class Manifest:
     delivery: tuple[Mapping[str, object], ...] = field(hash=False)  # as written; checked into destinations
     destinations: tuple[DeliveryTarget, ...] = ()
     notify: Notify = field(default_factory=Notify)
+    access: Access = field(default_factory=Access)
 
     def destination(self, name: str | None) -> DeliveryTarget:
         """The destination called ``name``, or the only one when ``name`` is None. Raises ValueError saying which exist."""

@@ -4,8 +4,9 @@ The HTML needs no network: an inline SVG chart of the sources alive (unchanged),
 (gone and soft-404) and failing (server-error, unreachable, blocked) at each check; the latest state per
 host and per cable (which of a cable's sources rotted); and a table of every source not found as
 archived, with its live URL, the archived capture (time, WARC file and offset, replay URL when a replay
-base is given), its class, why, and since when. CSV and JSON hold the same rows. Rows are streamed from
-the history; only per-host, per-cable and per-check counts are held.
+base is given: ``--replay-base``, or the manifest's ``access.replay_base``), its class, why, and since
+when. CSV and JSON hold the same rows. Rows are streamed from the history; only per-host, per-cable and
+per-check counts are held.
 
 Every output is written under a temporary name beside the target and renamed into place, so an
 interrupted report never leaves something that looks finished.
@@ -208,8 +209,8 @@ def _date(timestamp: str) -> str:
 
 def _need_replay_base(replay_base: str | None) -> str:
     if not replay_base:
-        raise UsageError("Robust Links need the archived version's URL: give --replay-base (a wayback, or "
-                         "cablekeep replay)")
+        raise UsageError("Robust Links need the archived version's URL: give --replay-base (a wayback, or the "
+                         "address cablekeep replay prints), or set access.replay_base in the collection's manifest")
     return replay_base
 
 
