@@ -359,8 +359,9 @@ def test_collection_dedup_points_at_the_earlier_bag(write_manifest: Callable[...
     # without the earlier bag it says what it could not check
     away = first.bag.path.with_name("elsewhere")
     first.bag.path.rename(away)
-    report = verify_bag(second.bag.path)
-    assert report.ok and any(p.kind == "warning" and first.bag.path.name in p.detail for p in report.problems)
+    report = verify_bag(second.bag.path)  # not checked is never passed: INCOMPLETE, naming the bag
+    assert report.verdict == "incomplete"
+    assert any(p.kind == "not-checked" and first.bag.path.name in p.detail for p in report.problems)
     # an earlier bag that does not hold the originals: broken references
     first.bag.path.mkdir()
     (first.bag.path / "data").mkdir()
@@ -393,3 +394,28 @@ def test_resume_refuses_a_changed_manifest(write_manifest: Callable[..., Path]) 
         run_manifest(load_manifest(changed))
     summary = run_manifest(load_manifest(path))  # the original manifest finishes the crawl
     assert summary.report.ok and summary.crawl.resumed
+
+
+def test_a_damaged_earlier_bag_stops_collection_dedup_with_a_clear_error(
+    write_manifest: Callable[..., Path], tmp_path: Path, cli: Any
+) -> None:
+    path = write_manifest(warc={"dedup": "collection"}, follow={"depth": 0})
+    earlier = tmp_path / "bags" / "test-cables-20200101T000000Z"
+    (earlier / "data").mkdir(parents=True)
+    (earlier / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    (earlier / "data" / "index.cdxj").write_text("garbage line\n")
+    result = cli("run", "--quiet", str(path))
+    assert result.exit_code == 4, result.stderr
+    assert "Traceback" not in result.stderr and str(earlier) in result.stderr and "index" in result.stderr
+
+
+def test_a_damaged_dependency_list_is_reported_not_a_crash(tmp_path: Path, cli: Any) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.txt").write_text("a\n")
+    assert cli("bag", str(source), "--output", str(tmp_path / "out")).exit_code == 0
+    bag = tmp_path / "out" / "src"
+    (bag / "cablekeep-depends-on.txt").write_bytes(b"\xff\xfe nowhere\n")
+    result = cli("verify", str(bag), "--db", str(tmp_path / "h.sqlite"))
+    assert "Traceback" not in result.stderr
+    assert result.exit_code == 8 and "INCOMPLETE" in result.stdout and "not beside this one" in result.stdout

@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import __version__
-from ..errors import UsageError
+from ..errors import BagUnreadableError, UsageError
 from ..manifest import Manifest
 from .canon import InvalidUrlError, host_of, normalise_url, surt_key
-from .cdxj import iter_index
+from .cdxj import CdxjError, iter_index
 from .recorder import INVALID_KEY_PREFIX
 from .state import CrawlState
 from .warc import OPEN_SUFFIX, trim_open_file
@@ -66,18 +66,27 @@ def open_state(
 def load_earlier_bags(state: CrawlState, bags: Sequence[Path]) -> None:
     """Payload digests of the collection's earlier bags, so unchanged payloads become revisits.
 
-    Only 200 responses (not revisits) that carry their WARC-Date are taken; a malformed index line
-    raises :class:`~cablekeep.capture.cdxj.CdxjError`."""
+    Only 200 responses (not revisits) that carry their WARC-Date are taken. An index that cannot be
+    read (a malformed line, bad bytes) raises :class:`~cablekeep.errors.BagUnreadableError` naming
+    the bag and the line, before anything of the new crawl is written: deduplicating against a
+    damaged bag would point revisits at records nobody can check."""
     for bag in bags:
         index = bag / "data" / "index.cdxj"
         if not index.is_file():
             continue
-        for line in iter_index(index):
-            if line.mime == "warc/revisit" or line.status != 200 or line.warc_date is None:
-                continue
-            if line.digest is None or line.url is None:
-                continue
-            state.add_digest(line.digest, line.url, line.warc_date, line.record_id, bag.name)
+        try:
+            for line in iter_index(index):
+                if line.mime == "warc/revisit" or line.status != 200 or line.warc_date is None:
+                    continue
+                if line.digest is None or line.url is None:
+                    continue
+                state.add_digest(line.digest, line.url, line.warc_date, line.record_id, bag.name)
+        except (CdxjError, OSError, UnicodeDecodeError) as exc:
+            raise BagUnreadableError(
+                f"the earlier bag {bag} that warc.dedup: collection deduplicates against has an index that "
+                f"cannot be read ({exc}); verify and repair it (cablekeep verify, cablekeep repair), or move it "
+                "out of the output folder"
+            ) from exc
 
 
 def recover_warcs(state: CrawlState, warc_dir: Path) -> int:

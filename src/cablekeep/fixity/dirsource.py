@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -24,7 +23,9 @@ from pathlib import Path
 
 from ..bagging.hashing import hasher_factory, make_pool
 from ..bagging.layout import BLOCK, DEPENDS_FILE
+from ..capture.cdxj import MalformedLine, iter_index
 from ..errors import BagUnreadableError
+from .names import escape_name
 from .packed import Layout, compare_found
 from .report import Problem
 from .sources import BagSource, Entry, FileHasher, Hashed, Tee, open_regular, special_kind
@@ -307,28 +308,34 @@ class DirectorySource(BagSource):
             return [], False, []
         indexes: list[str] = []
         problems: list[Problem] = []
-        with open(listing, encoding="utf-8") as handle:
+        with open(listing, encoding="utf-8", errors="surrogateescape") as handle:
             names = [line.split()[0] for line in handle if line.strip()]
         for name in names:
             index = os.path.join(os.path.dirname(self.root_s), name, "data", "index.cdxj")
             if os.path.sep in name or name in (".", "..") or not os.path.isfile(index):
-                problems.append(Problem.warning(
+                problems.append(Problem.not_checked(
                     DEPENDS_FILE,
-                    f"earlier bag {name} is not beside this one: revisit records pointing into it were not checked; "
-                    "put it next to this bag and verify again",
+                    f"earlier bag {escape_name(name)} is not beside this one: revisit records pointing into it "
+                    "were not checked; put it next to this bag and verify again",
                 ))
                 continue
             indexes.append(index)
-        return _cdxj_record_ids(indexes), not problems, problems
+        return _cdxj_record_ids(indexes, problems), not problems, problems
 
 
-def _cdxj_record_ids(indexes: list[str]) -> Iterator[str]:
-    """The record ids of the captures in CDXJ index files, read as they are needed."""
+def _cdxj_record_ids(indexes: list[str], problems: list[Problem]) -> Iterator[str]:
+    """The record ids of the captures in earlier bags' CDXJ indexes, read as they are needed (by the
+    capture wing's reader); a line or a file that cannot be read is not-checked, never a crash."""
     for index in indexes:
-        with open(index, encoding="utf-8") as handle:
-            for line in handle:
-                fields = line.split(" ", 2)
-                if len(fields) == 3 and '"record_id"' in fields[2]:
-                    record_id = json.loads(fields[2]).get("record_id")
-                    if isinstance(record_id, str):
-                        yield record_id
+        where = f"{DEPENDS_FILE} ({escape_name(index)})"
+
+        def malformed(line: MalformedLine, where: str = where) -> None:
+            problems.append(Problem.not_checked(where, f"line {line.line_number} of the earlier bag's index cannot "
+                                                       f"be read ({line.reason}); revisits into it were not checked"))
+
+        try:
+            for capture in iter_index(Path(index), on_malformed=malformed):
+                if capture.record_id is not None:
+                    yield capture.record_id
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem.not_checked(where, f"the earlier bag's index cannot be read ({exc})"))

@@ -230,7 +230,7 @@ def unresolved_problem(ref: Reference, elsewhere_checked: bool) -> Problem:
             record_id=ref.source,
         )
     if ref.external_ok and not elsewhere_checked:
-        return Problem(
+        return Problem(  # a bag missing the earlier bags it names says so once, as not-checked (dirsource)
             "warning",
             ref.path,
             f"the revisit at offset {ref.offset} refers to {ref.target}, which is not here; its "
