@@ -37,7 +37,7 @@ WINGS: dict[str, set[str]] = {
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "handoff", "cluster"},
     "access": {"__init__", "errors", "children", "bagging", "capture", "fixity"},  # children: pywb dies with replay
     "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run"},  # run: --rearchive is a run of the collection
-    "schedule": {"__init__", "errors", "locks", "manifest", "capture", "fixity", "watch", "run"},  # a use case above run
+    "schedule": {"__init__", "errors", "locks", "manifest", "capture", "fixity", "watch", "run", "handoff"},  # a use case above run
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},
     "cli": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run", "demo", "access", "handoff", "watch", "schedule", "cluster"},
     "__main__": {"cli"},

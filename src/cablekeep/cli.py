@@ -242,6 +242,10 @@ def _render_summary(summary: RunSummary) -> None:
     click.echo(f"verify:    {verdict}")
     for problem in summary.report.problems:
         click.echo(f"  {problem.kind}: {problem.path}: {problem.detail}")
+    if summary.archive is not None:
+        click.echo(f"archive:   {summary.archive}")
+    if summary.profile_report is not None:
+        _render_profile_report(summary.profile_report)
 
 
 @main.command()
@@ -272,8 +276,10 @@ def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool, db: Path) ->
 
 
 def _exit_after_run(summary: RunSummary) -> NoReturn:
-    """1 for an invalid bag, else 0 (a run that captured none of its seeds raised CrawlFailedError: 5)."""
-    sys.exit(_verdict_code(summary.report, allow_unchecked=False))
+    """1 for an invalid bag or one that breaks its profile, else 0 (a run that captured none of its seeds raised
+    CrawlFailedError: 5)."""
+    breaks_profile = summary.profile_report is not None and not summary.profile_report.ok
+    sys.exit(_worst(_verdict_code(summary.report, allow_unchecked=False), EXIT_INVALID if breaks_profile else 0))
 
 
 def _verdict_code(report: Report, *, allow_unchecked: bool) -> int:
@@ -721,25 +727,27 @@ def bag_command(source: Path, in_place: bool, output: Path | None, algorithms: t
             raise UsageError(f"--info {item!r}: write it as LABEL=VALUE")
         info.setdefault(label.strip(), []).append(value)
     full_info: Mapping[str, str | Sequence[str]] = info
+    tag_files: Mapping[str, bytes] = {}
     profile = None
     if profile_name is not None:
         from .handoff.profiles import (
             check_before_bagging,
             default_algorithms,
             load_profile,
+            profile_tags,
             refuse_violations,
-            with_profile_defaults,
         )
 
         profile = load_profile(profile_name)
         algorithms = algorithms or default_algorithms(profile)
-        full_info = with_profile_defaults(profile, info)
-        violations = check_before_bagging(full_info, algorithms, {}, profile, serialization=serialize_as)
+        tags = profile_tags(profile, info)  # bag-info.txt, and the profile's other tag files (aptrust-info.txt)
+        full_info, tag_files = tags.info, tags.tag_files
+        violations = check_before_bagging(full_info, algorithms, tag_files, profile, serialization=serialize_as)
         refuse_violations(violations, profile, f"the bag of {source}")
     with _bag_display(source) as on_progress:
         ref = bag_directory(source, dest_parent=None if in_place else (output or Path("bags")), in_place=in_place,
                             algorithms=algorithms or ("sha512", "sha256"), info=full_info, processes=processes,
-                            on_progress=on_progress)
+                            on_progress=on_progress, tag_files=tag_files)
     _echo_cleaned(ref.cleaned)
     click.echo(f"bag: {ref.path}")
     click.echo(f"Payload-Oxum {ref.payload_oxum} ({ref.payload_files} files); {', '.join(ref.algorithms)}; "
@@ -871,9 +879,11 @@ def deliver_command(bag: Path, to: str | None, manifest_path: Path | None, to_di
     """Deliver BAG (a bag folder, or a .tar, .tar.gz or .zip bag with its .sha256) to a library's folder or
     S3-compatible storage, verify every object where it arrived, write BAG.receipt.json beside it and
     record a replication event in the fixity history. Credentials come from the environment or a named
-    AWS profile, never from the command line or the manifest. Delivering again resumes.
+    AWS profile, never from the command line or the manifest. Delivering again resumes. The bag is
+    verified in full first: a bag that is not valid is not sent (its problems are listed and recorded).
 
-    Exit 0 delivered and verified, 1 verification on arrival failed, 2 usage error, 4 bag unreadable,
+    Exit 0 delivered and verified, 1 the bag failed verification before sending (nothing sent) or
+    verification on arrival failed, 2 usage error, 4 bag unreadable,
     6 could not write (destination refused, unreachable, or a different bag of the same name there),
     7 another delivery or repair of the bag is running."""
     from .handoff.record import deliver_and_record

@@ -12,6 +12,7 @@
     ├── OutputError                 exit 6   an output could not be written (disk full, permissions)
     ├── LockedError                 exit 7   another process is writing the same collection or bag
     ├── ReplayError                 exit 1   pywb could not be installed, started or reached (replay)
+    ├── BagInvalidError             exit 1   a bag to hand on failed verification (deliver): nothing was sent
     └── RunInterrupted              exit 130 a run was stopped by a signal; it can be resumed
 
 A verification that finds problems is not an error: it returns a report and the CLI exits 1
@@ -129,6 +130,13 @@ class LockedError(CablekeepError):
 class ReplayError(CablekeepError):
     """pywb, which replay runs in a virtualenv of its own, could not be installed, started or reached;
     the message says which step failed and pywb's last words."""
+
+    exit_code = 1
+
+
+class BagInvalidError(CablekeepError):
+    """A bag about to be handed on (delivered) failed its full verification; nothing was sent. The
+    message names every problem found."""
 
     exit_code = 1
 

@@ -30,7 +30,17 @@ from .capture.crawl import Crawl, CrawlProgress, CrawlResult
 from .capture.export import counted, iter_cable_records, iter_citation_records, write_jsonl
 from .bagging.layout import DEPENDS_FILE
 from .errors import CrawlFailedError, OutputError
-from .handoff.profiles import BagitProfile, check_before_bagging, load_profile, refuse_violations, with_profile_defaults
+from .handoff.profiles import (
+    BagitProfile,
+    ProfileReport,
+    ProfileTags,
+    check_before_bagging,
+    load_profile,
+    profile_tags,
+    refuse_violations,
+    validate_bag_against_profile,
+)
+from .handoff.serialize import FORMATS, serialize
 from .fixity.verify import verify_bag
 from .manifest import Manifest
 from .fixity.report import Report
@@ -70,6 +80,8 @@ class RunSummary:
     report: Report
     index_lines: int
     cleaned: tuple[Path, ...] = ()  # staging folders that interrupted runs of the collection had left, removed
+    archive: Path | None = None  # bag.serialize: the verified bag as one archive
+    profile_report: ProfileReport | None = None  # bag.profile: the archive (else the bag) judged by the profile
 
 
 def work_dir(manifest: Manifest) -> Path:
@@ -89,12 +101,20 @@ def bag_profile(manifest: Manifest) -> BagitProfile | None:
 
 def check_bag_profile(manifest: Manifest, profile: BagitProfile) -> None:
     """Refuse, before anything is crawled or written, a manifest whose bag would violate its profile."""
-    violations = check_before_bagging(bag_info(manifest, profile), manifest.bag.algorithms, {}, profile)
+    tags = bag_tags(manifest, profile)
+    violations = check_before_bagging(tags.info, manifest.bag.algorithms, tags.tag_files, profile,
+                                      serialization=manifest.bag.serialize)
     refuse_violations(violations, profile, f"the bag of collection {manifest.collection!r}")
 
 
 def bag_info(manifest: Manifest, profile: BagitProfile | None = None) -> dict[str, str | Sequence[str]]:
     """bag-info.txt as the manifest gives it, over the profile's defaults when there is a profile."""
+    return bag_tags(manifest, profile).info
+
+
+def bag_tags(manifest: Manifest, profile: BagitProfile | None = None) -> ProfileTags:
+    """bag-info.txt as the manifest gives it and, with a profile, over its defaults, the labels of the
+    profile's other tag files (aptrust-info.txt) moved into them (:func:`~cablekeep.handoff.profiles.profile_tags`)."""
     org = manifest.organization
     info: dict[str, str | Sequence[str]] = {}
     for label, value in (
@@ -109,7 +129,7 @@ def bag_info(manifest: Manifest, profile: BagitProfile | None = None) -> dict[st
             info[label] = value
     for label, values in manifest.bag.info.items():
         info[label] = list(values)
-    return with_profile_defaults(profile, info) if profile is not None else info
+    return profile_tags(profile, info) if profile is not None else ProfileTags(info, {})
 
 
 def _export(state: CrawlState, table: str, out: Path) -> int:
@@ -158,8 +178,8 @@ def package(
     ):
         # an earlier run finished this bag and stopped before it cleaned up (or before it could record it)
         return _existing_bag(output / name, manifest.bag.algorithms), index_lines
-    info = bag_info(manifest, profile)
-    tag_files: dict[str, bytes] = {}
+    tags = bag_tags(manifest, profile)
+    info, tag_files = tags.info, dict(tags.tag_files)
     if depends:
         # Revisit records point into these bags: a replay or a verification needs them too.
         lines = [f"{name} {_external_identifier(output / name)}" for name in depends]
@@ -248,9 +268,15 @@ def run_manifest(
             raise CrawlFailedError(failures)
         ref, index_lines = package(manifest, crawl, make_id=make_id, profile=profile)
         report = verify_bag(ref.path)
+        archive = None
+        if report.ok and manifest.bag.serialize is not None:  # only a verified bag is serialized
+            archive = ref.path.with_name(ref.path.name + FORMATS[manifest.bag.serialize])
+            if not archive.exists():  # else written by a run stopped before it cleaned up (only finished ones are)
+                serialize(ref.path, manifest.bag.serialize, ref.path.parent)
+        judged = None if profile is None else validate_bag_against_profile(archive or ref.path, profile)
         if report.ok:
             shutil.rmtree(workdir)
-        return RunSummary(ref, crawl, report, index_lines, (*cleaned, *ref.cleaned))
+        return RunSummary(ref, crawl, report, index_lines, (*cleaned, *ref.cleaned), archive, judged)
 
 
 def remove_stale_stagings(manifest: Manifest) -> tuple[Path, ...]:
@@ -315,6 +341,8 @@ def summary_json(summary: RunSummary) -> dict[str, object]:
         "verified": summary.report.ok,
         "problems": len(summary.report.problems),
         "cleaned": [str(path) for path in summary.cleaned],
+        "archive": None if summary.archive is None else str(summary.archive),
+        "profile": None if summary.profile_report is None else summary.profile_report.to_json(),
     }
 
 

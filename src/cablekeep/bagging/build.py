@@ -152,6 +152,15 @@ def _write_tag_manifests(staging: Path, algorithms: Sequence[str], tag_names: Se
         (staging / f"tagmanifest-{alg}.txt").write_text("".join(lines), encoding="utf-8")
 
 
+def _check_tag_files(tag_files: Mapping[str, bytes] | None) -> dict[str, bytes]:
+    """Extra tag files by plain file name; a reserved name (bagit.txt, bag-info.txt, manifests, data) is refused."""
+    extra = dict(tag_files or {})
+    for tag_name in extra:
+        if "/" in tag_name or tag_name.startswith(("manifest-", "tagmanifest-", "bag")) or tag_name in ("data", "", ".", ".."):
+            raise UsageError(f"tag file name {tag_name!r} is reserved or not a plain file name")
+    return extra
+
+
 def make_bag(
     parent: Path,
     name: str,
@@ -194,10 +203,8 @@ def make_bag(
         _write_bag_info(staging, info, bagging_date, external_identifier, files, total)
         for alg, lines in manifests.items():
             (staging / f"manifest-{alg}.txt").write_text("".join(sorted(lines, key=lambda l: l.split("  ", 1)[1])), encoding="utf-8")
-        extra_tags = dict(tag_files or {})
+        extra_tags = _check_tag_files(tag_files)
         for tag_name, content in extra_tags.items():
-            if "/" in tag_name or tag_name.startswith(("manifest-", "tagmanifest-", "bag")) or tag_name == "data":
-                raise UsageError(f"tag file name {tag_name!r} is reserved or not a plain file name")
             (staging / tag_name).write_bytes(content)
         _write_tag_manifests(staging, algorithms, [BAGIT_TXT, BAG_INFO_TXT, *extra_tags])
         _fsync_tree(staging)
@@ -375,10 +382,13 @@ def _finish_tags(
     external_identifier: str,
     files: int,
     total: int,
+    tag_files: Mapping[str, bytes],
 ) -> None:
     _write_declaration(staging)
     _write_bag_info(staging, info, bagging_date, external_identifier, files, total)
-    _write_tag_manifests(staging, algorithms, [BAGIT_TXT, BAG_INFO_TXT])
+    for tag_name, content in tag_files.items():
+        (staging / tag_name).write_bytes(content)
+    _write_tag_manifests(staging, algorithms, [BAGIT_TXT, BAG_INFO_TXT, *tag_files])
     for entry in os.scandir(staging):
         if entry.is_file(follow_symlinks=False):
             _fsync_path(Path(entry.path))
@@ -412,6 +422,7 @@ def bag_directory(
     clock: Callable[[], datetime] = _now,
     make_id: Callable[[], str] = _new_id,
     on_progress: ProgressCallback | None = None,
+    tag_files: Mapping[str, bytes] | None = None,
 ) -> BagRef:
     """Bag the directory ``source`` (BagIt 1.0), in place or as a copy under ``dest_parent``.
 
@@ -423,6 +434,8 @@ def bag_directory(
     directory (or one holding only empty directories) makes a bag with an empty payload and empty
     payload manifests, Payload-Oxum ``0.0``, as ``bagit.make_bag`` bags it. bag-info.txt gets ``info`` plus Bagging-Date (from ``clock``),
     External-Identifier (from ``make_id``), Payload-Oxum, Bag-Size and Bag-Software-Agent.
+    ``tag_files`` (plain file name -> content, such as a profile's ``aptrust-info.txt``) are written
+    beside bag-info.txt and listed in the tag manifests.
 
     In place (``in_place=True``, ``dest_parent=None``), ``SOURCE`` ends up holding ``data/`` (its
     former contents) and the tag files, as ``bagit.make_bag`` leaves it. How: the directory is
@@ -445,6 +458,7 @@ def bag_directory(
     algorithms = _check_algorithms(algorithms)
     info = dict(info or {})
     _info_lines(info)  # a bad label is a usage error before anything is touched
+    extra_tags = _check_tag_files(tag_files)
     if in_place == (dest_parent is not None):
         raise UsageError("bag a directory either in place or into a destination directory, not both or neither")
     if processes is None:
@@ -456,10 +470,10 @@ def bag_directory(
         raise UsageError(f"cannot bag {source}: choose a directory below it")
     bagging_date = clock()
     if in_place:
-        return _bag_in_place(source, algorithms, info, processes, bagging_date, make_id, on_progress)
+        return _bag_in_place(source, algorithms, info, processes, bagging_date, make_id, on_progress, extra_tags)
     assert dest_parent is not None
     return _bag_copy(source, Path(os.path.abspath(dest_parent)), algorithms, info, processes, bagging_date, make_id,
-                     on_progress)
+                     on_progress, extra_tags)
 
 
 def _check_source(source: Path) -> None:
@@ -481,6 +495,7 @@ def _bag_in_place(
     bagging_date: datetime,
     make_id: Callable[[], str],
     on_progress: ProgressCallback | None,
+    tag_files: Mapping[str, bytes],
 ) -> BagRef:
     """One in-place bagging of a folder at a time, under the lock beside it (removed when done).
 
@@ -493,7 +508,8 @@ def _bag_in_place(
         _check_source(source)
     scanned = (resuming, _scan_tree(data if resuming else source))
     with exclusive(lock_beside(source), f"folder {source}", remove=True):
-        return _bag_in_place_locked(source, algorithms, info, processes, bagging_date, make_id, on_progress, scanned)
+        return _bag_in_place_locked(source, algorithms, info, processes, bagging_date, make_id, on_progress, scanned,
+                                    tag_files)
 
 
 def _bag_in_place_locked(
@@ -505,6 +521,7 @@ def _bag_in_place_locked(
     make_id: Callable[[], str],
     on_progress: ProgressCallback | None,
     scanned: tuple[bool, _Tree],
+    tag_files: Mapping[str, bytes],
 ) -> BagRef:
     staging = source.parent / f"{IN_PLACE_PREFIX}{source.name}"
     data = staging / "data"
@@ -540,7 +557,7 @@ def _bag_in_place_locked(
         identifier = make_id()
         _finish_tags(
             staging, algorithms=algorithms, info=info, bagging_date=bagging_date,
-            external_identifier=identifier, files=files, total=total,
+            external_identifier=identifier, files=files, total=total, tag_files=tag_files,
         )
         os.chmod(staging, data.stat().st_mode & 0o7777)
         _fsync_path(staging)
@@ -566,6 +583,7 @@ def _bag_copy(
     bagging_date: datetime,
     make_id: Callable[[], str],
     on_progress: ProgressCallback | None,
+    tag_files: Mapping[str, bytes],
 ) -> BagRef:
     _check_source(source)
     real_source, real_dest = os.path.realpath(source), os.path.realpath(dest_parent)
@@ -592,7 +610,7 @@ def _bag_copy(
             identifier = make_id()
             _finish_tags(
                 staging, algorithms=algorithms, info=info, bagging_date=bagging_date,
-                external_identifier=identifier, files=files, total=total,
+                external_identifier=identifier, files=files, total=total, tag_files=tag_files,
             )
             os.sync()  # every copied file on disk before the bag gets its final name
             os.rename(staging, final)

@@ -367,18 +367,24 @@ class _Source:
     size: int
 
 
-def _sources(bag: Path) -> tuple[str, list[_Source], list[str]]:
-    """(name at the destination, the files in the order sent, the identity files' paths)."""
+def check_deliverable(bag: Path) -> None:
+    """Raise :class:`UsageError` unless ``bag`` is a bag folder (it has bagit.txt) or a serialized bag's file."""
     if bag.is_file():
         if serialized_form(bag) is None:
             raise UsageError(f"{bag} is neither a bag folder nor a .tar, .tar.gz, .tgz or .zip bag")
+    elif not (bag / BAGIT_TXT).is_file():
+        raise UsageError(f"{bag} is not a bag (no {BAGIT_TXT}); bag or serialize it first")
+
+
+def _sources(bag: Path) -> tuple[str, list[_Source], list[str]]:
+    """(name at the destination, the files in the order sent, the identity files' paths)."""
+    check_deliverable(bag)
+    if bag.is_file():
         files = [_Source(bag.name, bag, bag.stat().st_size)]
         checksum = bag.with_name(bag.name + CHECKSUM_SUFFIX)
         if checksum.is_file():
             files.insert(0, _Source(checksum.name, checksum, checksum.stat().st_size))
         return "", files, [files[0].rel]
-    if not (bag / BAGIT_TXT).is_file():
-        raise UsageError(f"{bag} is not a bag (no {BAGIT_TXT}); bag or serialize it first")
     files = []
     for rel in _walk(bag):
         files.append(_Source(rel, bag / rel, os.lstat(bag / rel).st_size))

@@ -79,6 +79,7 @@ _LISTS = (
 _BOOLS = {"Allow-Fetch.txt": True, "Fetch.txt-Required": False, "Data-Empty": False}
 _EXT_TAG_FILES = "cablekeep:Tag-File-Tags"
 _EXT_FOLDER = "cablekeep:Folder-Must-Match-Name"
+_EXT_DEFAULT = "cablekeep:default"  # in a tag definition: its default value
 _KNOWN = {"BagIt-Profile-Info", "Bag-Info", "Serialization", *_LISTS, *_BOOLS, _EXT_TAG_FILES, _EXT_FOLDER}
 _VERSION_RE = re.compile(r"^\d+(\.\d+)*$")
 
@@ -95,6 +96,7 @@ class TagRule:
     values: tuple[str, ...] = ()
     repeatable: bool = True
     description: str = ""
+    default: str | None = None  # cablekeep:default: the value a bag made for the profile gets unless told
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ class _Reader:
             if not isinstance(definition, dict):
                 self.faults.append(f"{where}.{name}: must be an object (required, values, repeatable, description)")
                 continue
-            for key in sorted(set(definition) - _TAG_KEYS):
+            for key in sorted(key for key in set(definition) - _TAG_KEYS if ":" not in key):
                 self.faults.append(f"{where}.{name}.{key}: not a tag definition field ({', '.join(sorted(_TAG_KEYS))})")
             required = definition.get("required", False)
             repeatable = definition.get("repeatable", True)
@@ -257,7 +259,12 @@ class _Reader:
             if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                 self.faults.append(f"{where}.{name}.values: must be a list of strings")
                 values = []
-            out.append(TagRule(str(name), required is True, tuple(values), repeatable is not False, str(description)))
+            default = definition.get(_EXT_DEFAULT)
+            if default is not None and (not isinstance(default, str) or (values and default not in values)):
+                self.faults.append(f"{where}.{name}.{_EXT_DEFAULT}: must be a string, one of the tag's values when it has any")
+                default = None
+            out.append(TagRule(str(name), required is True, tuple(values), repeatable is not False, str(description),
+                               default))
         return tuple(out)
 
     def _list(self, key: str) -> list[str]:
@@ -411,12 +418,62 @@ def with_profile_defaults(
 
 def bag_info_defaults(profile: BagitProfile) -> dict[str, str]:
     """bag-info values a bag made for ``profile`` gets unless told otherwise: its identifier, and
-    each required tag that allows exactly one value."""
-    defaults = {PROFILE_IDENTIFIER_TAG: profile.identifier}
-    for rule in profile.tags.get(BAG_INFO_TXT, ()):
-        if rule.required and len(rule.values) == 1:
+    each tag with a ``cablekeep:default`` or required with exactly one allowed value."""
+    return {PROFILE_IDENTIFIER_TAG: profile.identifier, **_defaults(profile.tags.get(BAG_INFO_TXT, ()))}
+
+
+def _defaults(rules: Sequence[TagRule]) -> dict[str, str]:
+    defaults = {}
+    for rule in rules:
+        if rule.default is not None:
+            defaults[rule.name] = rule.default
+        elif rule.required and len(rule.values) == 1:
             defaults[rule.name] = rule.values[0]
     return defaults
+
+
+@dataclass(frozen=True)
+class ProfileTags:
+    """What a bag made for a profile holds besides its payload: bag-info.txt's labels (over the profile's
+    defaults) and the profile's other tag files (name -> UTF-8 text), such as APTrust's aptrust-info.txt."""
+
+    info: dict[str, str | Sequence[str]]
+    tag_files: dict[str, bytes]
+
+
+def profile_tags(profile: BagitProfile, info: Mapping[str, str | Sequence[str]]) -> ProfileTags:
+    """Share the labels of ``info`` (``--info``, ``bag.info``) out among the profile's tag files.
+
+    A label the profile defines for another tag file (Title, Access, Storage-Option: aptrust-info.txt)
+    goes into that file, and out of bag-info.txt unless the profile defines it there too; the rest stay
+    in bag-info.txt. Another tag file is written when ``info`` gives at least one of its tags; the
+    profile's defaults (:func:`bag_info_defaults`, the same rule per file) fill its other tags. A tag file
+    nothing was given for is not written, so a profile's check names it missing rather than half filled.
+    """
+    bag_info_names = {rule.name.lower() for rule in profile.tags.get(BAG_INFO_TXT, ())}
+    moved: set[str] = set()
+    tag_files: dict[str, bytes] = {}
+    for tag_file, rules in profile.tags.items():
+        if tag_file == BAG_INFO_TXT:
+            continue
+        names = {rule.name.lower() for rule in rules}
+        given = {label: value for label, value in info.items() if label.lower() in names}
+        if not given:
+            continue
+        moved.update(label for label in given if label.lower() not in bag_info_names)
+        values: dict[str, str | Sequence[str]] = {
+            label: value for label, value in _defaults(rules).items() if label.lower() not in {g.lower() for g in given}
+        }
+        values.update(given)
+        order = {rule.name.lower(): index for index, rule in enumerate(rules)}
+        lines = []
+        for label in sorted(values, key=lambda label: order.get(label.lower(), len(order))):
+            value = values[label]
+            for item in [value] if isinstance(value, str) else list(value):
+                lines.append(f"{label}: " + "\n  ".join(str(item).splitlines() or [""]))
+        tag_files[tag_file] = ("\n".join(lines) + "\n").encode("utf-8")
+    rest = {label: value for label, value in info.items() if label not in moved}
+    return ProfileTags(with_profile_defaults(profile, rest), tag_files)
 
 
 def default_algorithms(profile: BagitProfile) -> tuple[str, ...]:

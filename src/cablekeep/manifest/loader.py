@@ -97,7 +97,7 @@ def _read_sections(reader: ValueReader, root: Section, path: Path, text: str, ve
         fetch=read_fetch(root.section("fetch")),
         warc=read_warc(root.section("warc")),
         bag=read_bag(reader, root.section("bag")),
-        schedule=read_schedule(reader, root),
+        schedule=read_schedule(reader, root, tuple(target.name for target in destinations)),
         delivery=delivery,
         destinations=destinations,
         notify=read_notify(reader, root),

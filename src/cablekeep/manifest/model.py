@@ -146,16 +146,22 @@ class WarcOptions:
     dedup: Dedup = "none"
 
 
+# The archive formats of bag.serialize (cablekeep.handoff.serialize.FORMATS writes them).
+SERIALIZATIONS = ("tar", "tar.gz", "zip")
+
+
 @dataclass(frozen=True)
 class BagOptions:
     """``output`` is absolute; in the manifest it is relative to the manifest's directory. ``profile``
     is a BagIt profile as written: a built-in name (``aptrust``, ``btr``) or a path relative to the
-    manifest's directory (:func:`cablekeep.handoff.profiles.load_profile` with ``base_dir``)."""
+    manifest's directory (:func:`cablekeep.handoff.profiles.load_profile` with ``base_dir``). ``serialize``
+    (``tar``, ``tar.gz``, ``zip``): ``run`` also writes the finished, verified bag as one archive beside it."""
 
     output: Path
     algorithms: tuple[str, ...] = ("sha512", "sha256")
     info: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     profile: str | None = None
+    serialize: str | None = None
 
 
 DeliveryKind = Literal["directory", "s3"]
@@ -178,8 +184,8 @@ class DeliveryTarget:
     profile: str | None = None
 
 
-JobName = Literal["crawl", "check", "audit"]
-JOB_NAMES: tuple[JobName, ...] = ("crawl", "check", "audit")
+JobName = Literal["crawl", "check", "audit", "deliver"]
+JOB_NAMES: tuple[JobName, ...] = ("crawl", "check", "audit", "deliver")  # deliver last: after the audit
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,7 @@ class Schedule:
     jobs: tuple[JobSchedule, ...] = ()
     timezone: str = "UTC"
     jitter: float = 0.0
+    deliver_to: str | None = None  # the deliver job's destination (delivery:); None: the only one
 
 
 @dataclass(frozen=True)

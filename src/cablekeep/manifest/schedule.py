@@ -1,7 +1,8 @@
 """The ``schedule:`` and ``notify:`` sections: when a collection's jobs run, and who hears when they fail.
 
-``schedule:`` maps ``crawl``, ``check`` and ``audit`` to cron expressions (checked by
-:mod:`cablekeep.manifest.cron`), with ``timezone`` (an IANA name, UTC by default) and ``jitter`` (seconds,
+``schedule:`` maps ``crawl``, ``check``, ``audit`` and ``deliver`` to cron expressions (checked by
+:mod:`cablekeep.manifest.cron`); ``deliver_to`` names the ``delivery:`` destination of the deliver job
+(needed when there are several); with ``timezone`` (an IANA name, UTC by default) and ``jitter`` (seconds,
 or text such as ``15m``). ``notify:`` holds a ``webhook`` and/or an ``email``; SMTP credentials are
 named by environment variables, never written in the manifest. Each wrong value is a problem with its
 file, line and key, collected with the others.
@@ -26,7 +27,7 @@ _ADDRESS_RE = re.compile(r"[^@\s<>,]+@[^@\s<>,]+")
 MAX_JITTER = 24 * 3600.0
 
 
-def read_schedule(reader: ValueReader, root: Section) -> Schedule:
+def read_schedule(reader: ValueReader, root: Section, destinations: tuple[str, ...] = ()) -> Schedule:
     node = root.node("schedule")
     if node is None or is_null(node):
         return Schedule()
@@ -41,11 +42,33 @@ def read_schedule(reader: ValueReader, root: Section) -> Schedule:
         cron = section.get(job, None, lambda n, k: _cron(reader, n, k))
         if cron is not None:
             jobs.append(JobSchedule(job, cron, line_of(section.node(job))))
+    deliver_to = section.get("deliver_to", None, reader.non_empty_line)
+    _check_deliver_to(reader, section, deliver_to, destinations, any(job.job == "deliver" for job in jobs))
     return Schedule(
         jobs=tuple(jobs),
+        deliver_to=deliver_to,
         timezone=section.get("timezone", "UTC", lambda n, k: _zone(reader, n, k)),
         jitter=section.get("jitter", 0.0, lambda n, k: _duration(reader, n, k)),
     )
+
+
+def _check_deliver_to(
+    reader: ValueReader, section: Section, deliver_to: str | None, destinations: tuple[str, ...], scheduled: bool
+) -> None:
+    """The deliver job needs one destination of ``delivery:``: the one ``deliver_to`` names, or the only one."""
+    names = ", ".join(destinations) or "none"
+    node = section.node("deliver_to")
+    if deliver_to is not None and node is not None and not scheduled:
+        reader.report(node, "schedule.deliver_to", "names the destination of the deliver job, but no deliver job "
+                      "is scheduled; add 'deliver: \"CRON\"' or remove deliver_to")
+    elif deliver_to is not None and node is not None and deliver_to not in destinations:
+        reader.report(node, "schedule.deliver_to", f"{deliver_to!r} is not a destination of delivery: (its "
+                      f"destinations: {names})")
+    elif scheduled and deliver_to is None and len(destinations) != 1:
+        where = section.node("deliver")
+        assert where is not None  # the deliver job is scheduled, so its key is there
+        reader.report(where, "schedule.deliver", f"the deliver job needs a destination: delivery: has {names}; "
+                      "add one to delivery: or name it with 'deliver_to: NAME'")
 
 
 def _cron(reader: ValueReader, node: Node, key: str) -> Cron:

@@ -14,6 +14,7 @@ from .model import (
     CAPTURE_MODES,
     COLLECTION_RE,
     COMPUTED_BAG_INFO,
+    SERIALIZATIONS,
     BagOptions,
     CaptureMode,
     CaptureModes,
@@ -135,6 +136,7 @@ def read_bag(reader: ValueReader, section: Section) -> BagOptions:
         algorithms=section.get("algorithms", default.algorithms, _read_algorithms(reader)),
         info=section.get("info", default.info, _read_bag_info(reader)),
         profile=section.get("profile", default.profile, reader.non_empty_line),
+        serialize=section.get("serialize", default.serialize, lambda n, k: reader.choice(n, k, SERIALIZATIONS)),
     )
 
 

@@ -4,7 +4,11 @@
   Bag-Group-Identifier, with ``warc.dedup`` honoured), its verification recorded in the fixity history;
 - ``check``: ``watch`` (link rot) over the collection's bags; sources that turned bad at this check are
   an event;
-- ``audit``: ``fixity`` (a full audit) of the collection's bags; a bag found invalid is an event.
+- ``audit``: ``fixity`` (a full audit) of the collection's bags; a bag found invalid is an event;
+- ``deliver``: ``handoff`` (``deliver``) of the collection's newest bag (its archive when ``bag.serialize``
+  made one) to the ``delivery:`` destination ``schedule.deliver_to`` names (or the only one): verified in
+  full first, checked on arrival, a receipt beside it and a replication event in the fixity history; a bag
+  that is not valid, or that does not arrive intact, fails the job.
 
 Each returns a :class:`JobResult`; an expected error (the tree in :mod:`cablekeep.errors`) is the
 caller's to record as a failure, except :class:`~cablekeep.errors.RunInterrupted`, which stops the run.
@@ -21,7 +25,10 @@ from pathlib import Path
 from ..errors import BagUnreadableError
 from ..fixity.audit import audit, record_verification
 from ..fixity.history import FixityHistory
-from ..manifest import Manifest
+from ..handoff.deliver import Destination, DirectoryDestination, S3Destination
+from ..handoff.record import deliver_and_record
+from ..handoff.serialize import FORMATS
+from ..manifest import DeliveryTarget, Manifest
 from ..run import earlier_bags, run_manifest
 from ..watch.check import check_bags
 from ..watch.classify import BAD_CLASSES
@@ -118,4 +125,40 @@ def run_audit(manifest: Manifest, context: JobContext) -> JobResult:
                                                 f"{manifest.collection} not valid", bad),))
 
 
-RUNNERS: Mapping[str, JobRunner] = {"crawl": run_crawl, "check": run_check, "audit": run_audit}
+def destination_of(target: DeliveryTarget) -> Destination:
+    """The handoff destination a manifest's ``delivery:`` entry describes."""
+    if target.kind == "directory":
+        assert target.path is not None  # the manifest gives every directory destination a path
+        return DirectoryDestination(target.path)
+    return S3Destination(target.bucket, prefix=target.prefix, endpoint_url=target.endpoint_url, region=target.region,
+                         storage_class=target.storage_class, profile=target.profile)
+
+
+def newest_deliverable(manifest: Manifest) -> Path:
+    """The collection's newest bag, or its archive when ``bag.serialize`` wrote one."""
+    newest = _collection_bags(manifest)[-1]
+    if manifest.bag.serialize is not None:
+        archive = newest.with_name(newest.name + FORMATS[manifest.bag.serialize])
+        if archive.is_file():
+            return archive
+    return newest
+
+
+def run_deliver(manifest: Manifest, context: JobContext) -> JobResult:
+    try:
+        target = manifest.destination(manifest.schedule.deliver_to)
+    except ValueError as exc:  # the manifest reader checks this; a hand-built Manifest may not
+        return JobResult("failed", str(exc))
+    bag = newest_deliverable(manifest)
+    with FixityHistory(context.db) as history:
+        receipt, _ = deliver_and_record(bag, destination_of(target), history)
+    sent = sum(1 for obj in receipt.objects if obj.outcome == "sent")
+    failed = [obj for obj in receipt.objects if obj.outcome == "failed"]
+    if failed:
+        return JobResult("failed", f"{bag.name} to {target.name}: {len(failed)} object(s) failed verification on "
+                         f"arrival ({', '.join(obj.key for obj in failed[:5])}); receipt {receipt.path}")
+    return JobResult("ok", f"{bag.name} to {target.name}: {sent} object(s) sent ({receipt.bytes_sent} bytes), "
+                     f"{len(receipt.objects) - sent} already there; receipt {receipt.path}")
+
+
+RUNNERS: Mapping[str, JobRunner] = {"crawl": run_crawl, "check": run_check, "audit": run_audit, "deliver": run_deliver}
