@@ -20,6 +20,7 @@ import pytest
 from cablekeep.capture.shard import HandedUrl, HostShard, ShardState, shard_of
 from cablekeep.cluster.crawl import SHARDS_DIR, ShardResult, crawl_on_cluster
 from cablekeep.cluster.session import ClusterSession
+from cablekeep.errors import ManifestError
 from cablekeep.manifest import load_manifest
 from cablekeep.run import run_manifest, work_dir
 
@@ -145,3 +146,36 @@ def test_worker_killed_mid_crawl_loses_nothing(tmp_path: Path, cluster: ClusterS
     assert {url for _, url in captures} >= slow.expected_urls()
     assert max(captures.values()) == 1  # no URL twice
     assert killed[0] not in cluster.worker_pids().values()  # the worker was really replaced
+
+
+def test_run_crawls_on_the_manifests_cluster(tmp_path: Path, hosts: Hosts, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # the local cluster's scratch space
+    (tmp_path / "tmp").mkdir()
+    path = tmp_path / "hosts.yaml"
+    path.write_text(manifest_text(hosts, str(tmp_path / "bags"), extra="cluster: local:2\n"), encoding="utf-8")
+    assert load_manifest(path).cluster == "local:2"
+    result = run_cli("run", "--quiet", "--json", "--db", str(tmp_path / "fixity.sqlite"), str(path))
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["verified"] and all(re.search(r"-s\d{2}-\d{5}\.warc\.gz$", n) for n in summary["warc_files"])
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_run_without_cluster_is_one_machine(tmp_path: Path, hosts: Hosts) -> None:
+    result = run_cli("run", "--quiet", "--json", "--db", str(tmp_path / "fixity.sqlite"), str(_manifest(tmp_path, hosts)))
+    assert result.exit_code == 0, result.stderr
+    assert all(re.fullmatch(r"hosts-\d{14}-\d{5}\.warc\.gz", n) for n in json.loads(result.stdout)["warc_files"])
+
+
+@pytest.mark.parametrize("value", ["local:0", "somewhere"])
+def test_a_bad_run_cluster_is_a_usage_error(tmp_path: Path, hosts: Hosts, value: str) -> None:
+    result = run_cli("run", "--cluster", value, str(_manifest(tmp_path, hosts)))
+    assert result.exit_code == 2
+    assert "--cluster" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_manifests_cluster_key_is_checked(tmp_path: Path, hosts: Hosts) -> None:
+    path = tmp_path / "hosts.yaml"
+    path.write_text(manifest_text(hosts, str(tmp_path / "bags"), extra="cluster: somewhere\n"), encoding="utf-8")
+    with pytest.raises(ManifestError, match="cluster"):
+        load_manifest(path)

@@ -258,6 +258,7 @@ class Manifest:
     delivery: tuple[Mapping[str, object], ...] = field(hash=False)  # as written; checked into destinations
     destinations: tuple[DeliveryTarget, ...] = ()
     notify: Notify = field(default_factory=Notify)
+    cluster: str | None = None  # where ``run`` crawls, sharded by host (--cluster's ADDRESS|local[:N]), or None
 
     def destination(self, name: str | None) -> DeliveryTarget:
         """The destination called ``name``, or the only one when ``name`` is None. Raises ValueError saying which exist."""
