@@ -254,7 +254,12 @@ def _render_summary(summary: RunSummary) -> None:
 @click.option("--log-json", is_flag=True, help="One JSON crawl-log line per URL on stdout.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_db_option
-def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool, db: Path) -> None:
+@click.option(
+    "--cluster", metavar="ADDRESS|local[:N]",
+    help="Crawl on a Dask cluster, sharded by host: a scheduler (tcp://host:8786) or N worker processes "
+         "here (local:N); the manifest's cluster: key when not given. Needs the cluster extra.",
+)
+def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool, db: Path, cluster: str | None) -> None:
     """Crawl MANIFEST, package the WARCs as a bag under bags/, and verify it.
 
     Exit 0 when the bag is valid, 1 when it is not, 3 for a malformed manifest, 5 when none of its
@@ -265,8 +270,9 @@ def run(manifest: Path, quiet: bool, log_json: bool, as_json: bool, db: Path) ->
     from .run import run_manifest, summary_json
 
     loaded = load_manifest(manifest)
-    with _graceful_stop() as stop, _crawl_display(quiet or as_json, log_json) as (on_entry, on_progress):
-        summary = run_manifest(loaded, on_entry=on_entry, on_progress=on_progress, stop=stop)
+    with _cluster(cluster or loaded.cluster) as session, _graceful_stop() as stop, \
+            _crawl_display(quiet or as_json, log_json) as (on_entry, on_progress):
+        summary = run_manifest(loaded, on_entry=on_entry, on_progress=on_progress, stop=stop, cluster=session)
     _record(db, summary.bag.path, summary.report)
     if as_json:
         click.echo(json.dumps(summary_json(summary), indent=2))

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .bagging.build import BagRef, make_bag, read_bag_info
 from .bagging.staging import STAGING_PREFIX, describe, make_output_dir, remove_staging
@@ -47,6 +48,9 @@ from .fixity.report import Report
 from .capture.state import CrawlState
 from .capture.warc import make_record_id
 from .locks import LOCK_SUFFIX, exclusive
+
+if TYPE_CHECKING:
+    from .cluster.session import ClusterSession
 
 WORK_DIR = ".work"
 # A seed counts as captured when its chain ended in a response holding what was asked for.
@@ -246,8 +250,13 @@ def run_manifest(
     on_entry: Callable[[dict[str, object]], None] | None = None,
     stop: threading.Event | None = None,
     on_progress: Callable[[CrawlProgress], None] | None = None,
+    cluster: ClusterSession | None = None,
 ) -> RunSummary:
-    """Crawl, bag and verify one manifest; resumes an interrupted crawl of the same collection."""
+    """Crawl, bag and verify one manifest; resumes an interrupted crawl of the same collection.
+
+    With ``cluster``, the crawl is sharded by host over its workers (:mod:`cablekeep.cluster.crawl`)
+    and merged here; the bag is made and verified here, once, as for a one-machine crawl. Live
+    progress is not reported from the shards; ``on_entry`` sees the merged crawl log at the end."""
     profile = bag_profile(manifest)
     if profile is not None:
         check_bag_profile(manifest, profile)  # before anything is crawled or written
@@ -258,10 +267,19 @@ def run_manifest(
     with exclusive(workdir.with_name(workdir.name + LOCK_SUFFIX), f"collection {manifest.collection!r}"):
         cleaned = remove_stale_stagings(manifest)
         earlier = earlier_bags(manifest) if manifest.warc.dedup == "collection" else []
-        crawl = Crawl(
-            manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop, earlier_bags=earlier,
-            on_progress=on_progress,
-        ).run()
+        if cluster is None:
+            crawl = Crawl(
+                manifest, workdir, clock=clock, make_id=make_record, on_entry=on_entry, stop=stop,
+                earlier_bags=earlier, on_progress=on_progress,
+            ).run()
+        else:
+            from .cluster.crawl import crawl_on_cluster
+
+            crawl = crawl_on_cluster(
+                manifest, workdir, cluster, clock=clock, make_id=make_record, earlier_bags=earlier, stop=stop
+            )
+            if on_entry is not None:
+                _replay_log(workdir, on_entry)
         failures = seed_failures(workdir)
         if failures is not None:
             shutil.rmtree(workdir)  # nothing asked for was captured: the next run starts afresh
@@ -277,6 +295,16 @@ def run_manifest(
         if report.ok:
             shutil.rmtree(workdir)
         return RunSummary(ref, crawl, report, index_lines, (*cleaned, *ref.cleaned), archive, judged)
+
+
+def _replay_log(workdir: Path, on_entry: Callable[[dict[str, object]], None]) -> None:
+    """The merged crawl log of a crawl on a cluster, entry by entry, as a one-machine crawl reports it live."""
+    state = CrawlState(workdir / "state.sqlite")
+    try:
+        for entry in state.iter_log_entries():
+            on_entry(entry)
+    finally:
+        state.close()
 
 
 def remove_stale_stagings(manifest: Manifest) -> tuple[Path, ...]:

@@ -44,6 +44,7 @@ from .progress import CABLE_WITHOUT_TEXT, CrawlProgress, CrawlResult, Tally, cou
 from .reading import PageReader, parseable
 from .recorder import Recorder, classify
 from .resume import SEED_CAPTURE_PREFIX, open_state, recover_warcs
+from .shard import HostShard, ShardState
 from .state import CrawlState, QueuedUrl
 from .warc import WarcWriter, make_record_id
 from .workers import ProcessPool, ThreadPool
@@ -71,8 +72,10 @@ class Crawl:
         earlier_bags: Sequence[Path] = (),
         on_progress: Callable[[CrawlProgress], None] | None = None,
         browser_options: BrowserOptions | None = None,
+        shard: HostShard | None = None,
     ) -> None:
         self.manifest = manifest
+        self.shard = shard  # a crawl of this shard's hosts only (the cluster's crawl by host)
         self.workdir = workdir
         self.warc_dir = workdir / "warc"
         self.spill_dir = workdir / "spool"  # where worker processes leave the records of large fetches
@@ -107,12 +110,16 @@ class Crawl:
     def run(self) -> CrawlResult:
         """Crawl until the frontier is drained (or ``stop`` is set: RunInterrupted, resumable)."""
         state, self.result.resumed = open_state(
-            self.manifest, self.workdir, clock=self.clock, earlier_bags=self.earlier_bags
+            self.manifest, self.workdir, clock=self.clock, earlier_bags=self.earlier_bags, make_state=self.open_state
         )
         serial = recover_warcs(state, self.warc_dir)
         for host, status, body in state.iter_robots():
             self.politeness.apply_robots(host, status, body)
         return Coordinator(self, state, self._writer(serial)).run()
+
+    def open_state(self, path: Path) -> CrawlState:
+        """The crawl's state database: a shard's keeps URLs of other shards' hosts aside."""
+        return CrawlState(path) if self.shard is None else ShardState(path, self.shard)
 
     def _writer(self, serial: int) -> WarcWriter:
         manifest = self.manifest
@@ -132,6 +139,7 @@ class Crawl:
             clock=self.clock,
             make_id=self.make_id,
             serial=serial,
+            tag=self.shard.tag if self.shard is not None else "",
         )
 
 

@@ -28,11 +28,13 @@ SEED_CAPTURE_PREFIX = "capture:"  # state key of a seed's own capture mode (the 
 
 
 def open_state(
-    manifest: Manifest, workdir: Path, *, clock: Callable[[], datetime], earlier_bags: Sequence[Path] = ()
+    manifest: Manifest, workdir: Path, *, clock: Callable[[], datetime], earlier_bags: Sequence[Path] = (),
+    make_state: Callable[[Path], CrawlState] = CrawlState,
 ) -> tuple[CrawlState, bool]:
-    """The crawl state in ``workdir``, seeded when new; and whether it is resumed."""
+    """The crawl state in ``workdir`` (``make_state`` opens it: a shard's restricted to its hosts),
+    seeded when new; and whether it is resumed."""
     workdir.mkdir(parents=True, exist_ok=True)
-    state = CrawlState(workdir / "state.sqlite")
+    state = make_state(workdir / "state.sqlite")
     started = state.get("started")
     digest = hashlib.sha256(manifest.source_text.encode("utf-8")).hexdigest()
     if started is not None and state.get("manifest_sha256") not in (None, digest):

@@ -174,9 +174,11 @@ class WarcWriter:
         make_id: Callable[[], str] = make_record_id,
         gzip_level: int = GZIP_LEVEL,
         serial: int = 0,
+        tag: str = "",
     ) -> None:
         self.directory = directory
         self.prefix = prefix
+        self.tag = f"{tag}-" if tag else ""  # a shard's files: <prefix>-<time>-s03-00001.warc.gz
         self.max_size = max_size
         self.warcinfo = dict(warcinfo)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -197,7 +199,7 @@ class WarcWriter:
 
     def _start_file(self) -> None:
         self.serial += 1
-        name = f"{self.prefix}-{timestamp14(self.clock())}-{self.serial:05d}{WARC_SUFFIX}"
+        name = f"{self.prefix}-{timestamp14(self.clock())}-{self.tag}{self.serial:05d}{WARC_SUFFIX}"
         path = self.directory / (name + OPEN_SUFFIX)
         self.directory.mkdir(parents=True, exist_ok=True)
         try:

@@ -1,4 +1,4 @@
-"""The cluster wing: verify and audit on a Dask cluster (issue 17, "Outgrow one machine").
+"""The cluster wing: crawl, verify and audit on a Dask cluster (issue 17, "Outgrow one machine").
 
 Takes a ``--cluster`` value (:func:`~cablekeep.cluster.address.parse_cluster`: ``tcp://host:8786``, a
 running scheduler, or ``local[:N]``, N worker processes on this machine) and gives a
@@ -17,5 +17,8 @@ Workers read the bag on storage they all see (a shared folder).
 Only :mod:`cablekeep.cluster.dask` imports Dask, and nothing imports it unless a cluster is asked
 for: without ``--cluster`` nothing changes and Dask is not loaded.
 
-Not yet here: the crawl sharded by host (``cablekeep run --cluster``); see docs/scaling.md.
+The crawl (``cablekeep run --cluster``) is sharded by host (:mod:`~cablekeep.cluster.crawl`): each
+shard runs the one-machine crawl on its hosts in its own folder, URLs found on other shards' hosts go
+back through the coordinator to their owner, and the shards merge (:mod:`~cablekeep.cluster.merge`)
+into one state from which the bag is made and verified once; see docs/scaling.md.
 """

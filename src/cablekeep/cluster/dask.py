@@ -61,7 +61,7 @@ def _client(spec: ClusterSpec, local_directory: Path | None) -> Iterator[Client]
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # never a fixed port, never beyond loopback
             local_directory=os.fspath(local_directory) if local_directory is not None else None,
             silence_logs=logging.ERROR,
         )

@@ -15,7 +15,7 @@ _T = TypeVar("_T")
 # Known keys of each mapping, by section; used to reject unknown keys and to suggest the right one.
 SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "": ("cablekeep", "collection", "title", "description", "organization", "site", "seeds",
-         "follow", "fetch", "warc", "bag", "schedule", "delivery", "notify", "access"),
+         "follow", "fetch", "warc", "bag", "schedule", "delivery", "notify", "access", "cluster"),
     "organization": ("name", "address", "contact"),
     "organization.contact": ("name", "email"),
     "site": ("cable_url", "original_url", "profile"),

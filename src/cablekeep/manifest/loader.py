@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import __version__
@@ -63,6 +65,23 @@ def load_manifest_text(text: str, path: Path) -> Manifest:
     return manifest
 
 
+# what ``--cluster`` takes (checked in full by cablekeep.cluster.address when the run opens it)
+_CLUSTER_RE = re.compile(r"^(local(:\d+)?|(tcp|tls|inproc|ws|wss)://\S+|[A-Za-z0-9.\-\[\]:]+:\d+)$")
+
+
+def _read_cluster(reader: ValueReader) -> Callable[[Node, str], str]:
+    """``cluster:``: where ``cablekeep run`` crawls when no ``--cluster`` is given."""
+
+    def read(node: Node, key: str) -> str:
+        value = reader.non_empty_line(node, key).strip()
+        if not _CLUSTER_RE.match(value):
+            reader.fail(node, key, f"{value!r} is neither a Dask scheduler address (tcp://host:8786) nor "
+                        "local[:N] (N worker processes on this machine)")
+        return value
+
+    return read
+
+
 def _read_version(reader: ValueReader, root_node: Node, fields: dict[str, tuple[Node, Node]]) -> int:
     """The manifest version; a version this cablekeep cannot read ends the reading at once."""
     if "cablekeep" not in fields:
@@ -102,4 +121,5 @@ def _read_sections(reader: ValueReader, root: Section, path: Path, text: str, ve
         destinations=destinations,
         notify=read_notify(reader, root),
         access=read_access(reader, root.section("access")),
+        cluster=root.get("cluster", None, _read_cluster(reader)),
     )

@@ -276,6 +276,7 @@ class Manifest:
     destinations: tuple[DeliveryTarget, ...] = ()
     notify: Notify = field(default_factory=Notify)
     access: Access = field(default_factory=Access)
+    cluster: str | None = None  # where ``run`` crawls, sharded by host (--cluster's ADDRESS|local[:N]), or None
 
     def destination(self, name: str | None) -> DeliveryTarget:
         """The destination called ``name``, or the only one when ``name`` is None. Raises ValueError saying which exist."""
