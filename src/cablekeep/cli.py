@@ -629,14 +629,17 @@ def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, r
 def wacz(bag: Path, out: Path | None) -> None:
     """Package a bag made by `cablekeep run` as a WACZ 1.1.1 file for ReplayWeb.page and pywb.
 
-    The bag is verified in full first: a bag that fails fixity is not packaged (exit 1)."""
+    The bag is verified in full first: a bag that fails fixity is not packaged (exit 1), nor one that
+    could not be checked in full (exit 8)."""
     from .access.wacz import write_wacz
 
     report = verify_bag(bag)
     if not report.ok:
         _render_report(report)
-        click.echo(f"{bag}: not packaged, because it fails fixity; repair it first (cablekeep repair)", err=True)
-        sys.exit(EXIT_INVALID)
+        why = ("it fails fixity; repair it first (cablekeep repair)" if report.verdict == "invalid"
+               else "not all of it could be checked (INCOMPLETE, listed above)")
+        click.echo(f"{bag}: not packaged, because {why}", err=True)
+        sys.exit(_verdict_code(report, allow_unchecked=False))
     ref = write_wacz(bag, out)
     click.echo(f"{ref.path}: WACZ 1.1.1, {ref.warcs} WARC file(s), {ref.pages} cable page(s), index {ref.index}, "
                f"{ref.bytes} bytes")
@@ -997,12 +1000,13 @@ def check(targets: tuple[Path, ...], as_json: bool, rearchive: bool, db: Path) -
             click.echo("rearchive: nothing changed or moved")
         for count, summary in summaries:
             _echo_cleaned(summary.cleaned)
-            verdict = "valid" if summary.report.ok else "INVALID"
+            verdict = {"valid": "valid", "invalid": "INVALID", "incomplete": "INCOMPLETE"}[summary.report.verdict]
             click.echo(f"rearchived {count} changed or moved URL(s) into {summary.bag.path} ({verdict})")
-            for problem in summary.report.problems:
-                click.echo(f"  {problem.kind}: {problem.path}: {problem.detail}")
-    if any(not summary.report.ok for _, summary in summaries):
-        sys.exit(EXIT_INVALID)
+            for line in report_lines(summary.report):
+                click.echo(line)
+    worst = _worst(0, *(_verdict_code(summary.report, allow_unchecked=False) for _, summary in summaries))
+    if worst:
+        sys.exit(worst)
 
 
 @main.command()

@@ -88,7 +88,8 @@ def run_crawl(manifest: Manifest, context: JobContext) -> JobResult:
         record_verification(history, summary.bag.path, summary.report)
     bag = summary.bag
     if not summary.report.ok:
-        return JobResult("failed", f"the new bag {bag.path} failed verification: "
+        word = "failed verification" if summary.report.verdict == "invalid" else "could not be verified in full"
+        return JobResult("failed", f"the new bag {bag.path} {word}: "
                          + ", ".join(f"{n} {kind}" for kind, n in summary.report.counts().items()))
     return JobResult("ok", f"bag {bag.name}: {bag.payload_files} files, {bag.payload_bytes} bytes")
 
@@ -118,7 +119,9 @@ def run_audit(manifest: Manifest, context: JobContext) -> JobResult:
         report = audit(bags, history, older_than=None, sample=None, rng=random.Random())
     bad = [f"{bag.path}: {bag.outcome or bag.status}: {bag.detail}" for bag in report.bags
            if bag.status != "skipped" and bag.outcome != "valid"]
-    reason = f"{len(report.checked)} bag(s) audited, {len(bad)} not valid"
+    incomplete = sum(1 for bag in report.bags if bag.outcome == "incomplete")
+    reason = (f"{len(report.checked)} bag(s) audited, {len(bad)} not valid"
+              + (f" ({incomplete} of them incomplete: not everything could be checked)" if incomplete else ""))
     if not bad:
         return JobResult("ok", reason)
     return JobResult("invalid", reason, (_event("bag-invalid", manifest, "audit", f"{len(bad)} bag(s) of "
