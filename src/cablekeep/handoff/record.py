@@ -113,9 +113,9 @@ def deliver_and_record(
         try:
             receipt = deliver(bag, destination, part_size=part_size, concurrency=concurrency, clock=clock,
                               on_part=on_part)
-        except PermissionError as exc:
-            raise BagUnreadableError(f"cannot read {exc.filename or bag}: {exc.strerror}; nothing more was sent, "
-                                     "deliver again once it is readable") from exc
+        except OSError as exc:  # a file of the bag unreadable, swapped for a link (ELOOP), or a read error (EIO)
+            raise BagUnreadableError(f"{exc.filename or bag}: {exc.strerror or exc}; nothing more was sent, deliver "
+                                     "again once it can be read") from exc
         event = delivery_event(receipt, identity, event_id=make_id())
         history.record(event)
     return receipt, event

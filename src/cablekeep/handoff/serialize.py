@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from ..bagging.layout import BAGIT_TXT, BLOCK, PAYLOAD_DIR, open_nofollow
-from ..errors import OutputError, UsageError
+from ..errors import BagUnreadableError, OutputError, UsageError
 
 FORMATS = {"tar": ".tar", "tar.gz": ".tar.gz", "zip": ".zip"}
 OPEN_SUFFIX = ".open"
@@ -66,7 +66,11 @@ def serialize(bag_dir: Path, fmt: str, out_dir: Path) -> SerializedBag:
     bag_dir = Path(os.path.abspath(bag_dir))
     if not (bag_dir / BAGIT_TXT).is_file():
         raise UsageError(f"{bag_dir} is not a bag (no {BAGIT_TXT}); bag it first")
-    entries = list(_walk(bag_dir))
+    try:
+        entries = list(_walk(bag_dir))
+    except OSError as exc:  # a folder of the bag that cannot be listed, or a file gone meanwhile
+        raise BagUnreadableError(f"cannot read {exc.filename or bag_dir}: {exc.strerror or exc}; nothing was "
+                                 "written") from exc
     out_dir = Path(os.path.abspath(out_dir))
     final = out_dir / f"{bag_dir.name}{FORMATS[fmt]}"
     checksum_path = final.with_name(final.name + CHECKSUM_SUFFIX)
