@@ -93,6 +93,7 @@ class BagCheck(BagRules):
         self.tag_layout = Layout.of([])
         self.entries: dict[str, bytes] = {}
         self.tag_entries: dict[str, bytes] = {}
+        self.payload_listed_tags: dict[str, bytes] = {}  # tag files a pre-1.0 payload manifest lists (packed)
         self.bad_lines: set[tuple[bool, int, str]] = set()  # (payload?, manifest index, path) already reported
         self.tag_reads: dict[str, _TagRead] = {}
         self.symlinks: set[str] = set()
@@ -123,6 +124,7 @@ class BagCheck(BagRules):
             self.report_missing()
             self.check_oxum()
             self.check_tag_files()
+            self.check_payload_listed_tags()
             self.check_warc_references()
             self.problems.extend(self.source.take_problems())
         finally:
@@ -360,6 +362,11 @@ class BagCheck(BagRules):
         if entry is None:
             return
         layout = m.layout
+        if entry.tag_file:
+            if entry.digest is not None:
+                self.payload_listed_tags[entry.key] = layout.put(
+                    self.payload_listed_tags.get(entry.key), m.index, entry.digest)
+            return
         if entry.digest is None:
             self.bad_lines.add((m.payload, m.index, entry.key))
             m.entries.setdefault(entry.key, layout.empty())  # present, so the file is not "unexpected"
@@ -458,6 +465,19 @@ class BagCheck(BagRules):
                 if found is None or not layout.listed(packed, index):
                     continue
                 self.compare(rel, layout.manifests[index], alg, layout.digest(packed, index), found, tag_file=True)
+        if hasher is not None:
+            hasher.finish()
+
+    def check_payload_listed_tags(self) -> None:
+        """Tag files an older bag's payload manifests list: present, and (full mode) their checksums."""
+        hasher: FileHasher | None = None
+        for rel, packed in self.payload_listed_tags.items():
+            if rel not in self.tag_files:
+                if not self.under_symlink(rel):
+                    self.missing(rel, self.payload_layout.listing(packed), payload=False)
+            elif not self.fast:
+                hasher = hasher or self.source.tag_hasher(self.payload_layout, self.on_tag_result)
+                hasher.add(rel, packed, self.tag_files[rel])
         if hasher is not None:
             hasher.finish()
 

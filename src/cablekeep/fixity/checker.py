@@ -29,6 +29,7 @@ class ManifestQuirks:
     marker_lines: int = 0
     undecodable: int = 0
     system_files: list[str] = field(default_factory=list)
+    tag_files: list[str] = field(default_factory=list)  # tag files a payload manifest lists (before BagIt 1.0)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ManifestEntry:
     path: str
     key: str
     digest: bytes | None
+    tag_file: bool = False  # a tag file in a payload manifest, allowed before BagIt 1.0
 
 
 def unicode_form(path: str) -> str:
@@ -143,12 +145,15 @@ class BagRules:
             return None
         path = checked.path
         quirks.dot_lines += checked.leading_dot
-        if payload != path.startswith("data/"):
+        tag_file = payload and not path.startswith("data/")
+        if tag_file and not self.strict:  # bagit-python and bagit-java check such lines as listed
+            quirks.tag_files.append(path)
+        elif payload != path.startswith("data/"):
             where = "outside data/, so it cannot be payload" if payload else "inside data/; tag manifests list tag files only"
             self.add(Problem.structure(path, f"{name} line {number} lists a path {where}."))
             return None
         key = path
-        if payload and not path.isascii():
+        if payload and not tag_file and not path.isascii():
             known = self.nfc_index.setdefault(unicodedata.normalize("NFC", path), path)
             if known != path:
                 self.add(Problem.warning(
@@ -157,7 +162,7 @@ class BagRules:
                     f"({unicode_form(known)}) in another Unicode normalisation; both are taken as one file.",
                 ))
                 key = known
-        if payload:
+        if payload and not tag_file:
             base = path.rpartition("/")[2]
             if base in SYSTEM_FILE_NAMES or base.startswith("._"):
                 quirks.system_files.append(path)
@@ -168,8 +173,8 @@ class BagRules:
                 f"cannot be checked against {name}.",
                 algorithm=algorithm,
             ))
-            return ManifestEntry(path, key, None)
-        return ManifestEntry(path, key, bytes.fromhex(parsed.digest) if digest_size else b"")
+            return ManifestEntry(path, key, None, tag_file)
+        return ManifestEntry(path, key, bytes.fromhex(parsed.digest) if digest_size else b"", tag_file)
 
     def duplicate_line(self, name: str, algorithm: str, path: str, first: bytes, again: bytes) -> None:
         """A manifest lists ``path`` a second time (with digest ``again``; ``first`` before)."""
@@ -194,6 +199,13 @@ class BagRules:
         if quirks.marker_lines:
             self.add(Problem.warning(
                 name, f"{quirks.marker_lines} line(s) carry md5sum's binary marker ('*' before the path); read without it."
+            ))
+        if quirks.tag_files:
+            shown = ", ".join(quirks.tag_files[:5]) + (" ..." if len(quirks.tag_files) > 5 else "")
+            self.add(Problem.warning(
+                name,
+                f"{len(quirks.tag_files)} listed file(s) are tag files ({shown}); BagIt before 1.0 allowed this "
+                "(1.0 does not), so they were checked against this manifest as tag files.",
             ))
         if quirks.system_files:
             shown = ", ".join(quirks.system_files[:5]) + (" ..." if len(quirks.system_files) > 5 else "")
