@@ -1,4 +1,4 @@
-"""Checking a WACZ: :func:`verify_wacz` for a WACZ file, :func:`check_wacz` for one read from a stream.
+"""Checking a WACZ: :func:`verify_wacz` for a WACZ file, and the check of a WACZ inside a bag.
 
 Every resource ``datapackage.json`` lists is read from the ZIP as a stream (blocks of
 :data:`~cablekeep.bagging.layout.BLOCK`) and its hash and size compared with the listing;
@@ -14,12 +14,22 @@ as :class:`~cablekeep.fixity.report.Problem` objects with the kinds the bag chec
 ``warning``            no ``datapackage-digest.json`` (the spec says SHOULD)
 
 A file that is not there or is not a ZIP at all raises :class:`~cablekeep.errors.BagUnreadableError`.
+
+Inside a bag, a payload file named ``*.wacz`` is checked the same way (:func:`check_wacz_fd` for a
+bag directory's file, read again from its descriptor after it was hashed; :class:`WaczSpool` for an
+archived bag's member, copied aside in the one read that hashes it, in memory up to
+:data:`SPOOL_IN_MEMORY` and to a temporary file past it, because a ZIP is read from its central
+directory at the end). What it finds becomes one ``wacz`` problem per finding (:func:`in_bag`), on
+the WACZ's bag path, naming the resource inside; a warning stays a warning and what could not be
+checked stays ``not-checked``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -32,10 +42,16 @@ from .report import Problem, problem_order
 # The WACZ 1.1.1 names the checker needs (cablekeep.access.datapackage holds the rest of the layout).
 DATAPACKAGE = "datapackage.json"
 DATAPACKAGE_DIGEST = "datapackage-digest.json"
+WACZ_SUFFIX = ".wacz"
 
 MAX_JSON = 64 << 20  # datapackage.json and its digest are read whole; a larger one is refused as malformed
+SPOOL_IN_MEMORY = 16 << 20  # an archived bag's WACZ is kept in memory up to this, in a temporary file past it
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError)
 _OPEN_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError)
+
+
+def is_wacz_name(name: str) -> bool:
+    return name.endswith(WACZ_SUFFIX)
 
 
 def _read_json(zf: zipfile.ZipFile, name: str) -> tuple[bytes, Any] | Problem:
@@ -172,3 +188,77 @@ def verify_wacz(path: Path) -> list[Problem]:
     with stream:
         return check_wacz(stream, str(path))
 
+
+# --------------------------------------------------------------------------- a WACZ inside a bag
+
+
+def in_bag(rel: str, stream: IO[bytes]) -> list[Problem]:
+    """The problems of the WACZ at bag path ``rel``, read from ``stream``, as problems of the bag."""
+    try:
+        found = check_wacz(stream, rel)
+    except BagUnreadableError as exc:
+        return [Problem.wacz(rel, None, f"{exc}; its contents could not be checked against {DATAPACKAGE}.")]
+    out: list[Problem] = []
+    for problem in found:
+        inside = f"inside the WACZ, {problem.path}: {problem.detail}"
+        if problem.kind == "warning":
+            out.append(Problem.warning(rel, inside))
+        elif problem.kind == "not-checked":
+            out.append(Problem.not_checked(rel, inside, algorithm=problem.algorithm))
+        else:
+            out.append(Problem.wacz(rel, problem.path, problem.detail, algorithm=problem.algorithm,
+                                    expected=problem.expected, found=problem.found))
+    return out
+
+
+def check_wacz_fd(fd: int, rel: str) -> list[Problem]:
+    """The WACZ open at ``fd`` (a bag directory's payload file, already hashed) read again from its start."""
+    with os.fdopen(fd, "rb", closefd=False) as stream:
+        try:
+            stream.seek(0)
+        except OSError as exc:
+            return [Problem.not_checked(rel, f"the WACZ could not be read again ({exc.strerror or exc}); "
+                                             f"its contents were not checked against {DATAPACKAGE}.")]
+        return in_bag(rel, stream)
+
+
+class WaczSpool:
+    """Keeps a copy of a WACZ member of an archived bag as it is hashed (``update``), then checks it.
+
+    A failure to keep the copy (no room for the temporary file) leaves the WACZ ``not-checked``; it
+    never stops the hashing of the member.
+    """
+
+    def __init__(self) -> None:
+        self._copy: tempfile.SpooledTemporaryFile[bytes] | None = tempfile.SpooledTemporaryFile(
+            max_size=SPOOL_IN_MEMORY, prefix="cablekeep-wacz-"
+        )
+        self._failed: str | None = None
+
+    def update(self, data: bytes | bytearray | memoryview, /) -> None:
+        if self._copy is None:
+            return
+        try:
+            self._copy.write(data)
+        except OSError as exc:
+            self._failed = str(exc.strerror or exc)
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._copy is not None:
+            self._copy.close()
+            self._copy = None
+
+    def check(self, rel: str) -> list[Problem]:
+        """The WACZ's problems as problems of the bag (:func:`in_bag`); the copy is discarded."""
+        if self._copy is None:
+            return [Problem.not_checked(rel, f"the WACZ could not be set aside to be read ({self._failed}); "
+                                             f"its contents were not checked against {DATAPACKAGE}.")]
+        try:
+            self._copy.seek(0)
+            return in_bag(rel, self._copy)
+        finally:
+            self._drop()
+
+    def close(self) -> None:
+        self._drop()
