@@ -14,7 +14,7 @@ import pytest
 
 from cablekeep.access.datapackage import DATAPACKAGE, DATAPACKAGE_DIGEST, PAGES_PATH
 from cablekeep.access.wacz import write_wacz
-from cablekeep.access.waczcheck import verify_wacz
+from cablekeep.fixity.waczcheck import verify_wacz
 from cablekeep.errors import BagUnreadableError
 from cablekeep.fixity.report import Problem
 

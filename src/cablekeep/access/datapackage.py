@@ -14,6 +14,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..fixity.waczcheck import DATAPACKAGE as DATAPACKAGE  # the checker's names, written once there
+from ..fixity.waczcheck import DATAPACKAGE_DIGEST as DATAPACKAGE_DIGEST
+
 WACZ_VERSION = "1.1.1"
 PROFILE = "data-package"
 HASH_ALGORITHM = "sha256"  # the resources' and the digest's; hashlib and WACZ spell it the same
@@ -25,8 +28,6 @@ PAGES_PATH = "pages/pages.jsonl"
 INDEX_PATH = "indexes/index.cdxj"  # a plain CDXJ index
 INDEX_GZ_PATH = "indexes/index.cdx.gz"  # a CDXJ index in gzip blocks...
 INDEX_IDX_PATH = "indexes/index.idx"  # ...and the first key of each block, with its offset and length
-DATAPACKAGE = "datapackage.json"
-DATAPACKAGE_DIGEST = "datapackage-digest.json"
 PAGES_FORMAT = "json-pages-1.0"
 INDEX_GZ_FORMAT = "cdxj-gzip-1.0"
 

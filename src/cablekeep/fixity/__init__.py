@@ -15,6 +15,7 @@ history of fixity events in SQLite, exportable as PREMIS.
   Its steps: ``warcgzip`` (the file read once, its gzip members), ``warcheaders`` (a record's header
   block), ``warcdigests`` (block and payload digests), ``warcids`` (record ids and references),
   ``warcfindings`` (what a step reports).
+- ``waczcheck``: a WACZ's resources against its ``datapackage.json``, alone or as a ``*.wacz`` in a bag's payload.
 - ``recordids``: WARC-Record-IDs checked for uniqueness and references in bounded memory.
 - ``report``: the result types: problems and reports.
 - ``identity``: how a bag is known (path, External-Identifier, tag-manifest digest).

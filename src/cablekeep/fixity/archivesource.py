@@ -1,11 +1,14 @@
 """A serialized bag (tar stream or zip) as a :class:`~cablekeep.fixity.sources.BagSource`, read once.
 
 The archive is read in one pass, in member order, when the bag is first listed, and nothing is
-written to disk. As each member passes its name is vetted (absolute names, ``..``, ``~`` and drive
+written to disk but a large WACZ's copy (below). As each member passes its name is vetted (absolute
+names, ``..``, ``~`` and drive
 letters are ``unsafe-path``; a second top-level entry, files beside the bag directory, a path
 stored twice and hard links are ``invalid-structure``; refused members are never read); a regular
 file is hashed in 1 MiB blocks, and a WARC in the payload checked record by record in that same
-read. Which algorithms to compute is decided per member: those of the (tag) manifests whose names
+read; a WACZ in the payload is copied aside in that read and checked against its ``datapackage.json``
+(a ZIP is read from its end: past 16 MiB the copy goes to a temporary file, the one thing written to
+disk). Which algorithms to compute is decided per member: those of the (tag) manifests whose names
 have passed, or :data:`PRESUMED_ALGORITHMS` before any. The tag files the checker parses
 (bagit.txt, bag-info.txt, fetch.txt, manifests) are kept, zlib-compressed (bagit.txt, bag-info.txt
 and fetch.txt only up to the cap), so the checker reads them in its own order: a manifest that
@@ -37,6 +40,7 @@ from .report import Problem
 from .sources import TAR_ERRORS, AlreadyReported, ArchiveBroken, BagSource, Entry, FileHasher, Hashed, Member, MemberReader, Tee
 from .tagfiles import check_path
 from .warccheck import WarcScan, is_warc_name, scan_warc_stream
+from .waczcheck import WaczSpool, is_wacz_name
 from .witness import check_archive_witness
 
 PRESUMED_ALGORITHMS = ("sha256", "sha512")
@@ -147,6 +151,7 @@ class ArchiveSource(BagSource):
         self.plans: list[_Plan] = []
         self.plan_ids: dict[tuple[str, ...], int] = {}
         self.scans: dict[str, WarcScan] = {}
+        self.waczs: dict[str, list[Problem]] = {}  # a payload WACZ's problems, reported with its hashes
         self._problems: list[Problem] = []
         self._read = False
 
@@ -319,7 +324,8 @@ class ArchiveSource(BagSource):
             return
         plan_id = _NO_PLAN if self.fast else self._plan_id(payload)
         hashers = [] if self.fast else [_new_hasher(alg) for alg in self.plans[plan_id].algorithms]
-        tee = Tee(member.stream, [*hashers, *([spool] if spool else [])])  # type: ignore[list-item]  # a spool takes updates
+        wacz = WaczSpool() if payload and is_wacz_name(rel) and not self.fast else None
+        tee = Tee(member.stream, [*hashers, *([spool] if spool else []), *([wacz] if wacz else [])])  # type: ignore[list-item]  # spools take updates
         try:
             if payload and is_warc_name(rel) and not self.fast:
                 counting = _Counting(hashers)
@@ -330,13 +336,19 @@ class ArchiveSource(BagSource):
             else:
                 tee.drain()
         except zipfile.BadZipFile as exc:
+            if wacz is not None:
+                wacz.close()
             self._unhashed(rel, member.size)
             self.unreadable.add(rel)
             self.texts.pop(rel, None)
             self._problems.append(Problem("changed", rel, f"the zip member is damaged ({exc}); its content could not be checked."))
             return
         except TAR_ERRORS as exc:
+            if wacz is not None:
+                wacz.close()
             raise ArchiveBroken(f"while reading {rel!r}: {exc}") from exc
+        if wacz is not None:
+            self.waczs[rel] = wacz.check(rel)
         if spool is not None:
             spool.done()
         size = tee.size if not self.fast else member.size
@@ -396,6 +408,8 @@ class _StoredDigests(FileHasher):
         found = [source.digest_of(rel, alg, self._extra) if name else None
                  for alg, name in zip(layout.algorithms, layout.hash_names)]
         result = Hashed(compare_found(rel, layout, packed, found, tag_file=not self._payload), 1, source.size_of(rel))
+        if self._payload:
+            result.problems.extend(source.waczs.pop(rel, []))
         scan = source.scans.get(rel) if self._payload else None
         if scan is not None:
             result.problems.extend(scan.problems)

@@ -5,7 +5,8 @@ Hashing runs in-process for small bags and in a ``ProcessPoolExecutor`` (``proce
 largest payload manifest has more than :data:`POOL_MIN_FILES` lines or Payload-Oxum declares more
 than :data:`POOL_MIN_BYTES`. Files go to the workers in batches of at most :data:`BATCH_FILES`
 files (or :data:`BATCH_BYTES`), a bounded number in flight; each worker hashes a file once for
-every algorithm, checks a WARC record by record in the same read, compares with the packed
+every algorithm, checks a WARC record by record in the same read (and a WACZ against its
+``datapackage.json``, read again), compares with the packed
 manifest entry it was sent (:func:`cablekeep.fixity.packed.compare_found`) and returns only what
 it found. The pool forks while this process has a single thread and uses ``forkserver`` otherwise
 (:func:`cablekeep.bagging.hashing.make_pool`).
@@ -30,6 +31,7 @@ from .packed import Layout, compare_found
 from .report import Problem
 from .sources import BagSource, Entry, FileHasher, Hashed, Tee, open_regular, special_kind
 from .warccheck import WarcScan, is_warc_name, scan_warc_stream
+from .waczcheck import check_wacz_fd, is_wacz_name
 from .witness import check_directory_witness
 
 POOL_MIN_FILES = 64
@@ -82,6 +84,8 @@ def _hash_fd(fd: int, rel: str, hashers: list[hashlib._Hash], check_warc: bool, 
         for hasher in hashers:
             hasher.update(chunk)
         size += n
+    if check_warc and is_wacz_name(rel):
+        result.problems.extend(check_wacz_fd(fd, rel))  # read again: a ZIP is read from its end
     return size
 
 

@@ -15,6 +15,9 @@ Problem kinds
 ``unsafe-path``       a manifest or fetch.txt path escapes the bag (absolute, ``..``, ``~``)
 ``symlink``           a symbolic link inside the bag; refused, never followed
 ``warc``              a WARC file is broken (cut short, bad digest, bad header, bad gzip member)
+``wacz``              a WACZ in the payload (``*.wacz``) disagrees with its own ``datapackage.json``: a
+                      resource inside it changed, missing or unlisted, or the package unreadable
+                      (:mod:`cablekeep.fixity.waczcheck`); ``path`` is the WACZ, ``detail`` names the resource
 ``index``             a cablekeep bag's own index disagrees with its WARCs: a line of index.cdxj,
                       cables.jsonl or crawl-log.jsonl names a record that is not there as written
                       (:mod:`cablekeep.fixity.witness`); ``path`` is the file, ``detail`` names the line
@@ -93,6 +96,7 @@ ProblemKind = Literal[
     "unsafe-path",
     "symlink",
     "warc",
+    "wacz",
     "index",
     "not-checked",
     "warning",
@@ -115,6 +119,7 @@ _PHASE: dict[ProblemKind, int] = {
     "oxum": 1,
     "changed": 2,
     "warc": 2,
+    "wacz": 2,
     "index": 2,
     "renamed": 1,
     "added": 1,
@@ -210,6 +215,14 @@ class Problem:
         that its WARCs do not bear out; ``line`` is None when the file as a whole disagrees."""
         return cls("index", path, detail if line is None else f"line {line} {detail}", offset=offset,
                    record_id=record_id, expected=expected, found=found)
+
+    @classmethod
+    def wacz(cls, path: str, resource: str | None, detail: str, *, algorithm: str | None = None,
+             expected: str | None = None, found: str | None = None) -> Problem:
+        """The WACZ at bag path ``path`` disagrees with its ``datapackage.json`` about ``resource`` (a path
+        inside it; None when the package as a whole could not be read)."""
+        where = "the WACZ" if resource is None else f"inside the WACZ, {resource}"
+        return cls("wacz", path, f"{where}: {detail}", algorithm=algorithm, expected=expected, found=found)
 
     @classmethod
     def not_checked(cls, path: str, detail: str, *, algorithm: str | None = None) -> Problem:
