@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import pickle
 import re
 import shutil
 from pathlib import Path
@@ -19,9 +20,13 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from cablekeep.fixity.dirsource import DirectorySource
+from cablekeep.fixity.recordids import FieldSpool, SpooledRecord
 from cablekeep.fixity.report import Report
 from cablekeep.fixity.serialized import verify_serialized
 from cablekeep.fixity.verify import verify_bag
+from cablekeep.fixity.warccheck import WarcScan, scan_warc_stream
+from cablekeep.fixity.witness import check_directory_witness
 from cablekeep.manifest import load_manifest
 from cablekeep.run import run_manifest
 from cablekeep.sample_site import SampleSite
@@ -295,3 +300,84 @@ def test_records_a_browser_capture_adds_are_named_in_the_log(bag: Path) -> None:
     reseal(bag)
     problems = index_problems(verify_bag(bag, processes=1))
     assert any("22222222-2222-2222-2222-222222222222" in detail for _, detail in problems), problems
+
+
+# --------------------------------------------------------------------------- one read of each WARC
+
+
+def scan_bag_warcs(bag: Path, *, witness: bool) -> list[WarcScan]:
+    scans = []
+    for warc in sorted((bag / "data").rglob("*.warc.gz")):
+        with open(warc, "rb") as stream:
+            rel = warc.relative_to(bag).as_posix()
+            scans.append(scan_warc_stream(stream, name=warc.name, display_path=rel, witness=witness))
+    return scans
+
+
+def test_the_witness_reads_no_warc_again(bag: Path) -> None:
+    # issue 12: "checking the index adds at most 10 % to a full verify": the scan's spool is the witness's
+    # only source of what the records hold, so a WARC gone after its scan changes nothing
+    rewrite_index(bag, {2: {"url": "http://127.0.0.1:9/elsewhere"}})
+    scans = scan_bag_warcs(bag, witness=True)
+    for warc in (bag / "data").rglob("*.warc.gz"):
+        warc.unlink()
+    try:
+        problems = check_directory_witness(bag, scans)
+    finally:
+        for scan in scans:
+            scan.discard()
+    assert [(p.path, p.detail.split(",")[0]) for p in problems] == [
+        ("data/index.cdxj", f"line 2 points at the record at data/warc/{the_warc_name(scans)} offset "
+         f"{index_lines(bag)[1]['offset']}")]
+    assert problems[0].found is not None and problems[0].expected == "http://127.0.0.1:9/elsewhere"
+
+
+def the_warc_name(scans: list[WarcScan]) -> str:
+    (scan,) = scans
+    return scan.path.rpartition("/")[2]
+
+
+def test_the_scan_spools_fields_only_when_asked(bag: Path) -> None:
+    (plain,) = scan_bag_warcs(bag, witness=False)
+    assert plain.fields is None
+    (asked,) = scan_bag_warcs(bag, witness=True)
+    assert asked.fields is not None
+    spooled = list(asked.fields.records())
+    assert len(spooled) == asked.records and asked.fields.size == the_warc(bag).stat().st_size
+    by_offset = {record.offset: record for record in spooled}
+    for line in index_lines(bag):
+        record = by_offset[int(line["offset"])]
+        assert (record.target_uri, record.date, record.payload_digest, record.record_id.strip("<>")) == (
+            line["url"], line["warc_date"], line["digest"], line["record_id"].strip("<>"))
+    asked.discard()
+
+
+def test_a_bag_without_an_index_is_scanned_without_a_spool(tmp_path: Path) -> None:
+    # bags cablekeep did not make keep the scan's speed: nothing is spooled for them
+    bag = make_bag(tmp_path / "foreign", {"warc/x.warc.gz": foreign_warc()})
+    source = DirectorySource(bag, processes=1)
+    assert not source.has_index()
+    (bag / "data/index.cdxj").write_text("")
+    assert source.has_index()
+
+
+def test_an_offset_between_records_names_the_nearest(bag: Path) -> None:
+    lines = index_lines(bag)
+    rewrite_index(bag, {1: {"offset": str(int(lines[0]["offset"]) + 7)}})
+    reseal(bag)
+    ((_, detail),) = index_problems(verify_bag(bag, processes=1))
+    assert re.search(r"where no WARC record starts \(the nearest records start at offset \d+ and \d+\)\.$", detail)
+
+
+@pytest.mark.parametrize("count", [3, 40_000])
+def test_a_field_spool_gives_back_what_it_was_given(count: int) -> None:
+    # past the 1 MiB buffer (the file, a record split across two reads of it) and sent to another process
+    spool = FieldSpool()
+    given = [SpooledRecord(n * 1000, f"<urn:uuid:{n}>", None if n % 7 == 0 else f"http://h/é{n}",
+                           "2024-01-01T00:00:00Z", None if n % 3 else f"sha1:{n}") for n in range(count)]
+    for record in given:
+        spool.add(*record)
+    spool.size = 99
+    copy = pickle.loads(pickle.dumps(spool))
+    assert list(copy.records()) == given and copy.size == 99 and copy.count == count
+    copy.discard()

@@ -330,7 +330,8 @@ class ArchiveSource(BagSource):
             if payload and is_warc_name(rel) and not self.fast:
                 counting = _Counting(hashers)
                 self.scans[rel] = scan_warc_stream(
-                    cast(BinaryIO, member.stream), name=rel, display_path=rel, raw_hashers=[counting]
+                    cast(BinaryIO, member.stream), name=rel, display_path=rel, raw_hashers=[counting],
+                    witness=True,  # whether the bag has an index is known only once the whole archive has passed
                 )
                 tee.size = counting.bytes
             else:

@@ -32,7 +32,7 @@ from .report import Problem
 from .sources import BagSource, Entry, FileHasher, Hashed, Tee, open_regular, special_kind
 from .warccheck import WarcScan, is_warc_name, scan_warc_stream
 from .waczcheck import check_wacz_fd, is_wacz_name
-from .witness import check_directory_witness
+from .witness import check_directory_witness, has_witness_index
 
 POOL_MIN_FILES = 64
 POOL_MIN_BYTES = 64 << 20
@@ -64,15 +64,17 @@ class _CountingHashers:
             hasher.update(data)
 
 
-def _hash_fd(fd: int, rel: str, hashers: list[hashlib._Hash], check_warc: bool, result: Hashed) -> int:
-    """Feed the file to ``hashers`` (and scan it when a WARC); its size."""
+def _hash_fd(fd: int, rel: str, hashers: list[hashlib._Hash], check_warc: bool, result: Hashed,
+             witness: bool = False) -> int:
+    """Feed the file to ``hashers`` (and scan it when a WARC, spooling what the index claims when
+    ``witness``); its size."""
     global _buffer
     if _buffer is None:
         _buffer = bytearray(BLOCK)
     if check_warc and is_warc_name(rel):
         with os.fdopen(fd, "rb", buffering=0, closefd=False) as stream:
             counting = _CountingHashers(hashers)
-            scan = scan_warc_stream(stream, name=rel, display_path=rel, raw_hashers=[counting])
+            scan = scan_warc_stream(stream, name=rel, display_path=rel, raw_hashers=[counting], witness=witness)
         result.problems.extend(scan.problems)
         scan.problems = []
         result.scans.append(scan)
@@ -95,8 +97,10 @@ def check_batch(
     items: list[tuple[str, bytes]],
     check_warcs: bool,
     open_file: Callable[[str], int] = open_nofollow,
+    witness: bool = False,
 ) -> Hashed:
-    """Hash each file once for all algorithms and compare; runs in a worker or in-process."""
+    """Hash each file once for all algorithms and compare; runs in a worker or in-process.
+    ``witness``: WARC scans spool what the bag's index claims (:mod:`.witness`)."""
     factories = [hasher_factory(name) for name in layout.hash_names]
     result = Hashed()
     for rel, packed in items:
@@ -110,7 +114,7 @@ def check_batch(
             result.problems.append(_open_problem(rel, exc))
             continue
         try:
-            size = _hash_fd(fd, rel, [h for h in hashers if h is not None], check_warcs, result)
+            size = _hash_fd(fd, rel, [h for h in hashers if h is not None], check_warcs, result, witness)
         except OSError as exc:
             result.problems.append(
                 Problem("not-checked", rel, f"reading the file failed ({exc.strerror or exc}); it was not verified.")
@@ -149,7 +153,9 @@ class _Dispatcher(FileHasher):
         *,
         payload: bool = True,
         remote: bool = False,
+        witness: bool = False,
     ) -> None:
+        self._witness = witness
         self._limits = (REMOTE_BATCH_FILES, REMOTE_BATCH_BYTES) if remote else (BATCH_FILES, BATCH_BYTES)
         self._open_file = open_file
         self._root = root
@@ -178,7 +184,7 @@ class _Dispatcher(FileHasher):
             self._submit(batch)
 
     def _submit(self, items: list[tuple[str, bytes]]) -> None:
-        args = (self._root, self._layout, items, self._payload, self._open_file)
+        args = (self._root, self._layout, items, self._payload, self._open_file, self._witness)
         if self._pool is None:
             self._on_result(check_batch(*args))
             return
@@ -270,7 +276,7 @@ class DirectorySource(BagSource):
     ) -> Iterator[FileHasher]:
         if self.executor is not None:
             yield _Dispatcher(self.root_s, layout, self.executor, self.processes, on_result, self.open_file,
-                              remote=True)
+                              remote=True, witness=self.has_index())
             return
         pool = None
         if self.processes > 1 and (
@@ -278,7 +284,8 @@ class DirectorySource(BagSource):
         ):
             pool = _make_pool(self.processes)
         try:
-            yield _Dispatcher(self.root_s, layout, pool, self.processes, on_result, self.open_file)
+            yield _Dispatcher(self.root_s, layout, pool, self.processes, on_result, self.open_file,
+                              witness=self.has_index())
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -299,6 +306,11 @@ class DirectorySource(BagSource):
 
     def tag_hasher(self, layout: Layout, on_result: Callable[[Hashed], None]) -> FileHasher:
         return _Dispatcher(self.root_s, layout, None, 1, on_result, payload=False)
+
+    def has_index(self) -> bool:
+        """The bag has a data/index.cdxj (a regular file, not a link): its WARC scans spool what the
+        witness compares, so that :meth:`witness` reads no WARC again."""
+        return has_witness_index(self.root)
 
     def witness(self, scans: Sequence[WarcScan]) -> list[Problem]:
         return check_directory_witness(self.root, scans)

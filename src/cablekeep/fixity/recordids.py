@@ -8,6 +8,10 @@ must not hold them all in memory. So each id is kept as an 8-byte hash of its te
   file is scanned, 16 bytes a record on disk and none in memory; it can be pickled to another
   process (a verify worker hands it to the coordinator), and the file is removed with the last
   owner of the spool.
+- :class:`FieldSpool` appends, for a bag whose own index will witness its WARCs
+  (:mod:`cablekeep.fixity.witness`), what that index claims of each record: its offset (of the
+  record, or of its gzip member), WARC-Record-ID, WARC-Target-URI, WARC-Date and
+  WARC-Payload-Digest, in file order, about 150 bytes a record on disk; pickled like an IdSpool.
 - :class:`IdIndex` loads spools into a temporary SQLite database and answers which hashes occur
   twice and whether a hash exists.
 
@@ -21,11 +25,13 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import struct
 import tempfile
 import weakref
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 _BUFFER = 8192  # pairs kept before they are written to the spool file
 
@@ -95,6 +101,121 @@ class IdSpool:
         path = state["path"]
         self._path = path if isinstance(path, str) else None
         self._finalizer = weakref.finalize(self, _unlink, self._path) if self._path is not None else None
+
+
+_FIELD_HEAD = struct.Struct("<qHHHH")  # offset, then the byte length of each of the four texts
+_NO_TEXT = 0xFFFF  # a length meaning "the record has no such field"
+_TEXT_MAX = 0xFFFE
+_FIELD_BUFFER = 1 << 20  # bytes kept before they are written to the spool file
+
+
+class SpooledRecord(NamedTuple):
+    """What a record holds that its bag's index claims (each field's first value, None when absent)."""
+
+    offset: int
+    record_id: str | None
+    target_uri: str | None
+    date: str | None
+    payload_digest: str | None
+
+
+class FieldSpool:
+    """A :class:`SpooledRecord` for each record of one WARC file, in file order, in a temporary file.
+
+    ``size`` is the file's size in bytes, once the scan has read it to its end. A field longer
+    than 65,534 bytes is kept cut to that length (no index line claims such a value).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.size = 0
+        self._pending = bytearray()
+        self._path: str | None = None
+        self._finalizer: weakref.finalize[[str], FieldSpool] | None = None
+
+    def add(self, offset: int, record_id: str | None, target_uri: str | None, date: str | None,
+            payload_digest: str | None) -> None:
+        texts = [None if t is None else t.encode("utf-8", "surrogateescape")[:_TEXT_MAX]
+                 for t in (record_id, target_uri, date, payload_digest)]
+        pending = self._pending
+        pending += _FIELD_HEAD.pack(offset, *(_NO_TEXT if t is None else len(t) for t in texts))
+        for text in texts:
+            if text:
+                pending += text
+        self.count += 1
+        if len(pending) >= _FIELD_BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        if self._path is None:
+            handle, self._path = tempfile.mkstemp(prefix="cablekeep-fields-", suffix=".bin")
+            os.close(handle)
+            self._finalizer = weakref.finalize(self, _unlink, self._path)
+        with open(self._path, "ab") as out:
+            out.write(self._pending)
+        self._pending = bytearray()
+
+    def records(self) -> Generator[SpooledRecord, None, None]:
+        """Every record, in the order added (file order)."""
+        if self._path is not None:
+            with open(self._path, "rb") as spool:
+                carry = b""
+                while chunk := spool.read(_FIELD_BUFFER):
+                    carry = yield from _decode(carry + chunk)
+                if carry:
+                    raise ValueError(f"the field spool {self._path} ends inside a record")
+        rest = yield from _decode(bytes(self._pending))
+        if rest:
+            raise ValueError("the field spool's buffer ends inside a record")
+
+    def discard(self) -> None:
+        """Remove the spool file now (it is removed anyway when the spool is collected)."""
+        if self._finalizer is not None:
+            self._finalizer()
+        self._pending = bytearray()
+
+    def __getstate__(self) -> dict[str, object]:
+        # Sent to another process: the file is the receiver's to remove from now on.
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        return {"count": self.count, "size": self.size, "pending": bytes(self._pending), "path": self._path}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.count = int(state["count"])  # type: ignore[call-overload]
+        self.size = int(state["size"])  # type: ignore[call-overload]
+        pending = state["pending"]
+        assert isinstance(pending, bytes)
+        self._pending = bytearray(pending)
+        path = state["path"]
+        self._path = path if isinstance(path, str) else None
+        self._finalizer = weakref.finalize(self, _unlink, self._path) if self._path is not None else None
+
+
+def _decode(data: bytes) -> Generator[SpooledRecord, None, bytes]:
+    """The whole records at the start of ``data``; returns the bytes of a record not yet whole."""
+    at = 0
+    end = len(data)
+    head_size = _FIELD_HEAD.size
+    unpack = _FIELD_HEAD.unpack_from
+    while at + head_size <= end:
+        offset, *lengths = unpack(data, at)
+        need = head_size + sum(n for n in lengths if n != _NO_TEXT)
+        if at + need > end:
+            break
+        pos = at + head_size
+        texts: list[str | None] = []
+        for n in lengths:
+            if n == _NO_TEXT:
+                texts.append(None)
+            else:
+                texts.append(data[pos : pos + n].decode("utf-8", "surrogateescape"))
+                pos += n
+        yield SpooledRecord(offset, *texts)
+        at += need
+    return data[at:]
 
 
 def _unlink(path: str) -> None:

@@ -51,7 +51,7 @@ from typing import BinaryIO
 from ..bagging.layout import BAGIT_TXT
 from ..errors import BagUnreadableError
 from .arccheck import ArcScanner
-from .recordids import IdSpool
+from .recordids import FieldSpool, IdSpool
 from .report import Problem, ProblemKind, Report, problem_order
 from .warcdigests import RecordDigests, decode_digest, mismatch_problem
 from .warcbuffer import InflatedBuffer
@@ -98,10 +98,15 @@ class WarcScan:
     ids: IdSpool = field(default_factory=IdSpool)  # every record id's hash and offset, on disk
     types: Counter[str] = field(default_factory=Counter)  # records read by WARC-Type (ARC: filedesc, arc)
     unresolved: list[Reference] = field(default_factory=list)
+    # what a bag's own index claims of each record, spooled on disk when the scan was asked to (``witness``)
+    fields: FieldSpool | None = None
+    software: str | None = None  # the ``software`` of the file's first warcinfo record, if any
 
     def discard(self) -> None:
-        """Remove the spooled record ids (once the bag's references are resolved)."""
+        """Remove the spooled record ids and fields (once the bag's references are resolved and witnessed)."""
         self.ids.discard()
+        if self.fields is not None:
+            self.fields.discard()
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,7 @@ class _Scanner(InflatedBuffer):
         self._add(member_findings(self._stream, self._scan.records, self._mid_member, self._split))
         self._add(self._quirks.findings())
         self._add(self._segments.finish())
+        self._scan.software = self._software
         checked = self._ids.finish(self._software)
         self._add(checked.findings)
         self._scan.unresolved = checked.unresolved
@@ -349,6 +355,9 @@ class _Scanner(InflatedBuffer):
             if finding is not None:
                 self._add([finding], headers.record_id)
         self._ids.add_references(block, headers.record_id, headers.record_type_l, offset)
+        if self._scan.fields is not None:
+            self._scan.fields.add(offset, block.one("WARC-Record-ID"), block.one("WARC-Target-URI"),
+                                  block.one("WARC-Date"), block.one("WARC-Payload-Digest"))
 
     def _short_block(self, offset: int, got: int, length: int) -> str:
         if self._stream.broken and not self._stream.cut_short:
@@ -433,15 +442,19 @@ def scan_warc(
 
 
 def scan_warc_stream(
-    stream: BinaryIO, *, name: str, display_path: str, raw_hashers: Sequence[Hasher] = ()
+    stream: BinaryIO, *, name: str, display_path: str, raw_hashers: Sequence[Hasher] = (), witness: bool = False
 ) -> WarcScan:
     """:func:`scan_warc` on an open binary stream; ``name`` is the file name (for ARC detection,
     and to warn when it says ``.warc.gz`` of an uncompressed file or ``.warc`` of a gzipped one).
 
+    ``witness``: also spool, in :attr:`WarcScan.fields`, the offset, id, target URI, date and
+    payload digest of every record whose header block was read (for :mod:`.witness`, when the bag
+    has an index to check; off, the scan does no more work than before).
+
     The stream is read to its end even when the WARC breaks early, so ``raw_hashers`` always
     see the whole file.
     """
-    scan = WarcScan(display_path)
+    scan = WarcScan(display_path, fields=FieldSpool() if witness else None)
     layers = open_stream(stream, raw_hashers)
     first = layers.pump() or b""
     if is_arc_name(name) or first.startswith(b"filedesc:"):
@@ -453,6 +466,8 @@ def scan_warc_stream(
         if name_problem is not None:
             scan.problems.append(name_problem)
     layers.source.drain()
+    if scan.fields is not None:
+        scan.fields.size = layers.source.offset
     return scan
 
 

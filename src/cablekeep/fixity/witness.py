@@ -17,15 +17,15 @@ only these files still say what is gone. In full mode, for bags cablekeep made (
   names as many records as the index lists captures (each fetch is logged once and indexed once).
 
 A disagreement is a problem of kind ``index`` (:meth:`Problem.index_mismatch`) naming the file and
-line. Memory stays bounded whatever the bag's size: the record ids of the WARCs come from the
-scan's spools (:class:`~cablekeep.fixity.recordids.IdSpool`, on disk), the claims of the three
-files go to a temporary SQLite database, and the records are read back in file-offset order,
-one WARC at a time, each header block with one ``pread`` at its offset (and one gzip member
-inflated only as far as the end of its header block).
+line. No WARC is read a second time: the scan that checks each WARC (asked to when the bag has
+an index) spools what the claims compare, per record: offset, WARC-Record-ID, WARC-Target-URI,
+WARC-Date and WARC-Payload-Digest (:class:`~cablekeep.fixity.recordids.FieldSpool`, on disk, in
+file order), beside the record ids' hashes (:class:`~cablekeep.fixity.recordids.IdSpool`). Memory
+stays bounded whatever the bag's size: the claims of the three files go to a temporary SQLite
+database, and each WARC's claims, sorted by offset, are merged with its spool.
 
 Sources: :func:`check_directory_witness` for a bag directory, :func:`check_archive_witness` for a
-serialized bag (two more passes over the archive: the three files, then the WARCs, each read
-forwards only).
+serialized bag (one more pass over the archive, for the three files).
 """
 
 from __future__ import annotations
@@ -43,11 +43,10 @@ from typing import IO
 
 from ..bagging.layout import BAG_INFO_TXT, PAYLOAD_DIR
 from ..capture.cdxj import CdxjLine, MalformedLine, iter_index, parse_line
-from .recordids import id_hash
+from .recordids import FieldSpool, SpooledRecord, id_hash
 from .report import Problem
 from .sources import TAG_TEXT_LIMIT
 from .tagfiles import parse_bag_info, split_lines
-from .warcheaders import MAX_HEADER_BLOCK
 from .warccheck import WarcScan
 from .warcids import norm_id
 
@@ -56,7 +55,6 @@ CABLES = f"{PAYLOAD_DIR}/cables.jsonl"
 CRAWL_LOG = f"{PAYLOAD_DIR}/crawl-log.jsonl"
 WITNESS_FILES = (INDEX, CABLES, CRAWL_LOG)
 
-_HEAD_READ = 4096  # bytes read at a record's offset first; more only when its header block is longer
 _SOFTWARE_RE = re.compile(rb"(?mi)^software:[ \t]*cablekeep")
 _INSERT_BATCH = 5000
 
@@ -278,42 +276,53 @@ class Witness:
         for offset, src, line, uri, date, timestamp, digest, record_id in cursor:
             yield _Claim(rel, offset, src, line, uri, date, timestamp, digest, record_id)
 
-    def check_warc(self, rel: str, read_at: Callable[[int, int], bytes], size: int) -> None:
-        """Check every claim about the WARC at ``rel``; ``read_at(offset, n)`` gives up to ``n`` bytes
-        at ``offset`` (offsets asked in increasing order), ``size`` is the file's size."""
-        last: tuple[int, dict[str, list[str]] | str] | None = None
+    def check_warc(self, rel: str, spool: FieldSpool | None) -> None:
+        """Check every claim about the WARC at ``rel`` against what its scan spooled of each record
+        (``spool``, in file order): one merge of two streams sorted by offset, no read of the WARC."""
+        if spool is None:  # cannot happen through BagCheck; said rather than passed silently
+            self.problems.append(Problem.not_checked(
+                INDEX, f"the records of {rel} were not spooled by its scan, so no line pointing into it was "
+                "checked; verify the bag again."))
+            return
+        records = spool.records()
+        before: SpooledRecord | None = None
+        current = next(records, None)
         for claim in self.claims_of(rel):
-            if last is None or last[0] != claim.offset:
-                last = (claim.offset, _header_at(read_at, claim.offset, size))
-            self.judge(claim, last[1])
+            while current is not None and current.offset < claim.offset:
+                before, current = current, next(records, None)
+            found: SpooledRecord | str
+            if current is not None and current.offset == claim.offset:
+                found = current
+            elif claim.offset >= spool.size:
+                found = f"the file ends ({spool.size} bytes): there is no record there."
+            else:
+                around = [str(r.offset) for r in (before, current) if r is not None]
+                found = ("no WARC record starts" +
+                         (f" (the nearest records start at offset {' and '.join(around)})." if around else "."))
+            self.judge(claim, found)
+        records.close()
 
-    def judge(self, claim: _Claim, found: dict[str, list[str]] | str) -> None:
+    def judge(self, claim: _Claim, found: SpooledRecord | str) -> None:
         where = f"{claim.file} offset {claim.offset}"
         if isinstance(found, str):
             self.problem(claim.src, claim.line, f"points at {where}, where {found}", offset=claim.offset,
                          record_id=claim.record_id)
             return
-
-        def one(name: str) -> str | None:
-            values = found.get(name)
-            return values[0] if values else None
-
         checks: list[tuple[str, str | None, str | None]] = []
         if claim.record_id is not None:
-            checks.append(("WARC-Record-ID", norm_id(claim.record_id), _norm_opt(one("warc-record-id"))))
+            checks.append(("WARC-Record-ID", norm_id(claim.record_id), _norm_opt(found.record_id)))
         if claim.uri is not None:
-            target = one("warc-target-uri")
+            target = found.target_uri
             if target is not None and target.startswith("<") and target.endswith(">"):
                 target = target[1:-1]
             checks.append(("WARC-Target-URI", claim.uri, target))
         if claim.date is not None:
-            checks.append(("WARC-Date", claim.date, one("warc-date")))
+            checks.append(("WARC-Date", claim.date, found.date))
         elif claim.timestamp is not None:
-            date = one("warc-date")
-            digits = re.sub(r"\D", "", date)[:14] if date else None
+            digits = re.sub(r"\D", "", found.date)[:14] if found.date else None
             checks.append(("WARC-Date", claim.timestamp, digits[: len(claim.timestamp)] if digits else None))
         if claim.digest is not None:
-            checks.append(("WARC-Payload-Digest", claim.digest, one("warc-payload-digest")))
+            checks.append(("WARC-Payload-Digest", claim.digest, found.payload_digest))
         for field, expected, got in checks:
             if expected != got:
                 shown = "none" if got is None else repr(got)
@@ -337,85 +346,48 @@ def _iter_index_lines(lines: Iterable[str], on_malformed: Callable[[MalformedLin
             yield parsed
 
 
-def _header_at(read_at: Callable[[int, int], bytes], offset: int, size: int) -> dict[str, list[str]] | str:
-    """The header fields of the record at ``offset``, or why there is none (a sentence's end)."""
-    if offset >= size:
-        return f"the file ends ({size} bytes): there is no record there."
-    want = _HEAD_READ
-    while True:
-        raw = read_at(offset, want)
-        gzipped = raw[:2] == b"\x1f\x8b"
-        data = _inflate_head(raw) if gzipped else raw
-        if data is None:
-            return "no gzip member that inflates starts."
-        end = data.find(b"\r\n\r\n")
-        if end >= 0:
-            break
-        if len(raw) < want or want > MAX_HEADER_BLOCK:
-            if not data.startswith(b"WARC/"):
-                return f"no WARC record starts (found {data[:20]!r})."
-            return "the record's header block has no end."
-        want *= 4
-    if not data.startswith(b"WARC/"):
-        return f"no WARC record starts (found {data[:20]!r})."
-    return _fields(data[:end])
-
-
-_WANTED = (b"warc-record-id", b"warc-target-uri", b"warc-date", b"warc-payload-digest")
-
-
-def _fields(head: bytes) -> dict[str, list[str]]:
-    """The fields the witness compares, by lower-cased name (the whole block is judged by the scan)."""
-    fields: dict[str, list[str]] = {}
-    for line in head.split(b"\r\n")[1:]:
-        name, colon, value = line.partition(b":")
-        if colon and name.strip().lower() in _WANTED:
-            fields.setdefault(name.strip().lower().decode("ascii"), []).append(value.strip().decode("utf-8", "replace"))
-    return fields
-
-
-def _inflate_head(raw: bytes) -> bytes | None:
-    inflater = zlib.decompressobj(31)
-    try:
-        return inflater.decompress(raw, MAX_HEADER_BLOCK + 4)
-    except zlib.error:
-        return None
-
-
 # --------------------------------------------------------------------------- sources
 
 
+def has_witness_index(root: Path) -> bool:
+    """The bag directory ``root`` holds a data/index.cdxj (a regular file, not a link) to witness its WARCs."""
+    index = root / INDEX
+    return os.path.isfile(index) and not os.path.islink(index)
+
+
+def _says_cablekeep(scans: Sequence[WarcScan]) -> bool:
+    """The first WARC's first warcinfo (as its scan read it) names cablekeep as its ``software``."""
+    first = min(scans, key=lambda scan: scan.path)
+    return first.software is not None and first.software.lower().startswith("cablekeep")
+
+
 def check_directory_witness(root: Path, scans: Sequence[WarcScan]) -> list[Problem]:
-    """The witness of the bag directory ``root`` whose WARCs ``scans`` were all scanned.
+    """The witness of the bag directory ``root`` whose WARCs ``scans`` were all scanned (with
+    ``witness=True``, see :func:`~cablekeep.fixity.warccheck.scan_warc_stream`); no WARC is read again.
 
     Nothing (an empty list) for a bag cablekeep did not make or that holds no ``data/index.cdxj``.
     """
-    index = root / INDEX
-    if not scans or not os.path.isfile(index) or os.path.islink(index):
+    if not scans or not has_witness_index(root):
         return []  # no WARC (`cablekeep bag` of any folder also says cablekeep): no capture to witness
-    warcs = [scan.path for scan in scans]
-    if not made_by_cablekeep(_read_capped(root / BAG_INFO_TXT), _first_bytes(root, sorted(warcs))):
+    if not (made_by_cablekeep(_read_capped(root / BAG_INFO_TXT), None) or _says_cablekeep(scans)):
         return []
-    with Witness(warcs) as witness:
+    with Witness(scan.path for scan in scans) as witness:
         for scan in scans:
             witness.add_ids(scan.path, scan.ids.pairs())
-        witness.read_index(index)
+        witness.read_index(root / INDEX)
         for rel, read in ((CABLES, witness.read_cables), (CRAWL_LOG, witness.read_crawl_log)):
             if os.path.isfile(root / rel) and not os.path.islink(root / rel):
                 with open(root / rel, encoding="utf-8", errors="replace", newline="\n") as handle:
                     read(handle)
         witness.resolve_named()
-        for rel in witness.files_to_read():
-            try:
-                fd = os.open(root / rel, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            except OSError:
-                continue  # the scan has reported it already
-            try:
-                size = os.fstat(fd).st_size
-                witness.check_warc(rel, lambda offset, n: os.pread(fd, n, offset), size)
-            finally:
-                os.close(fd)
+        _check_warcs(witness, scans)
         return witness.problems
+
+
+def _check_warcs(witness: Witness, scans: Sequence[WarcScan]) -> None:
+    spools = {scan.path: scan.fields for scan in scans}
+    for rel in witness.files_to_read():
+        witness.check_warc(rel, spools.get(rel))
 
 
 def _read_capped(path: Path) -> bytes | None:
@@ -426,24 +398,14 @@ def _read_capped(path: Path) -> bytes | None:
         return None
 
 
-def _first_bytes(root: Path, warcs: list[str]) -> bytes | None:
-    if not warcs:
-        return None
-    try:
-        with open(root / warcs[0], "rb") as handle:
-            return handle.read(1 << 16)
-    except OSError:
-        return None
-
-
 def check_archive_witness(members: Callable[[], Iterator[tuple[str, IO[bytes], int]]], scans: Sequence[WarcScan],
                           bag_info: bytes | None) -> list[Problem]:
     """The witness of a serialized bag: ``members()`` streams its regular files once more as (bag
-    path, stream, size) each time it is called; every WARC in ``scans`` was scanned."""
-    warcs = {scan.path for scan in scans}
-    if not warcs or not (made_by_cablekeep(bag_info, None) or _any_warc_says_cablekeep(members, min(warcs))):
-        return []  # the archive is read again only for a bag cablekeep made
-    with Witness(warcs) as witness:
+    path, stream, size); every WARC in ``scans`` was scanned with ``witness=True``. The archive is
+    read once more, for the three files, and only for a bag cablekeep made."""
+    if not scans or not (made_by_cablekeep(bag_info, None) or _says_cablekeep(scans)):
+        return []
+    with Witness(scan.path for scan in scans) as witness:
         has_index = False
         for scan in scans:
             witness.add_ids(scan.path, scan.ids.pairs())
@@ -458,50 +420,10 @@ def check_archive_witness(members: Callable[[], Iterator[tuple[str, IO[bytes], i
         if not has_index:
             return []
         witness.resolve_named()
-        wanted = set(witness.files_to_read())
-        for rel, stream, size in members():
-            if rel in wanted:
-                witness.check_warc(rel, _ForwardReader(stream).read_at, size)
+        _check_warcs(witness, scans)
         return witness.problems
-
-
-def _any_warc_says_cablekeep(members: Callable[[], Iterator[tuple[str, IO[bytes], int]]], first: str) -> bool:
-    for rel, stream, _size in members():
-        if rel == first:
-            return made_by_cablekeep(None, stream.read(1 << 16))
-    return False
 
 
 def _text_lines(stream: IO[bytes]) -> Iterator[str]:
     for raw in stream:
         yield raw.decode("utf-8", "replace").rstrip("\r\n")
-
-
-class _ForwardReader:
-    """``read_at`` over a stream read forwards only (a tar member): offsets must not go back."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._pos = 0
-        self._buf = b""  # bytes from self._pos on, already read
-
-    def read_at(self, offset: int, n: int) -> bytes:
-        if offset < self._pos:
-            raise ValueError("a forward reader cannot go back")
-        skip = offset - self._pos
-        if skip >= len(self._buf):
-            skip -= len(self._buf)
-            self._buf = b""
-            self._pos = offset - skip
-            while skip:
-                chunk = self._stream.read(min(skip, 1 << 20))
-                if not chunk:
-                    break
-                skip -= len(chunk)
-            self._pos = offset
-        else:
-            self._buf = self._buf[skip:]
-            self._pos = offset
-        if len(self._buf) < n:
-            self._buf += self._stream.read(n - len(self._buf))
-        return self._buf[:n]

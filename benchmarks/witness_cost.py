@@ -1,0 +1,136 @@
+"""What the index witness (cablekeep.fixity.witness) adds to a full verify of a cablekeep bag.
+
+Builds, in a fresh temporary directory (``--workdir``), a bag of ``--records`` (default 100,000)
+response records written with warcio into gzipped WARCs of 25,000 records, with the three files a
+crawl leaves beside them in the crawler's formats: data/index.cdxj (cdxj.index_prefix +
+format_line, recorder.index_fields' fields), data/crawl-log.jsonl (one entry per fetch naming its
+record) and data/cables.jsonl (one cable per ten pages); bag-info.txt says cablekeep. Then times
+``verify_bag(bag, processes=2)`` with the witness and without it (the scan asked for no spool and
+``DirectorySource.witness`` returning nothing), alternately, ``--repeat`` times each (medians).
+Target (issue 12): the witness adds at most 10 %.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/witness_cost.py            # about 2 minutes
+    PYTHONPATH=src .venv/bin/python benchmarks/witness_cost.py --records 20000 --repeat 3
+
+Exit 0 when the target is met, 1 when not, 2 when a verify did not find the bag valid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import bagit
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from cablekeep.capture.cdxj import format_line, index_prefix
+from cablekeep.fixity import dirsource
+from cablekeep.fixity.verify import verify_bag
+
+PER_WARC = 25_000
+
+
+def build(root: Path, records: int) -> Path:
+    bag = root / "bag"
+    (bag / "warc").mkdir(parents=True)
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    index: list[str] = []
+    log: list[str] = []
+    cables: list[str] = []
+    for first in range(0, records, PER_WARC):
+        name = f"crawl-{first // PER_WARC:05d}.warc.gz"
+        with open(bag / "warc" / name, "wb") as out:
+            writer = WARCWriter(out, gzip=True)
+            writer.write_record(writer.create_warcinfo_record(name, {"software": "cablekeep/1.0 (benchmark)"}))
+            for n in range(first, min(first + PER_WARC, records)):
+                url = f"http://127.0.0.1:8000/cable/{n:06d}"
+                date = start + timedelta(seconds=n)
+                warc_date = date.strftime("%Y-%m-%dT%H:%M:%SZ")
+                body = f"<html><body><h1>cable {n}</h1>{'text ' * 40}</body></html>".encode()
+                headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html"),
+                                                      ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+                record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                   http_headers=headers, warc_headers_dict={"WARC-Date": warc_date})
+                offset = out.tell()
+                writer.write_record(record)
+                record_id = record.rec_headers.get_header("WARC-Record-ID")
+                fields = {"url": url, "mime": "text/html", "status": "200",
+                          "digest": record.rec_headers.get_header("WARC-Payload-Digest"),
+                          "length": str(out.tell() - offset), "offset": str(offset), "filename": name,
+                          "warc_date": warc_date, "record_id": record_id}
+                index.append(format_line(index_prefix(url, date), fields))
+                log.append(json.dumps({"url": url, "verdict": "ok", "status": 200, "warc_record_id": record_id,
+                                       "warc_filename": name}))
+                if n % 10 == 0:
+                    cables.append(json.dumps({"id": f"C{n:06d}", "url": url, "captured": warc_date,
+                                              "warc_record_id": record_id, "warc_filename": name}))
+    (bag / "index.cdxj").write_text("\n".join(sorted(index)) + "\n", encoding="utf-8")
+    (bag / "crawl-log.jsonl").write_text("\n".join(log) + "\n", encoding="utf-8")
+    (bag / "cables.jsonl").write_text("\n".join(cables) + "\n", encoding="utf-8")
+    bagit.make_bag(str(bag), {"Bag-Software-Agent": "cablekeep/1.0 (benchmark)"}, processes=2,
+                   checksums=["sha256"])
+    return bag
+
+
+@contextmanager
+def no_witness() -> Iterator[None]:
+    source = dirsource.DirectorySource
+    saved = source.has_index, source.witness
+    source.has_index = lambda self: False  # type: ignore[method-assign]  # the benchmark's switch
+    source.witness = lambda self, scans: []  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        source.has_index, source.witness = saved  # type: ignore[method-assign]
+
+
+def timed(bag: Path, witness: bool) -> float:
+    began = time.perf_counter()
+    if witness:
+        report = verify_bag(bag, processes=2)
+    else:
+        with no_witness():
+            report = verify_bag(bag, processes=2)
+    took = time.perf_counter() - began
+    if report.verdict != "valid" or report.warc_records_checked == 0:
+        print(f"verify found the bag {report.verdict}: {report.problems[:3]}", file=sys.stderr)
+        sys.exit(2)
+    return took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="witness-cost-", dir=args.workdir) as tmp:
+        began = time.perf_counter()
+        bag = build(Path(tmp), args.records)
+        print(f"built a bag of {args.records:,} records in {time.perf_counter() - began:.1f} s")
+        timed(bag, True)  # warm the page cache
+        without: list[float] = []
+        with_: list[float] = []
+        for _ in range(args.repeat):
+            without.append(timed(bag, False))
+            with_.append(timed(bag, True))
+        a, b = statistics.median(without), statistics.median(with_)
+        added = (b - a) / a * 100
+        print(f"full verify without the witness: {a:.2f} s (runs {', '.join(f'{t:.2f}' for t in without)})")
+        print(f"full verify with the witness:    {b:.2f} s (runs {', '.join(f'{t:.2f}' for t in with_)})")
+        print(f"the witness adds {added:+.1f} % (target: at most 10 %)")
+        return 0 if added <= 10 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
