@@ -81,7 +81,7 @@ TRICKY = [
     "http://127.0.0.1:8471/cable/05ALMATY2503",  # IPv4 host and port: reversed by pywb
     "http://127.0.0.2/",
     "http://127.0.0.1:80/x",  # the default port
-    "https://10.1.2.3:443/a",
+    "https://127.1.2.3:443/a",  # https and its default port
     "http://[::1]:8080/a/",  # IPv6 host and port
     "http://[2001:DB8::1]/Index.HTML",
     "http://[::ffff:127.0.0.1]:8471/x",
