@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import click
 
 from ..errors import EXIT_INVALID, UsageError
-from .main import _echo_cleaned, _render_profile_report, _serialize_and_show, main
-from typing import TYPE_CHECKING
+from .main import FileProgress, _echo_cleaned, _render_profile_report, _serialize_and_show, file_progress_line, main
 
-if TYPE_CHECKING:
-    from ..bagging.build import BagProgress
-
-
-@contextmanager
-def _bag_display(target: Path) -> Iterator[Callable[[BagProgress], None] | None]:
-    """On a terminal, a live line: files, bytes, rate and time left; off one, nothing extra."""
-    if not sys.stdout.isatty():
-        yield None
-        return
-    import time
-
-    from rich.console import Console
-    from rich.live import Live
-
-    started = time.monotonic()
-    with Live("", console=Console(), refresh_per_second=4, transient=True) as live:
-
-        def show(progress: BagProgress) -> None:
-            elapsed = max(time.monotonic() - started, 1e-6)
-            rate = progress.bytes_done / elapsed
-            left = (progress.bytes_total - progress.bytes_done) / rate if rate > 0 else 0.0
-            live.update(f"bagging {target}: {progress.files_done}/{progress.files_total} files, "
-                        f"{progress.bytes_done / 1e6:.1f}/{progress.bytes_total / 1e6:.1f} MB, "
-                        f"{rate / 1e6:.1f} MB/s, about {max(left, 0):.0f} s left")
-
-        yield show
+def _bag_display(target: Path) -> AbstractContextManager[Callable[[FileProgress], None] | None]:
+    return file_progress_line("bagging", target)
 
 
 @main.command("bag")

@@ -7,7 +7,7 @@ import os
 import random
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -21,9 +21,9 @@ from ..fixity.history import FixityHistory
 from ..fixity.identity import BagIdentity
 from ..fixity.names import escape_name
 from ..fixity.serialized import is_serialized_bag_name, verify_serialized
-from ..fixity.verify import VerifyProgress, verify_bag
+from ..fixity.verify import verify_bag
 from ..fixity.warccheck import WarcFilesCheck, is_warc_target, verify_warc_files
-from .main import _cluster, _db_option, _error_line, _existing_dir, _one_line, _record, _render_report, _verdict_code, _when, _worst, main
+from .main import FileProgress, file_progress_line, _cluster, _db_option, _error_line, _existing_dir, _one_line, _record, _render_report, _verdict_code, _when, _worst, main
 
 if TYPE_CHECKING:
     from ..cluster.session import ClusterSession
@@ -36,29 +36,8 @@ _cluster_option = click.option(
 )
 
 
-@contextmanager
-def _verify_display(target: str, quiet: bool) -> Iterator[Callable[[VerifyProgress], None] | None]:
-    """On a terminal, a live line: files, bytes, rate and time left; off one, nothing extra."""
-    if quiet or not sys.stdout.isatty():
-        yield None
-        return
-    import time
-
-    from rich.console import Console
-    from rich.live import Live
-
-    started = time.monotonic()
-    with Live("", console=Console(), refresh_per_second=4, transient=True) as live:
-
-        def show(progress: VerifyProgress) -> None:
-            elapsed = max(time.monotonic() - started, 1e-6)
-            rate = progress.bytes_done / elapsed
-            left = (progress.bytes_total - progress.bytes_done) / rate if rate > 0 else 0.0
-            live.update(f"verifying {target}: {progress.files_done}/{progress.files_total} files, "
-                        f"{progress.bytes_done / 1e6:.1f}/{progress.bytes_total / 1e6:.1f} MB, "
-                        f"{rate / 1e6:.1f} MB/s, about {max(left, 0):.0f} s left")
-
-        yield show
+def _verify_display(target: str, quiet: bool) -> AbstractContextManager[Callable[[FileProgress], None] | None]:
+    return file_progress_line("verifying", target, quiet)
 
 
 @main.command()

@@ -14,12 +14,12 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol, TYPE_CHECKING
 
 import click
 
@@ -219,3 +219,41 @@ def _one_line(text: str) -> str:
 
 def _when(moment: datetime | None) -> str:
     return "-" if moment is None else f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}Z"
+
+
+class FileProgress(Protocol):
+    """What a live line needs of a bagging's or a verification's progress."""
+
+    @property
+    def files_done(self) -> int: ...
+    @property
+    def files_total(self) -> int: ...
+    @property
+    def bytes_done(self) -> int: ...
+    @property
+    def bytes_total(self) -> int: ...
+
+
+@contextmanager
+def file_progress_line(doing: str, target: object, quiet: bool = False) -> Iterator[Callable[[FileProgress], None] | None]:
+    """On a terminal, a live line ("verifying BAG: files, bytes, rate, time left"); off one, nothing extra."""
+    if quiet or not sys.stdout.isatty():
+        yield None
+        return
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+
+    started = time.monotonic()
+    with Live("", console=Console(), refresh_per_second=4, transient=True) as live:
+
+        def show(progress: FileProgress) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            rate = progress.bytes_done / elapsed
+            left = (progress.bytes_total - progress.bytes_done) / rate if rate > 0 else 0.0
+            live.update(f"{doing} {target}: {progress.files_done}/{progress.files_total} files, "
+                        f"{progress.bytes_done / 1e6:.1f}/{progress.bytes_total / 1e6:.1f} MB, "
+                        f"{rate / 1e6:.1f} MB/s, about {max(left, 0):.0f} s left")
+
+        yield show
