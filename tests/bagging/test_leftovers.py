@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def test_run_removes_its_collections_stale_staging_folders_and_says_so(
     bagit.Bag(str(bag)).validate()
 
     (bags / f"{STAGING_PREFIX}test-cables-20250101T000000Z").mkdir()
+    time.sleep(1.1)  # bag names carry the second the crawl started: a second run needs a second of its own
     as_json = cli("run", "--quiet", "--json", str(write_manifest()))
     assert as_json.exit_code == 0, as_json.stderr
     assert json.loads(as_json.stdout)["cleaned"] == [str(bags / f"{STAGING_PREFIX}test-cables-20250101T000000Z")]

@@ -20,7 +20,9 @@ def test_the_verdict_word_follows_the_problems() -> None:
     unchecked = Problem("not-checked", "x", "could not be checked")
     assert Report("b", "full", problems=[unchecked]).verdict == "incomplete"
     assert Report("b", "warc", problems=[unchecked]).verdict == "incomplete"
-    assert Report("b", "fast", problems=[unchecked]).verdict == "valid"  # a fast check says it checks no checksum
+    caveat = Problem("not-checked", "manifest-sha256.txt", "fast mode: the sha256 checksums were not verified")
+    assert Report("b", "fast", problems=[caveat]).verdict == "valid"  # a fast check says it checks no checksum
+    assert Report("b", "fast", problems=[caveat, unchecked]).verdict == "incomplete"  # anything else is not passed
     assert Report("b", "full", problems=[unchecked, Problem("missing", "y", "gone")]).verdict == "invalid"
     assert not Report("b", "full", problems=[unchecked]).ok
 
