@@ -25,9 +25,9 @@ import os
 import queue
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..children import die_with_owner, worker_initargs
 
@@ -134,6 +134,19 @@ class ProcessPool(Generic[J, O]):
             conn.close()
 
 
+def _jobs_from(conn: Connection, parent: int) -> Iterator[Any]:
+    """The jobs the coordinator sends, until it sends None or is gone (its pid no longer our parent)."""
+    while True:
+        if not conn.poll(PARENT_CHECK):
+            if os.getppid() != parent:
+                return
+            continue
+        job = conn.recv()
+        if job is None:
+            return
+        yield job
+
+
 def _worker_main(conn: Connection, work: Callable[[J], O], threads: int, parent: int, watch: Connection | None) -> None:
     die_with_owner(parent, watch)  # killed with the crawl's process, even in the middle of a fetch
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -141,14 +154,7 @@ def _worker_main(conn: Connection, work: Callable[[J], O], threads: int, parent:
     gc.freeze()  # what the crawl's process had is never collected here: no collection walks it again
     if threads == 1:
         try:
-            while True:
-                if not conn.poll(PARENT_CHECK):
-                    if os.getppid() != parent:
-                        break
-                    continue
-                job = conn.recv()
-                if job is None:
-                    break
+            for job in _jobs_from(conn, parent):
                 conn.send(work(job))
         except (EOFError, OSError):
             pass
@@ -167,14 +173,7 @@ def _worker_main(conn: Connection, work: Callable[[J], O], threads: int, parent:
     for thread in pool:
         thread.start()
     try:
-        while True:
-            if not conn.poll(PARENT_CHECK):
-                if os.getppid() != parent:
-                    break
-                continue
-            job = conn.recv()
-            if job is None:
-                break
+        for job in _jobs_from(conn, parent):
             jobs.put(job)
         for _ in pool:
             jobs.put(None)

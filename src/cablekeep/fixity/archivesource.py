@@ -37,7 +37,19 @@ from ..bagging.layout import BAG_INFO_TXT, BAGIT_TXT, BLOCK, FETCH_TXT, MANIFEST
 from . import sources
 from .packed import Layout, compare_found
 from .report import Problem
-from .sources import TAR_ERRORS, AlreadyReported, ArchiveBroken, BagSource, Entry, FileHasher, Hashed, Member, MemberReader, Tee
+from .sources import (
+    TAR_ERRORS,
+    AlreadyReported,
+    ArchiveBroken,
+    BagSource,
+    CountingHashers,
+    Entry,
+    FileHasher,
+    Hashed,
+    Member,
+    MemberReader,
+    Tee,
+)
 from .tagfiles import check_path
 from .warccheck import WarcScan, is_warc_name, scan_warc_stream
 from .waczcheck import WaczSpool, is_wacz_name
@@ -76,19 +88,6 @@ def _new_hasher(alg: str) -> hashlib._Hash:
     factory = hasher_factory(hashlib_name(alg))
     assert factory is not None  # plans hold computable algorithms only
     return factory()
-
-
-class _Counting:
-    """Feeds a WARC's raw bytes to the manifest hashers and counts them."""
-
-    def __init__(self, hashers: list[hashlib._Hash]) -> None:
-        self._hashers = hashers
-        self.bytes = 0
-
-    def update(self, data: bytes | bytearray | memoryview, /) -> None:
-        self.bytes += len(data)
-        for hasher in self._hashers:
-            hasher.update(data)
 
 
 class _Spool:
@@ -328,7 +327,7 @@ class ArchiveSource(BagSource):
         tee = Tee(member.stream, [*hashers, *([spool] if spool else []), *([wacz] if wacz else [])])  # type: ignore[list-item]  # spools take updates
         try:
             if payload and is_warc_name(rel) and not self.fast:
-                counting = _Counting(hashers)
+                counting = CountingHashers(hashers)
                 self.scans[rel] = scan_warc_stream(
                     cast(BinaryIO, member.stream), name=rel, display_path=rel, raw_hashers=[counting],
                     witness=True,  # whether the bag has an index is known only once the whole archive has passed

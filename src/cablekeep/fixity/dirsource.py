@@ -29,7 +29,7 @@ from ..errors import BagUnreadableError
 from .names import escape_name
 from .packed import Layout, compare_found
 from .report import Problem
-from .sources import BagSource, Entry, FileHasher, Hashed, Tee, open_regular, special_kind
+from .sources import BagSource, CountingHashers, Entry, FileHasher, Hashed, Tee, open_regular, special_kind
 from .warccheck import WarcScan, is_warc_name, scan_warc_stream
 from .waczcheck import check_wacz_fd, is_wacz_name
 from .witness import check_directory_witness, has_witness_index
@@ -51,19 +51,6 @@ def open_nofollow(path: str) -> int:
     return open_regular(path)  # never through a link, never a FIFO or device
 
 
-class _CountingHashers:
-    """Feeds a WARC's raw bytes to the manifest hashers and counts them."""
-
-    def __init__(self, hashers: list[hashlib._Hash]) -> None:
-        self._hashers = hashers
-        self.bytes = 0
-
-    def update(self, data: bytes | bytearray | memoryview, /) -> None:
-        self.bytes += len(data)
-        for hasher in self._hashers:
-            hasher.update(data)
-
-
 def _hash_fd(fd: int, rel: str, hashers: list[hashlib._Hash], check_warc: bool, result: Hashed,
              witness: bool = False) -> int:
     """Feed the file to ``hashers`` (and scan it when a WARC, spooling what the index claims when
@@ -73,7 +60,7 @@ def _hash_fd(fd: int, rel: str, hashers: list[hashlib._Hash], check_warc: bool, 
         _buffer = bytearray(BLOCK)
     if check_warc and is_warc_name(rel):
         with os.fdopen(fd, "rb", buffering=0, closefd=False) as stream:
-            counting = _CountingHashers(hashers)
+            counting = CountingHashers(hashers)
             scan = scan_warc_stream(stream, name=rel, display_path=rel, raw_hashers=[counting], witness=witness)
         result.problems.extend(scan.problems)
         scan.problems = []

@@ -189,6 +189,19 @@ def special_kind(entry: os.DirEntry[str]) -> str:
 # --------------------------------------------------------------------------- reading while hashing
 
 
+class CountingHashers:
+    """Feeds the bytes of a file being checked (a WARC read once for its records too)'s raw bytes to the manifest hashers and counts them."""
+
+    def __init__(self, hashers: list[hashlib._Hash]) -> None:
+        self._hashers = hashers
+        self.bytes = 0
+
+    def update(self, data: bytes | bytearray | memoryview, /) -> None:
+        self.bytes += len(data)
+        for hasher in self._hashers:
+            hasher.update(data)
+
+
 class Tee(io.RawIOBase):
     """Reads a member stream, feeding every byte to hashers and counting them."""
 
