@@ -102,4 +102,35 @@ def test_one_place_turns_every_expected_error_into_one_line_and_its_code() -> No
     assert result.exit_code == 6
     assert result.stderr == "cablekeep: error: cannot write x: disk full; free space and run again\n"
     crash = runner.invoke(group, ["crashing"])
-    assert isinstance(crash.exception, RuntimeError), "an unexpected error is a crash, traceback kept"
+    assert crash.exit_code == 70, "an unexpected error is a crash, never a verdict"
+    assert "Traceback" in crash.stderr and "RuntimeError: a bug" in crash.stderr
+
+
+_CRASHING = (
+    "import sys\n"
+    "from cablekeep.cli import fixity_commands, main\n"
+    "def broken(*args, **kwargs):\n"
+    "    raise ZeroDivisionError('a bug stands in here')\n"
+    "fixity_commands.verify_bag = broken\n"
+    "main(['verify', sys.argv[1]])\n"
+)
+
+
+def test_a_crash_exits_70_with_its_traceback_never_1(tmp_path: Path) -> None:
+    """A bug is not a verdict: a script reading exit 1 as "invalid" must not see a crash as one."""
+    import subprocess
+    import sys
+
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "papers" / "a.txt").write_text("a\n")
+    bag = tmp_path / "bag"
+    made = subprocess.run([sys.executable, "-m", "cablekeep", "bag", str(tmp_path / "papers"), "--output", str(bag)],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    (target,) = [p for p in bag.iterdir() if p.is_dir()]
+    crashed = subprocess.run([sys.executable, "-c", _CRASHING, str(target)], capture_output=True, text=True, timeout=120)
+    assert crashed.returncode == 70, crashed.stderr
+    assert "Traceback" in crashed.stderr and "ZeroDivisionError: a bug stands in here" in crashed.stderr
+    last = crashed.stderr.strip().splitlines()[-1]
+    assert last.startswith("cablekeep: internal error (ZeroDivisionError)") and "not a verdict" in last
+    assert "valid" not in crashed.stdout.lower()

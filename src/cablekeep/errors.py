@@ -20,7 +20,8 @@ A verification that finds problems is not an error: it returns a report and the 
 (:data:`EXIT_INCOMPLETE`: "not checked" is never "passed") unless ``--allow-unchecked`` is given. When stdout is closed early (``cablekeep ... | head``) the CLI stops
 quietly with :data:`EXIT_PIPE_CLOSED`, 128 + SIGPIPE, as a command killed by SIGPIPE would.
 The CLI turns each of these errors into one line that says what to do next; anything else is a
-crash and keeps its traceback.
+crash (a bug in cablekeep, never a verdict): it keeps its traceback, says so in a last line and
+exits :data:`EXIT_INTERNAL` (70, BSD's EX_SOFTWARE), so that no script reads a crash as "invalid".
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ EXIT_OK = 0
 EXIT_INVALID = 1  # a bag or WARC was read and found invalid
 EXIT_INCOMPLETE = 8  # nothing failed, but something could not be checked (unless --allow-unchecked)
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: whoever read stdout stopped reading
+EXIT_INTERNAL = 70  # a crash: a bug in cablekeep, not a verdict on anything (EX_SOFTWARE of sysexits.h)
 
 
 class CablekeepError(Exception):
@@ -158,8 +160,8 @@ class ProfileError(UsageError):
 
 
 def documented_exit_codes() -> set[int]:
-    """Every exit code cablekeep can end with: the tree's, plus done, invalid, incomplete and a closed pipe."""
-    codes = {EXIT_OK, EXIT_INVALID, EXIT_INCOMPLETE, EXIT_PIPE_CLOSED}
+    """Every exit code cablekeep can end with: the tree's, plus done, invalid, incomplete, a crash and a closed pipe."""
+    codes = {EXIT_OK, EXIT_INVALID, EXIT_INCOMPLETE, EXIT_PIPE_CLOSED, EXIT_INTERNAL}
     pending: list[type[CablekeepError]] = [CablekeepError]
     while pending:
         cls = pending.pop()

@@ -2,8 +2,8 @@
 
 With the command modules of this package, the only code that imports click, prints or exits. Expected errors (the tree in
 :mod:`cablekeep.errors`) are caught in one place, the command group :class:`CablekeepGroup`, for
-every command: each becomes one line on stderr and its exit code; anything else is a crash and
-keeps its traceback. A closed stdout (``cablekeep ... | head``) stops the command quietly with
+every command: each becomes one line on stderr and its exit code; anything else is a crash: it
+keeps its traceback, and a last line says it is a bug and that nothing was judged (exit 70). A closed stdout (``cablekeep ... | head``) stops the command quietly with
 exit 141, as a command killed by SIGPIPE would.
 """
 
@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,15 @@ from typing import Any, NoReturn, Protocol, TYPE_CHECKING
 import click
 
 from .. import __version__
-from ..errors import CablekeepError, EXIT_INCOMPLETE, EXIT_INVALID, EXIT_PIPE_CLOSED, RunInterrupted, UsageError
+from ..errors import (
+    CablekeepError,
+    EXIT_INCOMPLETE,
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_PIPE_CLOSED,
+    RunInterrupted,
+    UsageError,
+)
 from ..fixity.audit import record_verification
 from ..fixity.history import FixityHistory
 from ..fixity.identity import BagIdentity
@@ -48,6 +57,14 @@ def _fail(exc: CablekeepError) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
+def _crashed(exc: Exception) -> NoReturn:
+    """A bug: the traceback for the report, then one line that says no verdict was reached."""
+    traceback.print_exception(exc, file=sys.stderr)
+    click.echo(f"cablekeep: internal error ({type(exc).__name__}): this is a bug in cablekeep, not a verdict: "
+               "nothing was judged valid or invalid (exit 70).", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
 def _stdout_closed() -> NoReturn:
     """Whoever read stdout went away: stop quietly with 128 + SIGPIPE. stdout now points at
     /dev/null, so what is still buffered cannot fail again at exit ("Exception ignored")."""
@@ -63,7 +80,8 @@ def _stdout_closed() -> NoReturn:
 class CablekeepGroup(click.Group):
     """The commands, with the one place that turns the error tree into exit codes (as click's
     ``Command.main`` does for ``ClickException``): a :class:`CablekeepError` becomes one line on
-    stderr and its exit code, a closed stdout exit 141; anything else keeps its traceback."""
+    stderr and its exit code, a closed stdout exit 141; anything else is a crash, which keeps its
+    traceback and exits 70, never 1: a script must not read a bug as an invalid bag."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -75,6 +93,10 @@ class CablekeepGroup(click.Group):
             _stdout_closed()
         except CablekeepError as exc:
             _fail(exc)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place a crash is reported
+            _crashed(exc)
 
 
 def _stopped_at_once() -> NoReturn:
