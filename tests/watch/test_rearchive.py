@@ -9,6 +9,7 @@ the moved page's unchanged content is a revisit of the old bag (dedup honoured);
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -147,12 +148,17 @@ def test_check_rearchive_command(world: World, tmp_path: Path, cli: Callable[...
     _change_the_site(world, 2)
     time.sleep(1.1)  # bags are named by the second their run started
     before = set(earlier_bags(load_manifest(world.manifest)))
-    result = cli("check", str(world.manifest), "--rearchive", "--json", "--db", str(tmp_path / "rot.sqlite"))
+    fixity_db = tmp_path / "elsewhere" / "fixity.sqlite"
+    result = cli("check", str(world.manifest), "--rearchive", "--json", "--db", str(tmp_path / "rot.sqlite"),
+                 "--fixity-db", str(fixity_db))
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     [made] = data["rearchived"]
     assert made["urls"] == 2 and made["verified"] is True
     new = Path(made["bag"])
+    with sqlite3.connect(fixity_db) as recorded:  # the new bag's verification went where it was asked to
+        paths = [path for (path,) in recorded.execute("SELECT bag_path FROM events WHERE outcome = 'valid'")]
+    assert [Path(path).name for path in paths] == [new.name]
     assert set(earlier_bags(load_manifest(world.manifest))) == before | {new}
     bagit.Bag(str(new)).validate()
     assert world.url("/doc/2/moves.html") in [url for url, _ in _urls(new)]

@@ -35,7 +35,10 @@ _linkrot_db_option = click.option(
 @click.option("--rearchive", is_flag=True,
               help="Capture what changed or moved into a new bag of its collection, beside the old ones.")
 @_linkrot_db_option
-def check(targets: tuple[Path, ...], as_json: bool, rearchive: bool, db: Path) -> None:
+@click.option("--fixity-db", type=click.Path(dir_okay=False, path_type=Path), default=lambda: _default_db(),
+              show_default="$XDG_DATA_HOME/cablekeep/fixity.sqlite",
+              help="With --rearchive: the fixity history the new bags' verifications go into (as run's --db).")
+def check(targets: tuple[Path, ...], as_json: bool, rearchive: bool, db: Path, fixity_db: Path) -> None:
     """Probe every URL archived in the bags of MANIFEST's collection (or in the BAGs given), politely, and
     record each one's class: unchanged, changed, moved, gone, soft-404, server-error, unreachable, blocked.
 
@@ -87,7 +90,7 @@ def check(targets: tuple[Path, ...], as_json: bool, rearchive: bool, db: Path) -
                 with _graceful_stop() as stop:
                     count, summary = rearchive_check(manifest, history, report.check_id, output=output, stop=stop)
                 if summary is not None:
-                    _record(_default_db(), summary.bag.path, summary.report)  # as run records its bags
+                    _record(fixity_db, summary.bag.path, summary.report)  # as run records its bags
                     summaries.append((count, summary))
     if as_json:
         data = report.to_json()
