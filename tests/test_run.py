@@ -20,7 +20,7 @@ from cablekeep.capture.canon import index_key
 from cablekeep.errors import CrawlFailedError, OutputError, RunInterrupted
 from cablekeep.fixity.verify import verify_bag
 from cablekeep.manifest import load_manifest
-from cablekeep.run import RunSummary, run_manifest, work_dir
+from cablekeep.run import RunSummary, earlier_bags, run_manifest, work_dir
 from cablekeep.sample_site import SampleSite
 from cablekeep.sample_site.cables import MISSING_IDS, MOVED_IDS, SOFT_404_IDS
 
@@ -304,6 +304,23 @@ def test_existing_bag_is_not_overwritten(write_manifest: Callable[..., Path], tm
     make_bag(tmp_path / "out", "b", [(payload, "f.txt")], **kwargs)
     with pytest.raises(OutputError):
         make_bag(tmp_path / "out", "b", [(payload, "f.txt")], **kwargs)
+
+
+def test_two_runs_in_the_same_second_make_two_bags(write_manifest: Callable[..., Path]) -> None:
+    """Bags are named by the second their run started; a second run in that second must not fail on the name."""
+    from datetime import datetime, timezone
+
+    path = write_manifest(follow={"depth": 0})
+    second = datetime(2026, 12, 3, 10, 11, 12, tzinfo=timezone.utc)
+    first = run_manifest(load_manifest(path), clock=lambda: second)
+    again = run_manifest(load_manifest(path), clock=lambda: second)
+    assert first.bag.path.name.endswith("-20261203T101112Z")
+    assert again.bag.path.name == first.bag.path.name + "-2"
+    assert earlier_bags(load_manifest(path)) == [first.bag.path, again.bag.path]
+    for made in (first, again):
+        assert made.report.ok
+        bagit.Bag(str(made.bag.path)).validate()
+    assert bagit.Bag(str(first.bag.path)).info["External-Identifier"] != bagit.Bag(str(again.bag.path)).info["External-Identifier"]
 
 
 def _by_type(bag: Path) -> dict[str, list[dict[str, str]]]:

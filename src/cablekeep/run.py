@@ -12,6 +12,7 @@ The stages, each resumable:
 from __future__ import annotations
 
 import json
+import itertools
 import os
 import re
 import shutil
@@ -176,10 +177,8 @@ def package(
 
     output = manifest.bag.output.resolve()
     make_output_dir(output, f"cannot write the bag of collection {manifest.collection!r} into {output}")
-    name = bag_name(manifest, started)
-    if (output / name / "bagit.txt").is_file() and (
-        bagged == str(output / name) or _external_identifier(output / name) == bag_id
-    ):
+    name, finished = _own_bag_name(output, bag_name(manifest, started), bagged, bag_id)
+    if finished:
         # an earlier run finished this bag and stopped before it cleaned up (or before it could record it)
         return _existing_bag(output / name, manifest.bag.algorithms), index_lines
     tags = bag_tags(manifest, profile)
@@ -206,6 +205,21 @@ def package(
     finally:
         state.close()
     return ref, index_lines
+
+
+def _own_bag_name(output: Path, base: str, bagged: str | None, bag_id: str) -> tuple[str, bool]:
+    """The name of this run's bag, and whether it is already finished there.
+
+    Bags are named by the second their run started; a finished bag of another run of the same second
+    keeps its name and this one becomes ``<name>-2`` (``-3``, ...). The same folder gives the same answer
+    on a resumed run, which then finds its own bag by the path it recorded or its External-Identifier."""
+    for n in itertools.count(1):
+        name = base if n == 1 else f"{base}-{n}"
+        if not (output / name / "bagit.txt").is_file():
+            return name, False
+        if bagged == str(output / name) or _external_identifier(output / name) == bag_id:
+            return name, True
+    raise AssertionError("unreachable")
 
 
 def _export_tables(
@@ -310,11 +324,11 @@ def _replay_log(workdir: Path, on_entry: Callable[[dict[str, object]], None]) ->
 def remove_stale_stagings(manifest: Manifest) -> tuple[Path, ...]:
     """Remove the staging folders of this collection's bags that killed or failed runs left in the output.
 
-    Only the collection's own (``.staging-<collection>-<UTC time>``, as :func:`bag_name` names its bags);
+    Only the collection's own (``.staging-<collection>-<UTC time>[-<n>]``, as its bags are named);
     the caller holds the collection's lock, so no live run is building any of them.
     """
     output = manifest.bag.output.resolve()
-    pattern = re.compile(re.escape(f"{STAGING_PREFIX}{manifest.collection}-") + r"\d{8}T\d{6}Z")
+    pattern = re.compile(re.escape(f"{STAGING_PREFIX}{manifest.collection}-") + r"\d{8}T\d{6}Z(?:-\d+)?")
     removed = []
     try:
         names = sorted(os.listdir(output))
