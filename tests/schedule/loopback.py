@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -126,12 +127,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[MailBox, int]]:
+def smtp_server(tls: ssl.SSLContext | None = None) -> Iterator[tuple[MailBox, int]]:
+    """aiosmtpd on 127.0.0.1; with ``tls``, STARTTLS is offered and required before MAIL and AUTH."""
     box = MailBox()
     port = _free_port()
-    # AUTH without TLS: the test server has no certificate (STARTTLS is turned off in these manifests)
+    # without ``tls``, AUTH without TLS: the test server has no certificate (STARTTLS turned off in those manifests)
     controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=box.authenticate,
-                            auth_require_tls=False)
+                            auth_require_tls=tls is not None, tls_context=tls, require_starttls=tls is not None)
     controller.start()
     try:
         yield box, port

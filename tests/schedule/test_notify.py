@@ -103,18 +103,3 @@ def test_an_invalid_bag_and_newly_rotted_sources_each_send_one_message(tmp_path:
 
         scheduler.run_due([manifest], datetime(2026, 1, 3, 3, 0, tzinfo=UTC))  # still gone: not newly rotted
         assert [p["kind"] for p in site.posts()[2:]] == ["bag-invalid"], [p["events"] for p in site.posts()[2:]]
-
-
-def test_smtp_credentials_come_from_the_environment_variables_the_manifest_names(tmp_path: Path) -> None:
-    with loopback_server() as hooks, smtp_server() as (mailbox, smtp_port):
-        path = write(tmp_path, "login-site", [f"http://127.0.0.1:{closed_port()}/x"], {"crawl": "0 2 * * *"},
-                     f"{hooks.base}/hook", smtp_port)
-        manifest = load_manifest(path)
-        assert manifest.notify.email is not None and manifest.notify.email.password_env == "CABLEKEEP_SMTP_PASSWORD"
-        environ = {"CABLEKEEP_SMTP_USER": "archivist", "CABLEKEEP_SMTP_PASSWORD": "from-the-environment"}
-        scheduler = Scheduler(tmp_path / "fixity.sqlite", tmp_path / "linkrot.sqlite", environ=environ)
-        scheduler.run_due([manifest], datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
-        report = scheduler.run_due([manifest], datetime(2026, 1, 5, 2, 0, tzinfo=UTC))
-        assert [d.ok for d in report.deliveries] == [True, True]
-        assert mailbox.logins == [("archivist", "from-the-environment")] and len(mailbox.messages) == 1
-        assert "from-the-environment" not in path.read_text(encoding="utf-8")

@@ -31,7 +31,7 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "schedule": ("crawl", "check", "audit", "deliver", "deliver_to", "timezone", "jitter"),
     "notify": ("webhook", "email"),
     "notify.webhook": ("url", "retries", "timeout"),
-    "notify.email": ("host", "port", "starttls", "from", "to", "username_env", "password_env", "timeout"),
+    "notify.email": ("host", "port", "starttls", "from", "to", "username_env", "password_env", "timeout", "ca_file"),
     "access": ("replay_base",),
 }
 

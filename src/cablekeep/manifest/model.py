@@ -221,7 +221,8 @@ class Webhook:
 @dataclass(frozen=True)
 class Email:
     """Mail over SMTP. The user name and password are never in the manifest: ``username_env`` and
-    ``password_env`` name the environment variables that hold them (no login when unset)."""
+    ``password_env`` name the environment variables that hold them (no login when unset). The server's
+    certificate is checked against the system's CAs, or only those in ``ca_file``."""
 
     host: str
     to: tuple[str, ...]
@@ -231,6 +232,7 @@ class Email:
     timeout: float = 30.0
     username_env: str = "CABLEKEEP_SMTP_USER"
     password_env: str = "CABLEKEEP_SMTP_PASSWORD"
+    ca_file: Path | None = None  # PEM certificates to trust for STARTTLS instead of the system's (an in-house CA)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from .cron import Cron, parse_cron
@@ -162,6 +163,13 @@ def _env_name(reader: ValueReader, node: Node, key: str) -> str:
     return name
 
 
+def _ca_file(reader: ValueReader, node: Node, key: str) -> Path:
+    path = reader.base_dir / reader.non_empty_line(node, key)
+    if not path.is_file():
+        reader.fail(node, key, f"{path} is not a file; name the PEM file of the certificates to trust for STARTTLS")
+    return path
+
+
 def _email(reader: ValueReader, node: Node, section: Section) -> Email:
     default = Email(host="", to=(), sender="")
     for required in ("host", "from", "to"):
@@ -176,4 +184,5 @@ def _email(reader: ValueReader, node: Node, section: Section) -> Email:
         timeout=section.get("timeout", default.timeout, lambda n, k: reader.number(n, k, low=0, strict=True)),
         username_env=section.get("username_env", default.username_env, lambda n, k: _env_name(reader, n, k)),
         password_env=section.get("password_env", default.password_env, lambda n, k: _env_name(reader, n, k)),
+        ca_file=section.get("ca_file", None, lambda n, k: _ca_file(reader, n, k)),
     )

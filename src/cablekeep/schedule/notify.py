@@ -6,8 +6,10 @@ happened (the first 100 items of each event, then a count), never one message pe
 
 The webhook gets an HTTP POST of a JSON body (schema ``cablekeep.notify/1``); a connection error, a
 timeout, a 429 or a 5xx is retried after a growing pause, up to ``retries`` more times. E-mail goes over
-SMTP with STARTTLS unless turned off; the user name and password come from the environment variables the
-manifest names (``environ`` is the caller's: nothing here reads the process environment). A message
+SMTP with STARTTLS unless turned off (the server's certificate checked against the system's CAs, or the
+manifest's ``ca_file``); the user name and password come from the environment variables the manifest
+names (``environ`` is the caller's: nothing here reads the process environment), and are never sent over
+a connection without TLS. A message
 that cannot be delivered is returned as a failed :class:`Delivery`, never raised: a notification does
 not change how a job ended.
 """
@@ -124,11 +126,16 @@ def send_email(email: Email, message: Message, environ: Mapping[str, str]) -> De
     mail["To"] = ", ".join(email.to)
     mail.set_content(message.text())
     user, password = environ.get(email.username_env), environ.get(email.password_env)
+    if user and password and not email.starttls:
+        return Delivery("email", message.kind, message.collection, False, 0,
+                        f"{email.host}:{email.port}: not sent: {email.password_env} is set but starttls is off, and "
+                        "cablekeep does not send a password without TLS; turn starttls on, or unset the variables")
     try:
         with smtplib.SMTP(email.host, email.port, timeout=email.timeout) as smtp:
             smtp.ehlo()
             if email.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                cafile = str(email.ca_file) if email.ca_file is not None else None
+                smtp.starttls(context=ssl.create_default_context(cafile=cafile))
                 smtp.ehlo()
             if user and password:
                 smtp.login(user, password)
