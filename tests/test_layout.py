@@ -26,16 +26,17 @@ WINGS: dict[str, set[str]] = {
     "errors": set(),
     "locks": {"errors"},  # one writer per collection or bag: spans the stages that write
     "children": set(),  # worker processes that die with their owner: the hashing pool and the fetch processes
+    "scratch": set(),  # temporary folders named by pid: the ones a killed process left are removed by the next
     "sample_site": set(),  # the bundled demo site stands alone: it is what cablekeep archives
     "cables": {"__init__", "errors"},  # pure: understanding pages
     "bagging": {"__init__", "errors", "locks", "children"},
     "manifest": {"__init__", "errors", "cables", "bagging"},
-    "capture": {"__init__", "errors", "cables", "manifest", "children"},
+    "capture": {"__init__", "errors", "cables", "manifest", "children", "scratch"},
     "fixity": {"__init__", "errors", "locks", "bagging", "capture"},
     "handoff": {"__init__", "errors", "locks", "bagging", "fixity"},
     "cluster": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity"},  # Dask
     "run": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "handoff", "cluster"},
-    "access": {"__init__", "errors", "children", "bagging", "capture", "fixity"},  # children: pywb dies with replay
+    "access": {"__init__", "errors", "children", "scratch", "bagging", "capture", "fixity"},  # children: pywb dies with replay
     "watch": {"__init__", "errors", "locks", "cables", "bagging", "manifest", "capture", "fixity", "run"},  # run: --rearchive is a run of the collection
     "schedule": {"__init__", "errors", "locks", "manifest", "capture", "fixity", "watch", "run", "handoff"},  # a use case above run
     "demo": {"__init__", "errors", "manifest", "capture", "run", "sample_site"},

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -256,3 +258,42 @@ def test_kill_9_leaves_no_browser_and_resume_records_nothing_twice(tmp_path: Pat
     assert max(logged.values()) == 1, [url for url, n in logged.items() if n > 1]
     assert script_site.forbidden.total() == 0
     assert not _browser_pids() - before
+
+
+_HOLD_A_BROWSER = (
+    "import sys, time\n"
+    "from cablekeep.capture.cdp import Chromium, find_browser\n"
+    "browser = Chromium(find_browser())\n"
+    "print(browser.profile, flush=True)\n"
+    "time.sleep(120)\n"
+)
+
+
+@pytest.fixture
+def short_tmpdir() -> Iterator[Path]:
+    """A temporary folder with a short path (Chromium's sockets live below it: 108 bytes at most)."""
+    folder = Path(tempfile.mkdtemp(prefix="ck-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_browser_profile_left_by_a_kill_9_is_removed_by_the_next_start(short_tmpdir: Path) -> None:
+    """The profile and Chromium's own temporary files are one folder named by pid; kill -9 leaves it,
+    the next browser removes it, and a browser closed normally leaves nothing in $TMPDIR."""
+    scratch = short_tmpdir
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_A_BROWSER], env=env, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    profile = Path(holder.stdout.readline().strip())
+    assert profile.parent == scratch and profile.name.startswith(f"cablekeep-browser-{holder.pid}-")
+    assert (profile / "DevToolsActivePort").is_file()
+    holder.kill()
+    holder.wait(timeout=30)
+    holder.stdout.close()
+    assert profile.is_dir(), "kill -9 gave the browser no chance to remove its profile"
+    closes = ("from cablekeep.capture.cdp import Chromium, find_browser\n"
+              "browser = Chromium(find_browser())\nassert browser.alive()\nbrowser.close()\n")
+    subprocess.run([sys.executable, "-c", closes], env=env, check=True, timeout=120)
+    assert list(scratch.iterdir()) == [], "the stale profile and the closed browser's files are all gone"

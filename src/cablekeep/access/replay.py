@@ -32,7 +32,6 @@ import json
 import os
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -45,6 +44,7 @@ from ..capture.canon import InvalidUrlError, index_key
 from ..capture.cdxj import CdxjError, format_line, iter_index, write_sorted
 from ..children import die_with_owner
 from ..errors import BagUnreadableError, ReplayError
+from ..scratch import scratch_folder
 from .pages import page_entry
 from .wacz import CABLES_FILE, INDEX_FILE, WARC_DIR, WARC_SUFFIXES
 
@@ -250,8 +250,7 @@ def serve(bags: Sequence[Path], *, pywb: Path, port: int | None = None, threads:
     for bag in bags:
         _warcs(Path(bag))  # every folder a bag, before anything starts
     pages = [page for bag in bags for page in iter_cable_pages(Path(bag))]
-    with tempfile.TemporaryDirectory(prefix="cablekeep-replay-") as folder:
-        root = Path(folder)
+    with scratch_folder("cablekeep-replay-") as root:  # a replay killed with -9 leaves it to the next
         build_collection(bags, root)
         chosen = port or free_port()
         base = f"http://{HOST}:{chosen}"

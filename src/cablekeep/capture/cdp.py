@@ -21,7 +21,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from typing import Any
 import websocket
 
 from ..children import parent_death_preexec
+from ..scratch import make_scratch
 
 BROWSER_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "/usr/bin/chromium-browser",
                       "/usr/bin/google-chrome")
@@ -67,7 +67,7 @@ _launcher: concurrent.futures.ThreadPoolExecutor | None = None
 _launcher_lock = threading.Lock()
 
 
-def _launch(args: list[str]) -> subprocess.Popen[bytes]:
+def _launch(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start ``args`` from the launcher thread, which lives as long as the process: the parent-death
     signal follows the thread that started the child, so a pool thread ending must not kill it."""
     global _launcher
@@ -77,15 +77,23 @@ def _launch(args: list[str]) -> subprocess.Popen[bytes]:
     preexec = parent_death_preexec()
     return _launcher.submit(
         subprocess.Popen, args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec,
+        stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec, env=env,
     ).result()
 
 
+PROFILE_PREFIX = "cablekeep-browser-"
+SHORT_TMPDIR = 60  # Chromium's own temporary files go inside the profile when that path is at most this long
+
+
 class Chromium:
-    """One headless browser process and the websocket to it."""
+    """One headless browser process and the websocket to it. Its profile, and its own temporary
+    files ($TMPDIR inside the profile, when its path is short enough for a socket's), are one folder
+    named with this process's id: removed on close,
+    or by the next start after a kill -9 (:mod:`cablekeep.scratch`)."""
 
     def __init__(self, executable: Path) -> None:
-        self.profile = Path(tempfile.mkdtemp(prefix="cablekeep-browser-"))
+        self.profile = make_scratch(PROFILE_PREFIX)
+        (self.profile / "tmp").mkdir()
         args = [
             str(executable), "--headless=new", "--remote-debugging-port=0", f"--user-data-dir={self.profile}",
             "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
@@ -98,7 +106,10 @@ class Chromium:
         if os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
         args.append("about:blank")
-        self.process = _launch(args)
+        env = dict(os.environ)
+        if len(str(self.profile / "tmp")) <= SHORT_TMPDIR:  # its sockets' paths must stay under the kernel's 108
+            env["TMPDIR"] = str(self.profile / "tmp")
+        self.process = _launch(args, env)
         try:
             self.client = CdpClient(self._websocket_url())
         except BaseException:
