@@ -411,6 +411,19 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@dataclass(frozen=True)
+class _Order:
+    """What a bagging of a folder is asked to write, checked: the same for in place and as a copy."""
+
+    algorithms: tuple[str, ...]
+    info: Mapping[str, str | Sequence[str]]
+    processes: int
+    bagging_date: datetime
+    make_id: Callable[[], str]
+    on_progress: ProgressCallback | None
+    tag_files: Mapping[str, bytes]
+
+
 def bag_directory(
     source: Path,
     *,
@@ -468,12 +481,11 @@ def bag_directory(
     source = Path(os.path.abspath(source))
     if not source.name:
         raise UsageError(f"cannot bag {source}: choose a directory below it")
-    bagging_date = clock()
+    order = _Order(algorithms, info, processes, clock(), make_id, on_progress, extra_tags)
     if in_place:
-        return _bag_in_place(source, algorithms, info, processes, bagging_date, make_id, on_progress, extra_tags)
+        return _bag_in_place(source, order)
     assert dest_parent is not None
-    return _bag_copy(source, Path(os.path.abspath(dest_parent)), algorithms, info, processes, bagging_date, make_id,
-                     on_progress, extra_tags)
+    return _bag_copy(source, Path(os.path.abspath(dest_parent)), order)
 
 
 def _check_source(source: Path) -> None:
@@ -487,16 +499,7 @@ def _check_source(source: Path) -> None:
         raise UsageError(f"{source} is already a bag (it has {BAGIT_TXT}); check it with 'cablekeep verify {source}'")
 
 
-def _bag_in_place(
-    source: Path,
-    algorithms: tuple[str, ...],
-    info: Mapping[str, str | Sequence[str]],
-    processes: int,
-    bagging_date: datetime,
-    make_id: Callable[[], str],
-    on_progress: ProgressCallback | None,
-    tag_files: Mapping[str, bytes],
-) -> BagRef:
+def _bag_in_place(source: Path, order: _Order) -> BagRef:
     """One in-place bagging of a folder at a time, under the lock beside it (removed when done).
 
     What cannot be bagged is refused before anything is written, the lock file included; the tree
@@ -508,21 +511,10 @@ def _bag_in_place(
         _check_source(source)
     scanned = (resuming, _scan_tree(data if resuming else source))
     with exclusive(lock_beside(source), f"folder {source}", remove=True):
-        return _bag_in_place_locked(source, algorithms, info, processes, bagging_date, make_id, on_progress, scanned,
-                                    tag_files)
+        return _bag_in_place_locked(source, order, scanned)
 
 
-def _bag_in_place_locked(
-    source: Path,
-    algorithms: tuple[str, ...],
-    info: Mapping[str, str | Sequence[str]],
-    processes: int,
-    bagging_date: datetime,
-    make_id: Callable[[], str],
-    on_progress: ProgressCallback | None,
-    scanned: tuple[bool, _Tree],
-    tag_files: Mapping[str, bytes],
-) -> BagRef:
+def _bag_in_place_locked(source: Path, order: _Order, scanned: tuple[bool, _Tree]) -> BagRef:
     staging = source.parent / f"{IN_PLACE_PREFIX}{source.name}"
     data = staging / "data"
     resuming = data.is_dir() and not data.is_symlink()
@@ -553,12 +545,7 @@ def _bag_in_place_locked(
         for stale in os.scandir(staging):  # tag files of an interrupted run are rewritten
             if stale.name != "data":
                 os.unlink(stale.path)
-        files, total = _write_payload_manifests(staging, data, tree, algorithms, processes, None, on_progress)
-        identifier = make_id()
-        _finish_tags(
-            staging, algorithms=algorithms, info=info, bagging_date=bagging_date,
-            external_identifier=identifier, files=files, total=total, tag_files=tag_files,
-        )
+        files, total, identifier = _write_manifests_and_tags(staging, data, tree, order, None)
         os.chmod(staging, data.stat().st_mode & 0o7777)
         _fsync_path(staging)
         os.rename(staging, source)
@@ -571,20 +558,23 @@ def _bag_in_place_locked(
             else f"{source} is as it was"
         )
         raise OutputError(f"cannot bag {source} in place: {describe(exc)}; {state}") from exc
-    return BagRef(source, source.name, identifier, files, total, algorithms, cleaned)
+    return BagRef(source, source.name, identifier, files, total, order.algorithms, cleaned)
 
 
-def _bag_copy(
-    source: Path,
-    dest_parent: Path,
-    algorithms: tuple[str, ...],
-    info: Mapping[str, str | Sequence[str]],
-    processes: int,
-    bagging_date: datetime,
-    make_id: Callable[[], str],
-    on_progress: ProgressCallback | None,
-    tag_files: Mapping[str, bytes],
-) -> BagRef:
+def _write_manifests_and_tags(staging: Path, source: Path, tree: _Tree, order: _Order,
+                              copy_to: Path | None) -> tuple[int, int, str]:
+    """Hash (and copy, when ``copy_to``) the payload into its manifests, then every tag file: (files, bytes, id)."""
+    files, total = _write_payload_manifests(staging, source, tree, order.algorithms, order.processes, copy_to,
+                                            order.on_progress)
+    identifier = order.make_id()
+    _finish_tags(
+        staging, algorithms=order.algorithms, info=order.info, bagging_date=order.bagging_date,
+        external_identifier=identifier, files=files, total=total, tag_files=order.tag_files,
+    )
+    return files, total, identifier
+
+
+def _bag_copy(source: Path, dest_parent: Path, order: _Order) -> BagRef:
     _check_source(source)
     real_source, real_dest = os.path.realpath(source), os.path.realpath(dest_parent)
     if os.path.commonpath([real_source, real_dest]) == real_source:
@@ -606,12 +596,7 @@ def _bag_copy(
             data.mkdir(parents=True)
             for rel in tree.dirs:
                 (data / rel).mkdir()
-            files, total = _write_payload_manifests(staging, source, tree, algorithms, processes, data, on_progress)
-            identifier = make_id()
-            _finish_tags(
-                staging, algorithms=algorithms, info=info, bagging_date=bagging_date,
-                external_identifier=identifier, files=files, total=total, tag_files=tag_files,
-            )
+            files, total, identifier = _write_manifests_and_tags(staging, source, tree, order, data)
             os.sync()  # every copied file on disk before the bag gets its final name
             os.rename(staging, final)
             _fsync_path(dest_parent)
@@ -620,7 +605,7 @@ def _bag_copy(
                 f"cannot bag {source} into {dest_parent}: {describe(exc)}; {discard_partial(staging)}; "
                 f"{source} is unchanged"
             ) from exc
-    return BagRef(final, final.name, identifier, files, total, algorithms, cleaned)
+    return BagRef(final, final.name, identifier, files, total, order.algorithms, cleaned)
 
 
 def read_bag_info(bag: Path) -> dict[str, str]:
