@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -137,6 +138,34 @@ def start_cli(*args: str, **popen_kwargs: Any) -> subprocess.Popen[Any]:
     """``cablekeep ARGS`` started and left running (to be signalled or killed): ``popen_kwargs`` go to
     ``subprocess.Popen`` as they are (stdout, stderr, text, env, start_new_session, ...)."""
     return subprocess.Popen([*CLI_COMMAND, *args], **popen_kwargs)
+
+
+REPLAY_BASE_LINE = "replay base for cablekeep report --replay-base: "
+
+
+def start_replay(bag: Path, pywb: Path, starts: str = REPLAY_BASE_LINE) -> tuple[subprocess.Popen[str], str]:
+    """``cablekeep replay BAG`` left running, and the rest of the first line it prints that starts with
+    ``starts`` (by default the replay base, for a cable ID its page's URL)."""
+    process: subprocess.Popen[str] = start_cli("replay", str(bag), "--pywb", str(pywb), text=True,
+                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(starts):
+            rest = line.removeprefix(starts).strip()
+            return process, rest if starts == REPLAY_BASE_LINE else rest.split()[0]
+    process.kill()
+    raise AssertionError(f"replay printed no line starting {starts!r}: {process.communicate()}")
+
+
+def stop_cli(process: subprocess.Popen[Any]) -> None:
+    """Ctrl-C a command left running, as a user would; killed when it has not stopped within 30 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cablekeep.cli import CablekeepGroup, main
 from cablekeep.errors import EXIT_PIPE_CLOSED, OutputError
 
-from .conftest import CliResult
+from .conftest import CliResult, run_cli
 
 Cli = Callable[..., CliResult]
 TESTS = Path(__file__).resolve().parent
@@ -124,9 +124,8 @@ def test_a_crash_exits_70_with_its_traceback_never_1(tmp_path: Path) -> None:
     (tmp_path / "papers").mkdir()
     (tmp_path / "papers" / "a.txt").write_text("a\n")
     bag = tmp_path / "bag"
-    made = subprocess.run([sys.executable, "-m", "cablekeep", "bag", str(tmp_path / "papers"), "--output", str(bag)],
-                          capture_output=True, text=True, timeout=120)
-    assert made.returncode == 0, made.stderr
+    made = run_cli("bag", str(tmp_path / "papers"), "--output", str(bag))
+    assert made.exit_code == 0, made.stderr
     (target,) = [p for p in bag.iterdir() if p.is_dir()]
     crashed = subprocess.run([sys.executable, "-c", _CRASHING, str(target)], capture_output=True, text=True, timeout=120)
     assert crashed.returncode == 70, crashed.stderr

@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -26,7 +25,7 @@ from cablekeep.capture.cdxj import iter_index
 from cablekeep.errors import BagUnreadableError, ReplayError
 from cablekeep.sample_site.cables import CABLES_BY_ID
 
-from ..conftest import CLI_COMMAND
+from ..conftest import start_replay
 from .replay_support import find_pywb, sample_bag
 
 CABLE = CABLES_BY_ID["05ALMATY2503"]
@@ -148,21 +147,12 @@ def _gone(pid: int, within: float = 10.0) -> bool:
     return False
 
 
-def _start_replay(bag: Path, pywb: Path) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([*CLI_COMMAND, "replay", str(bag), "--pywb", str(pywb)], text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith(CABLE.id):
-            return process, line.split()[1]
-    process.kill()
-    raise AssertionError(f"replay printed no cable page: {process.communicate()}")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads children from /proc")
 def test_the_command_prints_each_cable_page_and_ctrl_c_stops_pywb(
         write_manifest: Callable[..., Path], pywb: Path) -> None:
-    process, url = _start_replay(sample_bag(write_manifest), pywb)
+    process, url = start_replay(sample_bag(write_manifest), pywb, CABLE.id)
     status, _, body = _get(url)
     assert status == 200 and CABLE.subject in html.unescape(body.decode("utf-8"))
     (wayback,) = _children(process.pid)
@@ -175,7 +165,7 @@ def test_the_command_prints_each_cable_page_and_ctrl_c_stops_pywb(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads children from /proc")
 def test_pywb_does_not_outlive_a_killed_cablekeep(write_manifest: Callable[..., Path], pywb: Path) -> None:
-    process, _ = _start_replay(sample_bag(write_manifest), pywb)
+    process, _ = start_replay(sample_bag(write_manifest), pywb, CABLE.id)
     (wayback,) = _children(process.pid)
     process.kill()
     process.communicate(timeout=30)

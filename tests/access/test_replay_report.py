@@ -8,8 +8,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import signal
-import subprocess
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,10 +21,9 @@ from cablekeep.manifest import load_manifest
 from cablekeep.run import run_manifest
 from cablekeep.sample_site import serve_sample_site
 
-from ..conftest import run_cli, start_cli
+from ..conftest import run_cli, start_replay, stop_cli
 from .replay_support import find_pywb
 
-BASE_LINE = "replay base for cablekeep report --replay-base: "
 
 
 @pytest.fixture(scope="module")
@@ -70,25 +67,8 @@ def rotted(write_manifest: Callable[..., Path]) -> Iterator[RottedBag]:
     yield RottedBag(manifest, bag, _archived(bag))
 
 
-def _start_replay(bag: Path, pywb: Path) -> tuple[subprocess.Popen[str], str]:
-    process: subprocess.Popen[str] = start_cli("replay", str(bag), "--pywb", str(pywb), text=True,
-                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith(BASE_LINE):
-            return process, line.removeprefix(BASE_LINE).strip()
-    process.kill()
-    raise AssertionError(f"replay printed no replay base: {process.communicate()}")
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
 
 
 def _get(url: str) -> tuple[int, Any, bytes]:
@@ -129,7 +109,7 @@ def test_every_replay_link_of_the_report_and_every_robust_link_answers_with_the_
     db = tmp_path / "linkrot.sqlite"
     result = run_cli("check", str(rotted.manifest), "--db", str(db))
     assert result.exit_code == 0, result.stderr
-    process, base = _start_replay(rotted.bag, pywb)
+    process, base = start_replay(rotted.bag, pywb)
     try:
         assert base.startswith("http://127.0.0.1:")
         # the replay base goes into the manifest, as a library with a replay at a fixed address would write it
@@ -157,7 +137,7 @@ def test_every_replay_link_of_the_report_and_every_robust_link_answers_with_the_
             day, month, year = memento.split()[1:4]  # "Tue, 03 Dec 2026 07:32:12 GMT"
             assert link["data-versiondate"] == f"{year}-{_MONTHS.index(month) + 1:02d}-{day}"
     finally:
-        _stop(process)
+        stop_cli(process)
 
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -7,8 +7,6 @@ Skipped only where Chromium (or its driver) or pywb cannot be found."""
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,14 +26,13 @@ from cablekeep.run import run_manifest
 from tests.browser_site import TEXT, ScriptSite
 
 from ..access.replay_support import find_pywb
-from ..conftest import start_cli
+from ..conftest import start_replay, stop_cli
 
 CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(
     find_browser() is None or CHROMEDRIVER is None,
     reason="headless Chromium not found: install Debian's chromium and chromium-driver (chromium, chromedriver on PATH)",
 )
-BASE_LINE = "replay base for cablekeep report --replay-base: "
 
 
 @pytest.fixture(scope="module")
@@ -91,25 +88,8 @@ def _capture_time(bag: Path, url: str) -> str:
     raise AssertionError(f"{url} is not in the bag")
 
 
-def _start_replay(bag: Path, pywb: Path) -> tuple[subprocess.Popen[str], str]:
-    process: subprocess.Popen[str] = start_cli("replay", str(bag), "--pywb", str(pywb), text=True,
-                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith(BASE_LINE):
-            return process, line.removeprefix(BASE_LINE).strip()
-    process.kill()
-    raise AssertionError(f"replay printed no replay base: {process.communicate()}")
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
 
 
 def test_a_page_captured_in_the_browser_replays_in_pywb_with_its_script_built_text(
@@ -117,7 +97,7 @@ def test_a_page_captured_in_the_browser_replays_in_pywb_with_its_script_built_te
     page = f"{script_site.base}/script-page.html"
     bag = _bag(tmp_path, script_site, "browser")
     requests_while_crawling = script_site.site.total()
-    process, base = _start_replay(bag, pywb)
+    process, base = start_replay(bag, pywb)
     try:
         chromium.get(f"{base.rstrip('/')}/{_capture_time(bag, page)}/{page}")
         try:
@@ -130,7 +110,7 @@ def test_a_page_captured_in_the_browser_replays_in_pywb_with_its_script_built_te
         assert any(url.startswith(base) and url.endswith("/data/text.json") for url in fetched), fetched
         assert script_site.site.total() == requests_while_crawling, "the replay reached the live site"
     finally:
-        _stop(process)
+        stop_cli(process)
 
 
 def test_the_same_page_captured_over_http_replays_without_the_text(
@@ -139,7 +119,7 @@ def test_the_same_page_captured_over_http_replays_without_the_text(
     the replayed script finds nothing and the text the test above waits for never appears."""
     page = f"{script_site.base}/script-page.html"
     bag = _bag(tmp_path, script_site, "http")
-    process, base = _start_replay(bag, pywb)
+    process, base = start_replay(bag, pywb)
     try:
         chromium.get(f"{base.rstrip('/')}/{_capture_time(bag, page)}/{page}")
         statuses = WebDriverWait(chromium, 20).until(lambda d: d.execute_script(
@@ -149,4 +129,4 @@ def test_the_same_page_captured_over_http_replays_without_the_text(
         assert statuses == [404]  # pywb has no capture of the JSON
         assert chromium.find_element(By.ID, "text").text == ""
     finally:
-        _stop(process)
+        stop_cli(process)
