@@ -23,7 +23,6 @@ CLI_MODULES = {"cablekeep", "cablekeep.__main__", "cablekeep.cli"}
 NOT_YET = {
     "test_manifest.py",  # test_the_cli_shows_every_error_and_exits_3
     "bagging/test_in_place_kill.py",  # subprocess.Popen([*CLI_COMMAND, ...]) twice
-    "access/test_replay.py",  # on main since wt-replay: subprocess.Popen([*CLI_COMMAND, "replay", ...])
     "schedule/test_processes.py",  # on main since wt-schedule: [sys.executable, "-m", "cablekeep", "run-due", ...]
     "capture/test_browser.py",  # a detached launcher (the crawl is killed with its browser): [*CLI_COMMAND, ...]
 }
