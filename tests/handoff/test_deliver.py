@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -160,3 +163,37 @@ def test_a_folder_destination(tmp_path: Path) -> None:
     other = make_bag(tmp_path, seed=b"c", big=10)
     with pytest.raises(OutputError, match="different bag"):
         deliver(other, DirectoryDestination(share))
+
+
+_KILLED_MID_DELIVERY = """
+import os, signal, sys
+from pathlib import Path
+from cablekeep.handoff.deliver import DirectoryDestination, deliver
+copied = []
+def on_part(key, number):
+    copied.append(key)
+    if len(copied) == int(sys.argv[3]):  # a crash (power cut, OOM kill) with part of the bag copied
+        os.kill(os.getpid(), signal.SIGKILL)
+deliver(Path(sys.argv[1]), DirectoryDestination(Path(sys.argv[2])), on_part=on_part)
+"""
+
+
+def test_a_killed_folder_delivery_leaves_no_bag_under_its_name_until_resumed(tmp_path: Path) -> None:
+    bag = make_bag(tmp_path, big=3 << 20)
+    share = tmp_path / "share"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    child = subprocess.run([sys.executable, "-c", _KILLED_MID_DELIVERY, str(bag), str(share), "4"], env=env)
+    assert child.returncode == -signal.SIGKILL
+    # What a library's watcher sees: no andijon-2005/, no bagit.txt; only the hidden partial folder.
+    assert [p.name for p in share.iterdir()] == [".andijon-2005.open"]
+    partial = share / ".andijon-2005.open"
+    copied = sorted(p.relative_to(partial).as_posix() for p in partial.rglob("*") if p.is_file())
+    assert len(copied) == 4 and "bagit.txt" in copied and "data/crawl.warc.gz" not in copied
+    assert not bag.with_name("andijon-2005.receipt.json").exists()
+    receipt = deliver(bag, DirectoryDestination(share))
+    assert receipt.ok
+    assert sorted(obj.path for obj in receipt.objects if obj.outcome == "already-there") == copied
+    assert {obj.outcome for obj in receipt.objects if obj.path not in copied} == {"sent"}
+    assert [p.name for p in share.iterdir()] == ["andijon-2005"]
+    assert files_of(share / "andijon-2005") == files_of(bag)
+    assert not list(share.rglob(".*"))

@@ -9,6 +9,8 @@
 - **Verified on arrival.** Afterwards each object is looked up again: its size, and the server's
   SHA-256 when it keeps one (for a multipart object, the SHA-256 of the parts' SHA-256s); when it
   keeps none, the object is read back and hashed. A copy into a folder is always read back.
+- **Nothing half there under the bag's name.** A bag folder is built in the destination folder as
+  ``.NAME.open/`` and renamed to ``NAME`` once every file in it is verified.
 - **Resumable.** An object already there and intact is not sent again; an unfinished multipart
   upload is continued, sending only the parts that did not arrive intact.
 - **Never over another bag.** The bag's identity files (its tag manifests, else its manifests and
@@ -36,7 +38,7 @@ from ..bagging.layout import BAG_INFO_TXT, BAGIT_TXT, BLOCK, MANIFEST_RE, TAGMAN
 from ..errors import OutputError, UsageError
 from .contents import serialized_form
 from .s3 import RemoteObject, S3Store
-from .serialize import CHECKSUM_SUFFIX
+from .serialize import CHECKSUM_SUFFIX, OPEN_SUFFIX
 
 RECEIPT_SCHEMA = "cablekeep.delivery/1"
 RECEIPT_SUFFIX = ".receipt.json"
@@ -201,21 +203,41 @@ class _Target(Protocol):
 
     def send(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests: ...
 
+    def finish(self, ok: bool) -> None:
+        """Called once every object was sent and verified (``ok``) or not."""
+        ...
+
 
 class _FolderTarget:
-    """A folder: each file copied as ``.NAME.open`` beside its place, synced and renamed."""
+    """A folder: each file copied as ``.NAME.open`` beside its place, synced and renamed.
 
-    def __init__(self, root: Path) -> None:
+    A bag folder that is not yet at the destination is built as ``.NAME.open/`` (hidden, so a library's
+    watcher never takes a half bag for a bag) and renamed to ``NAME`` once every file is there and
+    verified; an interrupted delivery leaves only ``.NAME.open/``, which the next one continues.
+    A bag folder already there (delivered before) is mended in place, file by file.
+    """
+
+    def __init__(self, root: Path, name: str, on_part: Callable[[str, int], None] | None) -> None:
         self.root = root
+        self.on_part = on_part
+        self.name = name
+        self.staging: Path | None = None
+        if name and not os.path.lexists(root / name):
+            self.staging = root / f".{name}{OPEN_SUFFIX}"
+
+    def _path(self, key: str) -> Path:
+        if self.staging is not None and key.startswith(self.name + "/"):
+            return self.staging / key[len(self.name) + 1 :]
+        return self.root / key
 
     def where(self, key: str) -> str:
-        return str(self.root / key)
+        return str(self._path(key))
 
     def exists(self, key: str) -> bool:
-        return os.path.lexists(self.root / key)
+        return os.path.lexists(self._path(key))
 
     def verify(self, key: str, size: int, digests: _Digests, multipart: bool) -> tuple[bool | None, str]:
-        path = self.root / key
+        path = self._path(key)
         try:
             st = os.lstat(path)
         except FileNotFoundError:
@@ -226,24 +248,56 @@ class _FolderTarget:
         return found == digests.sha256, "read-back"
 
     def send(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests:
-        target = self.root / obj.key
-        temp = target.with_name(f".{target.name}.open")
+        target = self._path(obj.key)
+        temp = target.with_name(f".{target.name}{OPEN_SUFFIX}")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temp.unlink(missing_ok=True)
             whole = hashlib.sha256()
-            with os.fdopen(open_nofollow(path), "rb", buffering=0) as source, open(temp, "xb") as out:
-                while block := source.read(BLOCK):
-                    whole.update(block)
-                    out.write(block)
-                out.flush()
+            buffer = bytearray(BLOCK)
+            view = memoryview(buffer)
+            with os.fdopen(open_nofollow(path), "rb", buffering=0) as source, open(temp, "xb", buffering=0) as out:
+                while n := source.readinto(buffer):
+                    whole.update(view[:n])
+                    out.write(view[:n])
                 os.fsync(out.fileno())
             os.replace(temp, target)
         except OSError as exc:
             temp.unlink(missing_ok=True)
             raise OutputError(f"cannot copy {path} to {target}: {exc.strerror or exc}") from exc
         obj.parts_sent = 1
+        if self.on_part is not None:
+            self.on_part(obj.key, 1)
         return _Digests(whole.hexdigest(), [])
+
+    def finish(self, ok: bool) -> None:
+        """Rename a bag built in ``.NAME.open/`` into place once everything in it is verified."""
+        if self.staging is None or not ok:
+            return
+        final = self.root / self.name
+        if os.path.lexists(final):
+            raise OutputError(f"{final} appeared while the bag was being delivered beside it as {self.staging}; "
+                              "nothing was replaced: look at both and deliver again")
+        try:
+            _fsync_tree_dirs(self.staging)
+            os.rename(self.staging, final)
+            _fsync_dir(self.root)
+        except OSError as exc:
+            raise OutputError(f"cannot rename {self.staging} to {final}: {exc.strerror or exc}; deliver again") from exc
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree_dirs(root: Path) -> None:
+    """Sync every folder under ``root`` (the files were synced as they were written): their entries are on disk."""
+    for folder, _dirs, _files in os.walk(root):
+        _fsync_dir(Path(folder))
 
 
 class _S3Target:
@@ -254,6 +308,9 @@ class _S3Target:
 
     def where(self, key: str) -> str:
         return f"s3://{self.store.bucket}/{key}"
+
+    def finish(self, ok: bool) -> None:
+        """Nothing to do: each object appears at its key only once complete (a multipart one once completed)."""
 
     def exists(self, key: str) -> bool:
         return self.store.head(key) is not None
@@ -437,7 +494,7 @@ def deliver(
     name, files, identity = _sources(bag)
     target: _Target
     if isinstance(destination, DirectoryDestination):
-        target = _FolderTarget(Path(os.path.abspath(destination.path)))
+        target = _FolderTarget(Path(os.path.abspath(destination.path)), name, on_part)
         prefix = ""
     else:
         store = S3Store(
@@ -485,6 +542,7 @@ def deliver(
             obj.outcome = "failed"
             obj.detail = f"what arrived at {target.where(obj.key)} is not what was sent ({how})"
         objects.append(obj)
+    target.finish(all(obj.outcome != "failed" for obj in objects))
     receipt = Receipt(str(bag), name or bag.name, destination.describe(), started, clock(), objects)
     receipt.path = _write_receipt(bag, receipt)
     return receipt
@@ -492,7 +550,7 @@ def deliver(
 
 def _write_receipt(bag: Path, receipt: Receipt) -> Path:
     path = bag.with_name(bag.name + RECEIPT_SUFFIX)
-    temp = path.with_name(f".{path.name}.open")
+    temp = path.with_name(f".{path.name}{OPEN_SUFFIX}")
     try:
         with open(temp, "w", encoding="utf-8") as out:
             json.dump(receipt.to_json(), out, indent=2)
