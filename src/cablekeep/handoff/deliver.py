@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
+import queue
 import stat
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -174,19 +177,53 @@ def _part_count(size: int, part_size: int) -> int:
 def _local_digests(path: Path, size: int, part_size: int) -> _Digests:
     whole = hashlib.sha256()
     parts: list[bytes] = []
+    buffer = bytearray(min(BLOCK, max(size, 1)))
+    view = memoryview(buffer)
     with os.fdopen(open_nofollow(path), "rb", buffering=0) as source:
         for _ in range(_part_count(size, part_size)):
             part = hashlib.sha256()
             left = min(part_size, size - len(parts) * part_size)
             while left > 0:
-                block = source.read(min(BLOCK, left))
-                if not block:
+                n = source.readinto(view[: min(len(buffer), left)])
+                if not n:
                     raise OutputError(f"{path} became shorter while being delivered; deliver it again")
-                part.update(block)
-                whole.update(block)
-                left -= len(block)
+                part.update(view[:n])
+                whole.update(view[:n])
+                left -= n
             parts.append(part.digest())
     return _Digests(whole.hexdigest(), parts)
+
+
+def _read_part(source: io.FileIO, buffer: bytearray, path: Path) -> None:
+    """Fill ``buffer`` from ``source``: one read of each byte, into memory already there."""
+    view = memoryview(buffer)
+    filled = 0
+    while filled < len(buffer):
+        n = source.readinto(view[filled:])
+        if not n:
+            raise OutputError(f"{path} became shorter while being delivered; deliver it again")
+        filled += n
+
+
+class _Buffers:
+    """At most ``count`` part buffers, reused from part to part and file to file: what a delivery holds
+    in memory is ``count`` x the part size, whatever the size of the bag. ``take`` waits while all are
+    in flight."""
+
+    def __init__(self, count: int) -> None:
+        self._free: queue.SimpleQueue[bytearray | None] = queue.SimpleQueue()
+        for _ in range(count):
+            self._free.put(None)  # made on first use: a bag of small files never holds a whole part
+
+    def take(self, length: int) -> bytearray:
+        buffer = self._free.get()
+        if buffer is not None and len(buffer) == length:
+            return buffer
+        buffer = None  # let the old one go before making one of the size wanted
+        return bytearray(length)
+
+    def give(self, buffer: bytearray) -> None:
+        self._free.put(buffer)
 
 
 # --------------------------------------------------------------------------- targets
@@ -301,10 +338,15 @@ def _fsync_tree_dirs(root: Path) -> None:
 
 
 class _S3Target:
+    """S3-compatible storage: each part read once into a reused buffer, which is hashed (the part's SHA-256
+    for the server, in a worker, and the whole file's for the receipt, meanwhile in the reading thread)
+    and sent from where it lies, never copied; at most ``concurrency`` parts in memory and in flight."""
+
     def __init__(self, store: S3Store, concurrency: int, on_part: Callable[[str, int], None] | None) -> None:
         self.store = store
         self.concurrency = concurrency
         self.on_part = on_part
+        self.buffers = _Buffers(concurrency)
 
     def where(self, key: str) -> str:
         return f"s3://{self.store.bucket}/{key}"
@@ -328,12 +370,16 @@ class _S3Target:
 
     def send(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests:
         if obj.size <= part_size:
-            with os.fdopen(open_nofollow(path), "rb", buffering=0) as source:
-                data = source.read(obj.size + 1)
-            if len(data) != obj.size:
-                raise OutputError(f"{path} changed size while being delivered; deliver it again")
-            digest = hashlib.sha256(data)
-            self.store.put(obj.key, data, base64.b64encode(digest.digest()).decode())
+            buffer = self.buffers.take(obj.size)
+            try:
+                with os.fdopen(open_nofollow(path), "rb", buffering=0) as source:
+                    _read_part(source, buffer, path)
+                    if source.read(1):
+                        raise OutputError(f"{path} became longer while being delivered; deliver it again")
+                digest = hashlib.sha256(buffer)
+                self.store.put(obj.key, buffer, base64.b64encode(digest.digest()).decode())
+            finally:
+                self.buffers.give(buffer)
             obj.parts_sent = 1
             self._tell(obj.key, 1)
             return _Digests(digest.hexdigest(), [digest.digest()])
@@ -349,48 +395,66 @@ class _S3Target:
         arrived = store.list_parts(obj.key, upload_id) if upload_id else {}
         if upload_id is None:
             upload_id = store.start_upload(obj.key)
+        count = _part_count(obj.size, part_size)
         whole = hashlib.sha256()
-        digests: list[bytes | None] = []
+        digests: list[bytes | None] = [None] * count
         done: list[tuple[int, str, str]] = []
-        pending: list[tuple[int, Future[tuple[str, bytes]]]] = []
+        pending: deque[tuple[int, Future[tuple[str, bytes]], bytearray]] = deque()
         with os.fdopen(open_nofollow(path), "rb", buffering=0) as source, ThreadPoolExecutor(self.concurrency) as pool:
-            for number in range(1, _part_count(obj.size, part_size) + 1):
-                data = source.read(min(part_size, obj.size - (number - 1) * part_size))
-                whole.update(data)  # hashlib lets go of the GIL: the workers hash and send meanwhile
-                there = arrived.get(number)
-                if there is not None:
-                    part_digest = hashlib.sha256(data).digest()
-                    sha_b64 = base64.b64encode(part_digest).decode()
-                    if _part_intact(there.size, there.sha256_b64, there.etag, data, sha_b64):
-                        digests.append(part_digest)
-                        done.append((number, there.etag, sha_b64))
-                        obj.parts_reused += 1
-                        continue
-                digests.append(None)
-                pending.append((number, pool.submit(self._send_part, obj.key, upload_id, number, data)))
-                del data
-                while len(pending) >= self.concurrency:  # bounded memory: at most this many parts in flight
-                    self._collect(obj, pending.pop(0), done, digests)
-            while pending:
-                self._collect(obj, pending.pop(0), done, digests)
-        if len(done) != len(digests):
-            raise OutputError(f"{obj.key}: {len(digests) - len(done)} parts did not arrive; deliver it again to resume")
+            try:
+                for number in range(1, count + 1):
+                    buffer = self.buffers.take(min(part_size, obj.size - (number - 1) * part_size))
+                    while pending and pending[0][1].done():  # what arrived meanwhile, in order
+                        self._collect(obj, pending.popleft(), done, digests)
+                    try:
+                        _read_part(source, buffer, path)
+                    except BaseException:
+                        self.buffers.give(buffer)
+                        raise
+                    there = arrived.get(number)
+                    if there is not None:
+                        part_digest = hashlib.sha256(buffer).digest()
+                        sha_b64 = base64.b64encode(part_digest).decode()
+                        if _part_intact(there.size, there.sha256_b64, there.etag, buffer, sha_b64):
+                            whole.update(buffer)
+                            self.buffers.give(buffer)
+                            digests[number - 1] = part_digest
+                            done.append((number, there.etag, sha_b64))
+                            obj.parts_reused += 1
+                            continue
+                    future = pool.submit(self._send_part, obj.key, upload_id, number, buffer)
+                    pending.append((number, future, buffer))
+                    whole.update(buffer)  # hashlib lets go of the GIL: a worker hashes and sends the part meanwhile
+                while pending:
+                    self._collect(obj, pending.popleft(), done, digests)
+            except BaseException:
+                for _, future, buffer in pending:
+                    if future.cancel():  # never to run: its buffer goes back from here
+                        self.buffers.give(buffer)
+                raise
+        if len(done) != count:
+            raise OutputError(f"{obj.key}: {count - len(done)} parts did not arrive; deliver it again to resume")
         store.complete_upload(obj.key, upload_id, sorted(done))
         return _Digests(whole.hexdigest(), [d for d in digests if d is not None])
 
-    def _send_part(self, key: str, upload_id: str, number: int, data: bytes) -> tuple[str, bytes]:
-        """Hash a part and send it with its SHA-256 (in a worker thread). Returns (ETag, digest)."""
-        digest = hashlib.sha256(data).digest()
-        return self.store.upload_part(key, upload_id, number, data, base64.b64encode(digest).decode()), digest
+    def _send_part(self, key: str, upload_id: str, number: int, buffer: bytearray) -> tuple[str, bytes]:
+        """Hash a part and send it with its SHA-256 (in a worker thread); the buffer goes back for reuse
+        once the server answered. Returns (ETag, digest)."""
+        try:
+            digest = hashlib.sha256(buffer).digest()
+            etag = self.store.upload_part(key, upload_id, number, buffer, base64.b64encode(digest).decode())
+        finally:
+            self.buffers.give(buffer)
+        return etag, digest
 
     def _collect(
         self,
         obj: DeliveredObject,
-        item: tuple[int, Future[tuple[str, bytes]]],
+        item: tuple[int, Future[tuple[str, bytes]], bytearray],
         done: list[tuple[int, str, str]],
         digests: list[bytes | None],
     ) -> None:
-        number, future = item
+        number, future, _ = item
         etag, digest = future.result()
         digests[number - 1] = digest
         done.append((number, etag, base64.b64encode(digest).decode()))
@@ -405,7 +469,7 @@ def _server_checksum_matches(remote: RemoteObject, digests: _Digests, multipart:
     return reported == (digests.composite_b64() if multipart else digests.full_b64())
 
 
-def _part_intact(size: int, sha256_b64: str | None, etag: str, data: bytes, ours: str) -> bool:
+def _part_intact(size: int, sha256_b64: str | None, etag: str, data: bytearray, ours: str) -> bool:
     """A part already on the server is reused only when it is this part: its SHA-256, or else its MD5 ETag."""
     if size != len(data):
         return False
