@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +21,7 @@ from cablekeep.handoff.deliver import DirectoryDestination, S3Destination, deliv
 from cablekeep.handoff.serialize import serialize
 
 PART = 5 << 20
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def make_bag(tmp_path: Path, name: str = "andijon-2005", big: int = 12 << 20, seed: bytes = b"a") -> Path:
@@ -160,3 +164,63 @@ def test_a_folder_destination(tmp_path: Path) -> None:
     other = make_bag(tmp_path, seed=b"c", big=10)
     with pytest.raises(OutputError, match="different bag"):
         deliver(other, DirectoryDestination(share))
+
+
+_KILLED_MID_DELIVERY = """
+import os, signal, sys
+from pathlib import Path
+from cablekeep.handoff.deliver import DirectoryDestination, deliver
+copied = []
+def on_part(key, number):
+    copied.append(key)
+    if len(copied) == int(sys.argv[3]):  # a crash (power cut, OOM kill) with part of the bag copied
+        os.kill(os.getpid(), signal.SIGKILL)
+deliver(Path(sys.argv[1]), DirectoryDestination(Path(sys.argv[2])), on_part=on_part)
+"""
+
+
+def test_a_killed_folder_delivery_leaves_no_bag_under_its_name_until_resumed(tmp_path: Path) -> None:
+    bag = make_bag(tmp_path, big=3 << 20)
+    share = tmp_path / "share"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    child = subprocess.run([sys.executable, "-c", _KILLED_MID_DELIVERY, str(bag), str(share), "4"], env=env)
+    assert child.returncode == -signal.SIGKILL
+    # What a library's watcher sees: no andijon-2005/, no bagit.txt; only the hidden partial folder.
+    assert [p.name for p in share.iterdir()] == [".andijon-2005.open"]
+    partial = share / ".andijon-2005.open"
+    copied = sorted(p.relative_to(partial).as_posix() for p in partial.rglob("*") if p.is_file())
+    assert len(copied) == 4 and "bagit.txt" in copied and "data/crawl.warc.gz" not in copied
+    assert not bag.with_name("andijon-2005.receipt.json").exists()
+    receipt = deliver(bag, DirectoryDestination(share))
+    assert receipt.ok
+    assert sorted(obj.path for obj in receipt.objects if obj.outcome == "already-there") == copied
+    assert {obj.outcome for obj in receipt.objects if obj.path not in copied} == {"sent"}
+    assert [p.name for p in share.iterdir()] == ["andijon-2005"]
+    assert files_of(share / "andijon-2005") == files_of(bag)
+    assert not list(share.rglob(".*"))
+
+
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across fork and exec.
+_MEASURE_DELIVERY = """
+import sys
+from pathlib import Path
+from cablekeep.handoff.deliver import S3Destination, deliver
+def peak_kib():
+    return int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
+before = peak_kib()
+receipt = deliver(Path(sys.argv[1]), S3Destination(sys.argv[2], endpoint_url=sys.argv[3], region="us-east-1"),
+                  part_size=8 << 20, concurrency=4)
+assert receipt.ok, receipt.to_json()
+print(before, peak_kib())
+"""
+
+
+def test_memory_is_the_parts_in_flight_whatever_the_size(tmp_path: Path, s3: tuple[S3Destination, Any]) -> None:
+    destination, _ = s3
+    bag = make_bag(tmp_path, big=256 << 20)  # 32 parts of 8 MiB, 4 in flight
+    out = subprocess.run([sys.executable, "-c", _MEASURE_DELIVERY, str(bag), destination.bucket,
+                          str(destination.endpoint_url)], env={**os.environ, "PYTHONPATH": str(SRC)},
+                         capture_output=True, text=True, check=True).stdout
+    before, after = (int(n) for n in out.split())
+    # Four 8 MiB buffers, reused from part to part, and botocore's S3 model (~12 MiB, loaded by the session).
+    assert after - before < (4 * 8 + 20) * 1024, f"peak RSS grew by {(after - before) // 1024} MiB"

@@ -141,6 +141,43 @@ def test_a_killed_serialization_leaves_nothing_that_looks_finished(tmp_path: Pat
     assert verify_serialized(result.path).ok
 
 
+_KILLED_AT_A_RENAME = """
+import os, signal, sys
+from pathlib import Path
+from cablekeep.handoff.serialize import serialize
+renames, die_after = [0], int(sys.argv[4])
+real_rename, real_replace = os.rename, os.replace
+def counted(real):
+    def rename(src, dst):
+        real(src, dst)
+        renames[0] += 1
+        if renames[0] == die_after:  # a crash (power cut, OOM kill) right after this rename
+            os.kill(os.getpid(), signal.SIGKILL)
+    return rename
+os.rename, os.replace = counted(real_rename), counted(real_replace)
+serialize(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))
+"""
+
+
+@pytest.mark.parametrize("die_after", [1, 2])
+def test_a_checksum_is_never_left_beside_an_archive_it_does_not_describe(tmp_path: Path, die_after: int) -> None:
+    bag = make_bag(tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    child = subprocess.run([sys.executable, "-c", _KILLED_AT_A_RENAME, str(bag), "tar", str(out_dir), str(die_after)],
+                           env=env)
+    assert child.returncode == -signal.SIGKILL
+    archive, checksum = out_dir / "andijon-2005.tar", out_dir / "andijon-2005.tar.sha256"
+    left = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
+    # Killed after the first rename: the archive is finished and in place, its checksum not yet.
+    assert left == (["andijon-2005.tar"] if die_after == 1 else ["andijon-2005.tar", "andijon-2005.tar.sha256"])
+    assert verify_serialized(archive).ok
+    if checksum.exists():
+        expected = hashlib.sha256(archive.read_bytes()).hexdigest()
+        assert checksum.read_text(encoding="utf-8") == f"{expected}  andijon-2005.tar\n"
+
+
 # VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across fork and exec.
 _MEASURE = """
 import sys

@@ -9,6 +9,8 @@
 - **Verified on arrival.** Afterwards each object is looked up again: its size, and the server's
   SHA-256 when it keeps one (for a multipart object, the SHA-256 of the parts' SHA-256s); when it
   keeps none, the object is read back and hashed. A copy into a folder is always read back.
+- **Nothing half there under the bag's name.** A bag folder is built in the destination folder as
+  ``.NAME.open/`` and renamed to ``NAME`` once every file in it is verified.
 - **Resumable.** An object already there and intact is not sent again; an unfinished multipart
   upload is continued, sending only the parts that did not arrive intact.
 - **Never over another bag.** The bag's identity files (its tag manifests, else its manifests and
@@ -22,9 +24,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
+import queue
 import stat
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,7 +41,7 @@ from ..bagging.layout import BAG_INFO_TXT, BAGIT_TXT, BLOCK, MANIFEST_RE, TAGMAN
 from ..errors import OutputError, UsageError
 from .contents import serialized_form
 from .s3 import RemoteObject, S3Store
-from .serialize import CHECKSUM_SUFFIX
+from .serialize import CHECKSUM_SUFFIX, OPEN_SUFFIX
 
 RECEIPT_SCHEMA = "cablekeep.delivery/1"
 RECEIPT_SUFFIX = ".receipt.json"
@@ -172,19 +177,53 @@ def _part_count(size: int, part_size: int) -> int:
 def _local_digests(path: Path, size: int, part_size: int) -> _Digests:
     whole = hashlib.sha256()
     parts: list[bytes] = []
+    buffer = bytearray(min(BLOCK, max(size, 1)))
+    view = memoryview(buffer)
     with os.fdopen(open_nofollow(path), "rb", buffering=0) as source:
         for _ in range(_part_count(size, part_size)):
             part = hashlib.sha256()
             left = min(part_size, size - len(parts) * part_size)
             while left > 0:
-                block = source.read(min(BLOCK, left))
-                if not block:
+                n = source.readinto(view[: min(len(buffer), left)])
+                if not n:
                     raise OutputError(f"{path} became shorter while being delivered; deliver it again")
-                part.update(block)
-                whole.update(block)
-                left -= len(block)
+                part.update(view[:n])
+                whole.update(view[:n])
+                left -= n
             parts.append(part.digest())
     return _Digests(whole.hexdigest(), parts)
+
+
+def _read_part(source: io.FileIO, buffer: bytearray, path: Path) -> None:
+    """Fill ``buffer`` from ``source``: one read of each byte, into memory already there."""
+    view = memoryview(buffer)
+    filled = 0
+    while filled < len(buffer):
+        n = source.readinto(view[filled:])
+        if not n:
+            raise OutputError(f"{path} became shorter while being delivered; deliver it again")
+        filled += n
+
+
+class _Buffers:
+    """At most ``count`` part buffers, reused from part to part and file to file: what a delivery holds
+    in memory is ``count`` x the part size, whatever the size of the bag. ``take`` waits while all are
+    in flight."""
+
+    def __init__(self, count: int) -> None:
+        self._free: queue.SimpleQueue[bytearray | None] = queue.SimpleQueue()
+        for _ in range(count):
+            self._free.put(None)  # made on first use: a bag of small files never holds a whole part
+
+    def take(self, length: int) -> bytearray:
+        buffer = self._free.get()
+        if buffer is not None and len(buffer) == length:
+            return buffer
+        buffer = None  # let the old one go before making one of the size wanted
+        return bytearray(length)
+
+    def give(self, buffer: bytearray) -> None:
+        self._free.put(buffer)
 
 
 # --------------------------------------------------------------------------- targets
@@ -201,21 +240,41 @@ class _Target(Protocol):
 
     def send(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests: ...
 
+    def finish(self, ok: bool) -> None:
+        """Called once every object was sent and verified (``ok``) or not."""
+        ...
+
 
 class _FolderTarget:
-    """A folder: each file copied as ``.NAME.open`` beside its place, synced and renamed."""
+    """A folder: each file copied as ``.NAME.open`` beside its place, synced and renamed.
 
-    def __init__(self, root: Path) -> None:
+    A bag folder that is not yet at the destination is built as ``.NAME.open/`` (hidden, so a library's
+    watcher never takes a half bag for a bag) and renamed to ``NAME`` once every file is there and
+    verified; an interrupted delivery leaves only ``.NAME.open/``, which the next one continues.
+    A bag folder already there (delivered before) is mended in place, file by file.
+    """
+
+    def __init__(self, root: Path, name: str, on_part: Callable[[str, int], None] | None) -> None:
         self.root = root
+        self.on_part = on_part
+        self.name = name
+        self.staging: Path | None = None
+        if name and not os.path.lexists(root / name):
+            self.staging = root / f".{name}{OPEN_SUFFIX}"
+
+    def _path(self, key: str) -> Path:
+        if self.staging is not None and key.startswith(self.name + "/"):
+            return self.staging / key[len(self.name) + 1 :]
+        return self.root / key
 
     def where(self, key: str) -> str:
-        return str(self.root / key)
+        return str(self._path(key))
 
     def exists(self, key: str) -> bool:
-        return os.path.lexists(self.root / key)
+        return os.path.lexists(self._path(key))
 
     def verify(self, key: str, size: int, digests: _Digests, multipart: bool) -> tuple[bool | None, str]:
-        path = self.root / key
+        path = self._path(key)
         try:
             st = os.lstat(path)
         except FileNotFoundError:
@@ -226,34 +285,74 @@ class _FolderTarget:
         return found == digests.sha256, "read-back"
 
     def send(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests:
-        target = self.root / obj.key
-        temp = target.with_name(f".{target.name}.open")
+        target = self._path(obj.key)
+        temp = target.with_name(f".{target.name}{OPEN_SUFFIX}")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temp.unlink(missing_ok=True)
             whole = hashlib.sha256()
-            with os.fdopen(open_nofollow(path), "rb", buffering=0) as source, open(temp, "xb") as out:
-                while block := source.read(BLOCK):
-                    whole.update(block)
-                    out.write(block)
-                out.flush()
+            buffer = bytearray(BLOCK)
+            view = memoryview(buffer)
+            with os.fdopen(open_nofollow(path), "rb", buffering=0) as source, open(temp, "xb", buffering=0) as out:
+                while n := source.readinto(buffer):
+                    whole.update(view[:n])
+                    out.write(view[:n])
                 os.fsync(out.fileno())
             os.replace(temp, target)
         except OSError as exc:
             temp.unlink(missing_ok=True)
             raise OutputError(f"cannot copy {path} to {target}: {exc.strerror or exc}") from exc
         obj.parts_sent = 1
+        if self.on_part is not None:
+            self.on_part(obj.key, 1)
         return _Digests(whole.hexdigest(), [])
+
+    def finish(self, ok: bool) -> None:
+        """Rename a bag built in ``.NAME.open/`` into place once everything in it is verified."""
+        if self.staging is None or not ok:
+            return
+        final = self.root / self.name
+        if os.path.lexists(final):
+            raise OutputError(f"{final} appeared while the bag was being delivered beside it as {self.staging}; "
+                              "nothing was replaced: look at both and deliver again")
+        try:
+            _fsync_tree_dirs(self.staging)
+            os.rename(self.staging, final)
+            _fsync_dir(self.root)
+        except OSError as exc:
+            raise OutputError(f"cannot rename {self.staging} to {final}: {exc.strerror or exc}; deliver again") from exc
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree_dirs(root: Path) -> None:
+    """Sync every folder under ``root`` (the files were synced as they were written): their entries are on disk."""
+    for folder, _dirs, _files in os.walk(root):
+        _fsync_dir(Path(folder))
 
 
 class _S3Target:
+    """S3-compatible storage: each part read once into a reused buffer, which is hashed (the part's SHA-256
+    for the server, in a worker, and the whole file's for the receipt, meanwhile in the reading thread)
+    and sent from where it lies, never copied; at most ``concurrency`` parts in memory and in flight."""
+
     def __init__(self, store: S3Store, concurrency: int, on_part: Callable[[str, int], None] | None) -> None:
         self.store = store
         self.concurrency = concurrency
         self.on_part = on_part
+        self.buffers = _Buffers(concurrency)
 
     def where(self, key: str) -> str:
         return f"s3://{self.store.bucket}/{key}"
+
+    def finish(self, ok: bool) -> None:
+        """Nothing to do: each object appears at its key only once complete (a multipart one once completed)."""
 
     def exists(self, key: str) -> bool:
         return self.store.head(key) is not None
@@ -271,12 +370,16 @@ class _S3Target:
 
     def send(self, obj: DeliveredObject, path: Path, part_size: int) -> _Digests:
         if obj.size <= part_size:
-            with os.fdopen(open_nofollow(path), "rb", buffering=0) as source:
-                data = source.read(obj.size + 1)
-            if len(data) != obj.size:
-                raise OutputError(f"{path} changed size while being delivered; deliver it again")
-            digest = hashlib.sha256(data)
-            self.store.put(obj.key, data, base64.b64encode(digest.digest()).decode())
+            buffer = self.buffers.take(obj.size)
+            try:
+                with os.fdopen(open_nofollow(path), "rb", buffering=0) as source:
+                    _read_part(source, buffer, path)
+                    if source.read(1):
+                        raise OutputError(f"{path} became longer while being delivered; deliver it again")
+                digest = hashlib.sha256(buffer)
+                self.store.put(obj.key, buffer, base64.b64encode(digest.digest()).decode())
+            finally:
+                self.buffers.give(buffer)
             obj.parts_sent = 1
             self._tell(obj.key, 1)
             return _Digests(digest.hexdigest(), [digest.digest()])
@@ -292,48 +395,66 @@ class _S3Target:
         arrived = store.list_parts(obj.key, upload_id) if upload_id else {}
         if upload_id is None:
             upload_id = store.start_upload(obj.key)
+        count = _part_count(obj.size, part_size)
         whole = hashlib.sha256()
-        digests: list[bytes | None] = []
+        digests: list[bytes | None] = [None] * count
         done: list[tuple[int, str, str]] = []
-        pending: list[tuple[int, Future[tuple[str, bytes]]]] = []
+        pending: deque[tuple[int, Future[tuple[str, bytes]], bytearray]] = deque()
         with os.fdopen(open_nofollow(path), "rb", buffering=0) as source, ThreadPoolExecutor(self.concurrency) as pool:
-            for number in range(1, _part_count(obj.size, part_size) + 1):
-                data = source.read(min(part_size, obj.size - (number - 1) * part_size))
-                whole.update(data)  # hashlib lets go of the GIL: the workers hash and send meanwhile
-                there = arrived.get(number)
-                if there is not None:
-                    part_digest = hashlib.sha256(data).digest()
-                    sha_b64 = base64.b64encode(part_digest).decode()
-                    if _part_intact(there.size, there.sha256_b64, there.etag, data, sha_b64):
-                        digests.append(part_digest)
-                        done.append((number, there.etag, sha_b64))
-                        obj.parts_reused += 1
-                        continue
-                digests.append(None)
-                pending.append((number, pool.submit(self._send_part, obj.key, upload_id, number, data)))
-                del data
-                while len(pending) >= self.concurrency:  # bounded memory: at most this many parts in flight
-                    self._collect(obj, pending.pop(0), done, digests)
-            while pending:
-                self._collect(obj, pending.pop(0), done, digests)
-        if len(done) != len(digests):
-            raise OutputError(f"{obj.key}: {len(digests) - len(done)} parts did not arrive; deliver it again to resume")
+            try:
+                for number in range(1, count + 1):
+                    buffer = self.buffers.take(min(part_size, obj.size - (number - 1) * part_size))
+                    while pending and pending[0][1].done():  # what arrived meanwhile, in order
+                        self._collect(obj, pending.popleft(), done, digests)
+                    try:
+                        _read_part(source, buffer, path)
+                    except BaseException:
+                        self.buffers.give(buffer)
+                        raise
+                    there = arrived.get(number)
+                    if there is not None:
+                        part_digest = hashlib.sha256(buffer).digest()
+                        sha_b64 = base64.b64encode(part_digest).decode()
+                        if _part_intact(there.size, there.sha256_b64, there.etag, buffer, sha_b64):
+                            whole.update(buffer)
+                            self.buffers.give(buffer)
+                            digests[number - 1] = part_digest
+                            done.append((number, there.etag, sha_b64))
+                            obj.parts_reused += 1
+                            continue
+                    future = pool.submit(self._send_part, obj.key, upload_id, number, buffer)
+                    pending.append((number, future, buffer))
+                    whole.update(buffer)  # hashlib lets go of the GIL: a worker hashes and sends the part meanwhile
+                while pending:
+                    self._collect(obj, pending.popleft(), done, digests)
+            except BaseException:
+                for _, future, buffer in pending:
+                    if future.cancel():  # never to run: its buffer goes back from here
+                        self.buffers.give(buffer)
+                raise
+        if len(done) != count:
+            raise OutputError(f"{obj.key}: {count - len(done)} parts did not arrive; deliver it again to resume")
         store.complete_upload(obj.key, upload_id, sorted(done))
         return _Digests(whole.hexdigest(), [d for d in digests if d is not None])
 
-    def _send_part(self, key: str, upload_id: str, number: int, data: bytes) -> tuple[str, bytes]:
-        """Hash a part and send it with its SHA-256 (in a worker thread). Returns (ETag, digest)."""
-        digest = hashlib.sha256(data).digest()
-        return self.store.upload_part(key, upload_id, number, data, base64.b64encode(digest).decode()), digest
+    def _send_part(self, key: str, upload_id: str, number: int, buffer: bytearray) -> tuple[str, bytes]:
+        """Hash a part and send it with its SHA-256 (in a worker thread); the buffer goes back for reuse
+        once the server answered. Returns (ETag, digest)."""
+        try:
+            digest = hashlib.sha256(buffer).digest()
+            etag = self.store.upload_part(key, upload_id, number, buffer, base64.b64encode(digest).decode())
+        finally:
+            self.buffers.give(buffer)
+        return etag, digest
 
     def _collect(
         self,
         obj: DeliveredObject,
-        item: tuple[int, Future[tuple[str, bytes]]],
+        item: tuple[int, Future[tuple[str, bytes]], bytearray],
         done: list[tuple[int, str, str]],
         digests: list[bytes | None],
     ) -> None:
-        number, future = item
+        number, future, _ = item
         etag, digest = future.result()
         digests[number - 1] = digest
         done.append((number, etag, base64.b64encode(digest).decode()))
@@ -348,7 +469,7 @@ def _server_checksum_matches(remote: RemoteObject, digests: _Digests, multipart:
     return reported == (digests.composite_b64() if multipart else digests.full_b64())
 
 
-def _part_intact(size: int, sha256_b64: str | None, etag: str, data: bytes, ours: str) -> bool:
+def _part_intact(size: int, sha256_b64: str | None, etag: str, data: bytearray, ours: str) -> bool:
     """A part already on the server is reused only when it is this part: its SHA-256, or else its MD5 ETag."""
     if size != len(data):
         return False
@@ -437,7 +558,7 @@ def deliver(
     name, files, identity = _sources(bag)
     target: _Target
     if isinstance(destination, DirectoryDestination):
-        target = _FolderTarget(Path(os.path.abspath(destination.path)))
+        target = _FolderTarget(Path(os.path.abspath(destination.path)), name, on_part)
         prefix = ""
     else:
         store = S3Store(
@@ -485,6 +606,7 @@ def deliver(
             obj.outcome = "failed"
             obj.detail = f"what arrived at {target.where(obj.key)} is not what was sent ({how})"
         objects.append(obj)
+    target.finish(all(obj.outcome != "failed" for obj in objects))
     receipt = Receipt(str(bag), name or bag.name, destination.describe(), started, clock(), objects)
     receipt.path = _write_receipt(bag, receipt)
     return receipt
@@ -492,7 +614,7 @@ def deliver(
 
 def _write_receipt(bag: Path, receipt: Receipt) -> Path:
     path = bag.with_name(bag.name + RECEIPT_SUFFIX)
-    temp = path.with_name(f".{path.name}.open")
+    temp = path.with_name(f".{path.name}{OPEN_SUFFIX}")
     try:
         with open(temp, "w", encoding="utf-8") as out:
             json.dump(receipt.to_json(), out, indent=2)

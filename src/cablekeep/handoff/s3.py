@@ -95,7 +95,7 @@ class S3Store:
             raise self._fail("reading back", key, exc) from exc
         return digest.hexdigest(), size
 
-    def put(self, key: str, data: bytes, sha256_b64: str) -> None:
+    def put(self, key: str, data: bytes | bytearray, sha256_b64: str) -> None:
         """One object in one request; the server checks ``sha256_b64`` on receipt."""
         extra = {"StorageClass": self.storage_class} if self.storage_class else {}
         try:
@@ -142,8 +142,11 @@ class S3Store:
         except botocore.exceptions.BotoCoreError as exc:
             raise self._fail("listing the parts of", key, exc) from exc
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes, sha256_b64: str) -> str:
-        """Send one part; the server checks ``sha256_b64`` on receipt. Returns its ETag."""
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes | bytearray, sha256_b64: str) -> str:
+        """Send one part; the server checks ``sha256_b64`` on receipt. Returns its ETag.
+
+        A ``bytearray`` goes to the socket as it is (one send, no copy); botocore wraps ``bytes`` in a
+        stream read in 16 KiB pieces."""
         try:
             reply = self._client.upload_part(
                 Bucket=self.bucket,

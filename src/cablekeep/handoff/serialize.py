@@ -7,8 +7,10 @@ times, so the same bag gives the same archive. Files are read in blocks of
 :data:`~cablekeep.bagging.layout.BLOCK`, never whole, and never through a symbolic link.
 
 The archive is written as ``.NAME.EXT.open`` in the output folder and renamed to ``NAME.EXT`` only
-once complete and on disk; ``NAME.EXT.sha256`` (sha256sum format) is written first, the same way.
-A killed serialization leaves only the ``.open`` file, which the next one removes.
+once complete and on disk; ``NAME.EXT.sha256`` (sha256sum format) is written after it, the same way
+(``.NAME.EXT.sha256.open``, synced, renamed), so a checksum is never beside an archive it does not
+describe. A killed serialization leaves only ``.open`` files, which the next one removes, or (killed
+between the two renames) a finished archive without its ``.sha256``.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def serialize(bag_dir: Path, fmt: str, out_dir: Path) -> SerializedBag:
         raise UsageError(f"cannot write the archive of {bag_dir} inside the bag itself; choose another folder")
     temp = out_dir / f".{final.name}{OPEN_SUFFIX}"
     checksum_temp = out_dir / f".{checksum_path.name}{OPEN_SUFFIX}"
+    ours = [temp, checksum_temp]  # what to remove when this serialization fails
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for stale in (temp, checksum_temp):  # left by a killed serialization of this bag: ours to remove
@@ -95,19 +98,24 @@ def serialize(bag_dir: Path, fmt: str, out_dir: Path) -> SerializedBag:
                 digest, size = hashing.sha256.hexdigest(), hashing.size
             raw.flush()
             os.fsync(raw.fileno())
+        # The archive first, complete and on disk, then the checksum that claims it: a crash between
+        # the two leaves a finished archive without its checksum, never a checksum without its archive.
+        os.rename(temp, final)
+        ours.append(final)  # made by this call: removed too if its checksum cannot be written
+        _fsync_dir(out_dir)
         with open(checksum_temp, "x", encoding="utf-8") as out:
             out.write(f"{digest}  {final.name}\n")
             out.flush()
             os.fsync(out.fileno())
         os.replace(checksum_temp, checksum_path)
-        os.rename(temp, final)
+        ours.append(checksum_path)
         _fsync_dir(out_dir)
     except OSError as exc:
-        for path in (temp, checksum_temp):
+        for path in ours:
             path.unlink(missing_ok=True)
         raise OutputError(f"cannot write {final}: {exc.strerror or exc}; nothing finished was left") from exc
     except BaseException:
-        for path in (temp, checksum_temp):
+        for path in ours:
             path.unlink(missing_ok=True)
         raise
     files = sum(1 for entry in entries if not entry.is_dir)
