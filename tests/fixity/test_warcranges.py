@@ -18,6 +18,7 @@ import pytest
 from warcio.warcwriter import WARCWriter
 
 from cablekeep.fixity import dirsource, warcranges
+from cablekeep.fixity.recordids import MEMORY_IDS, IdIndex, MemoryIdIndex, id_index
 from cablekeep.fixity.report import Report
 from cablekeep.fixity.verify import verify_bag
 from cablekeep.fixity.warccheck import WarcScan, iter_warc_records
@@ -211,3 +212,16 @@ def test_a_range_not_starting_at_a_record_is_a_problem(tmp_path: Path) -> None:
     scans = scan_in_ranges(tmp_path / "a.warc.gz", offsets[3] + 1)
     assert scans[0].problems and scans[1].problems  # the first range is cut, the second starts nowhere
     assert warcranges.merge_ranges("a.warc.gz", scans) is None
+
+
+def test_ids_in_memory_answer_as_ids_on_disk() -> None:
+    rng = random.Random(5)
+    files = [[(rng.randrange(-300, 300), rng.randrange(10**6)) for _ in range(400)] for _ in range(3)]
+    with IdIndex() as disk, MemoryIdIndex() as memory:
+        for number, pairs in enumerate(files):
+            disk.add(number, pairs)
+            memory.add(number, pairs)
+        assert list(memory.duplicates()) == list(disk.duplicates()) != []
+        assert all((h in memory) == (h in disk) for h in range(-350, 350))
+    with id_index(MEMORY_IDS) as small, id_index(MEMORY_IDS + 1) as large:
+        assert isinstance(small, MemoryIdIndex) and isinstance(large, IdIndex)

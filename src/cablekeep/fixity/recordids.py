@@ -269,6 +269,48 @@ def _unlink(path: str) -> None:
         pass
 
 
+MEMORY_IDS = 200_000  # up to this many ids, :func:`id_index` answers from memory (a few MB), past it from disk
+
+
+class MemoryIdIndex:
+    """:class:`IdIndex` held in memory, for a few ids: no database to create and remove."""
+
+    def __init__(self) -> None:
+        self._first: dict[int, tuple[int, int]] = {}
+        self._more: dict[int, list[tuple[int, int]]] = {}
+
+    def add(self, file: int, pairs: Iterable[tuple[int, int]]) -> None:
+        first, more = self._first, self._more
+        for hashed, offset in pairs:
+            place = (file, offset)
+            known = first.setdefault(hashed, place)
+            if known is not place:
+                more.setdefault(hashed, [known]).append(place)
+
+    def duplicates(self) -> Iterator[tuple[int, list[tuple[int, int]]]]:
+        """As :meth:`IdIndex.duplicates`."""
+        for hashed in sorted(self._more):
+            yield hashed, sorted(self._more[hashed])
+
+    def __contains__(self, hashed: object) -> bool:
+        return hashed in self._first
+
+    def close(self) -> None:
+        self._first.clear()
+        self._more.clear()
+
+    def __enter__(self) -> MemoryIdIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def id_index(expected: int) -> IdIndex | MemoryIdIndex:
+    """An index for about ``expected`` ids: in memory up to :data:`MEMORY_IDS`, else on disk."""
+    return MemoryIdIndex() if expected <= MEMORY_IDS else IdIndex()
+
+
 class IdIndex:
     """Record-id hashes of several files (numbered by the caller) in a temporary SQLite database."""
 

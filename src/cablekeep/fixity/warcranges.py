@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..bagging.layout import BLOCK
-from .recordids import FieldSpool, IdIndex, IdSpool, id_hash
+from .recordids import FieldSpool, IdSpool, id_hash, id_index
 from .report import Problem
 from .warccheck import WarcScan, scan_warc_stream
 from .warcids import OWN_SOFTWARE, norm_id
@@ -128,7 +128,7 @@ def merge_ranges(rel: str, scans: Sequence[WarcScan]) -> WarcScan | None:
             merged.fields.absorb(scan.fields)
     unresolved = [ref for scan in scans for ref in scan.unresolved]
     if len(scans) > 1:
-        with IdIndex() as index:
+        with id_index(merged.ids.count) as index:
             index.add(0, merged.ids.pairs())
             if next(index.duplicates(), None) is not None:
                 merged.discard()
