@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -225,3 +226,46 @@ def test_ids_in_memory_answer_as_ids_on_disk() -> None:
         assert all((h in memory) == (h in disk) for h in range(-350, 350))
     with id_index(MEMORY_IDS) as small, id_index(MEMORY_IDS + 1) as large:
         assert isinstance(small, MemoryIdIndex) and isinstance(large, IdIndex)
+
+
+# --------------------------------------------------------------------------- the witness read by the pool
+
+
+def test_the_pool_reads_the_witness_files_once(bag: Path, ranges_seen: list[tuple[int, int | None]],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from cablekeep.fixity import witness
+
+    reads: list[bool] = []  # whether each read was in the main thread
+    real = witness.Witness.read_files
+
+    def counting(self: witness.Witness, root: Path) -> None:
+        reads.append(threading.current_thread() is threading.main_thread())
+        real(self, root)
+
+    monkeypatch.setattr(witness.Witness, "read_files", counting)
+    lines = index_lines(bag)
+    rewrite_index(bag, {1: {"digest": "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}})
+    reseal(bag)
+    report = verify_bag(bag, processes=2)
+    assert reads == [False]  # by the pool, while it hashed; not again after
+    assert report.verdict == "invalid" and [p.kind for p in report.problems] == ["index"]
+    assert lines  # the rewritten line was a real one
+    reads.clear()
+    assert described(verify_bag(bag, processes=1)) == described(report)
+
+
+def test_witness_files_read_against_other_warcs_are_read_again(bag: Path, ranges_seen: list[tuple[int, int | None]],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # a WARC under data/ that no manifest lists is not scanned: what the pool matched lines to is not
+    # what was scanned, so the witness reads the files again against the scanned WARCs
+    (bag / "data" / "warc" / "stray.warc.gz").write_bytes(the_warc(bag).read_bytes())
+    assert_same_as_one_piece(bag, ranges_seen)
+
+
+def test_the_witness_in_real_processes_finds_what_one_process_finds(bag: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warcranges, "SPLIT_MIN_BYTES", SMALL)
+    monkeypatch.setattr(warcranges, "RANGE_MIN_BYTES", SMALL)
+    rewrite_index(bag, {2: {"url": "http://127.0.0.1/elsewhere"}})
+    reseal(bag)
+    one, split = verify_bag(bag, processes=1), verify_bag(bag, processes=2)
+    assert one.verdict == "invalid" and described(split) == described(one)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from .report import Problem
 from .sources import BagSource, CountingHashers, Entry, FileHasher, Hashed, Tee, open_regular, special_kind
 from .warccheck import WarcScan, is_warc_name, scan_warc_stream
 from .waczcheck import check_wacz_fd, is_wacz_name
-from .witness import INDEX, check_directory_witness, has_witness_index
+from .witness import INDEX, ReadClaims, check_directory_witness, has_witness_index, read_claims
 
 POOL_MIN_FILES = 64
 POOL_MIN_BYTES = 64 << 20
@@ -164,6 +165,7 @@ class _Dispatcher(FileHasher):
         witness: bool = False,
         split: Callable[[], dict[str, list[int]]] | None = None,
         make_pool: Callable[[], Executor] | None = None,
+        on_pool: Callable[[Executor], None] | None = None,
     ) -> None:
         self._witness = witness
         self._limits = (REMOTE_BATCH_FILES, REMOTE_BATCH_BYTES) if remote else (BATCH_FILES, BATCH_BYTES)
@@ -182,7 +184,10 @@ class _Dispatcher(FileHasher):
         self._split = split
         self._offsets: dict[str, list[int]] | None = None
         self._make_pool = make_pool
+        self._on_pool = on_pool  # told of the local pool, once there is one
         self.pool_made: Executor | None = None  # the pool this dispatcher made, for its owner to shut down
+        if pool is not None and on_pool is not None:
+            on_pool(pool)
 
     def add(self, rel: str, packed: bytes, size: int) -> None:
         most_files, most_bytes = self._limits
@@ -212,6 +217,8 @@ class _Dispatcher(FileHasher):
             if self._make_pool is None:
                 return False
             self._pool = self.pool_made = self._make_pool()
+            if self._on_pool is not None:
+                self._on_pool(self._pool)
         pool = self._pool
         hashing = pool.submit(check_batch, self._root, self._layout, [(rel, packed)], True, self._open_file,
                               self._witness, False)
@@ -291,6 +298,7 @@ class DirectorySource(BagSource):
         self.processes = processes
         self.open_file = open_file
         self._problems: list[Problem] = []
+        self._claims: Future[ReadClaims] | None = None  # the witness's files, read by the pool
 
     def take_problems(self) -> list[Problem]:
         problems, self._problems = self._problems, []
@@ -352,7 +360,8 @@ class DirectorySource(BagSource):
         witness = self.has_index()
         dispatcher = _Dispatcher(self.root_s, layout, pool, self.processes, on_result, self.open_file,
                                  witness=witness, split=self._record_offsets if witness else None,
-                                 make_pool=lambda: _make_pool(self.processes))
+                                 make_pool=lambda: _make_pool(self.processes),
+                                 on_pool=self._read_claims_in if witness else None)
         try:
             yield dispatcher
         finally:
@@ -390,8 +399,26 @@ class DirectorySource(BagSource):
         witness compares, so that :meth:`witness` reads no WARC again."""
         return has_witness_index(self.root)
 
+    def _read_claims_in(self, pool: Executor) -> None:
+        """Have the pool read the bag's index, cable list and crawl log for the witness while it hashes."""
+        if self._claims is None:
+            self._claims = pool.submit(read_claims, self.root_s)
+
     def witness(self, scans: Sequence[WarcScan]) -> list[Problem]:
-        return check_directory_witness(self.root, scans)
+        read = None
+        if self._claims is not None:
+            future, self._claims = self._claims, None
+            try:
+                read = future.result()
+            except (OSError, UnicodeDecodeError, sqlite3.Error, CancelledError):
+                read = None  # read again here, where a problem is reported as it always was
+        return check_directory_witness(self.root, scans, read)
+
+    def close(self) -> None:
+        if self._claims is not None:  # never used (a fast or sample check, or it broke off)
+            future, self._claims = self._claims, None
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().discard()
 
     def earlier_record_ids(self) -> tuple[Iterable[str], bool, list[Problem]]:
         """The record ids in the CDXJ indexes of the earlier bags this bag names in
