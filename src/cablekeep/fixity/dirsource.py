@@ -359,7 +359,7 @@ class DirectorySource(BagSource):
             pool = _make_pool(self.processes)
         witness = self.has_index()
         dispatcher = _Dispatcher(self.root_s, layout, pool, self.processes, on_result, self.open_file,
-                                 witness=witness, split=self._record_offsets if witness else None,
+                                 witness=witness, split=self._record_offsets if has_witness_index(self.root) else None,
                                  make_pool=lambda: _make_pool(self.processes),
                                  on_pool=self._read_claims_in if witness else None)
         try:
