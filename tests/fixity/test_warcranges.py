@@ -269,3 +269,16 @@ def test_the_witness_in_real_processes_finds_what_one_process_finds(bag: Path, m
     reseal(bag)
     one, split = verify_bag(bag, processes=1), verify_bag(bag, processes=2)
     assert one.verdict == "invalid" and described(split) == described(one)
+
+
+def test_a_read_error_in_a_range_means_one_piece_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [f"<urn:uuid:00000000-0000-0000-0000-{n:012d}>" for n in range(6)]
+    offsets = warc_file(tmp_path / "a.warc.gz", ids, {})
+
+    def failing(fd: int, size: int, at: int) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "pread", failing)
+    scans = scan_in_ranges(tmp_path / "a.warc.gz", offsets[3])
+    assert all(scan.problems for scan in scans)
+    assert warcranges.merge_ranges("a.warc.gz", scans) is None

@@ -108,6 +108,8 @@ def scan_range(root: str, rel: str, start: int, end: int | None, open_file: Call
         reader = RangeReader(fd, start, end)
         return scan_warc_stream(reader, name=rel, display_path=rel, witness=witness,  # type: ignore[arg-type]
                                 origin=start)
+    except OSError as exc:  # a read error: the one-piece scan reports it as it always has
+        return WarcScan(rel, problems=[Problem.not_checked(rel, f"reading the file failed ({exc}).")])
     finally:
         os.close(fd)
 
