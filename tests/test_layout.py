@@ -51,7 +51,7 @@ ADAPTERS: dict[str, set[str]] = {
     "requests": {"capture.fetch"},
     "urllib3": {"capture.fetch"},
     "warcio": {"capture.warc"},
-    "isal": {"capture.warc"},  # ISA-L gzip for the WARC hot path
+    "isal": {"capture.warc", "fixity.warcgzip"},  # ISA-L gzip for the WARC hot paths (writing; checking)
     "lxml": {"cables.extract", "cables.profiles"},  # parsing pages, compiling selectors
     "cssselect": {"cables.profiles"},
     "protego": {"capture.robots"},

@@ -150,3 +150,37 @@ def test_a_fetch_entry_the_manifest_lists_is_valid_once_fetched(version: str, tm
     bag = build(tmp_path / "bag", version, {"sha256": list(PAYLOAD.items())}, fetch=fetch)
     for way, report in three_ways(bag, tmp_path).items():
         assert report.ok, (way, errors(report))
+
+
+# --------------------------------------------------------------------------- package-info.txt
+# BagIt 0.93 to 0.95 named the bag's metadata file package-info.txt (0.96 renamed it bag-info.txt);
+# bagit-python reads package-info.txt as the tag file of those versions ("(0, 93) <= version_info <=
+# (0, 95)"). Its Payload-Oxum is checked as bag-info.txt's is.
+
+OXUM_WRONG = b"Source-Organization: cablekeep tests\nPayload-Oxum: 999.7\n"
+OXUM_RIGHT = b"Payload-Oxum: 11.2\n"
+
+
+@pytest.mark.parametrize("version", ["0.93", "0.94", "0.95"])
+def test_package_info_is_the_bag_info_of_0_93_to_0_95(version: str, tmp_path: Path) -> None:
+    bag = build(tmp_path / "bag", version, {"md5": list(PAYLOAD.items())},
+                files={**PAYLOAD, "package-info.txt": OXUM_WRONG})
+    reports = three_ways(bag, tmp_path)
+    assert_invalid(reports, "oxum", "declares 7 files and 999 bytes")
+    for report in reports.values():
+        assert [p.path for p in report.problems if p.kind == "oxum"] == ["package-info.txt"]
+
+
+def test_package_info_with_the_right_oxum_is_valid(tmp_path: Path) -> None:
+    bag = build(tmp_path / "bag", "0.95", {"md5": list(PAYLOAD.items())},
+                files={**PAYLOAD, "package-info.txt": OXUM_RIGHT})
+    for way, report in three_ways(bag, tmp_path).items():
+        assert report.ok and not report.problems, (way, report.problems)
+
+
+@pytest.mark.parametrize("version", ["0.96", "1.0"])
+def test_package_info_is_only_another_tag_file_from_0_96(version: str, tmp_path: Path) -> None:
+    bag = build(tmp_path / "bag", version, {"md5": list(PAYLOAD.items())},
+                files={**PAYLOAD, "package-info.txt": OXUM_WRONG})
+    for way, report in three_ways(bag, tmp_path).items():
+        assert not any(p.kind == "oxum" for p in report.problems), (way, report.problems)

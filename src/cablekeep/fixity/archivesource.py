@@ -37,6 +37,7 @@ from ..bagging.layout import BAG_INFO_TXT, BAGIT_TXT, BLOCK, FETCH_TXT, MANIFEST
 from . import sources
 from .packed import Layout, compare_found
 from .report import Problem
+from .checker import PACKAGE_INFO_TXT
 from .sources import (
     TAR_ERRORS,
     AlreadyReported,
@@ -60,7 +61,7 @@ MACOS_METADATA_DIR = "__MACOSX"
 
 _NO_PLAN = 255
 _SIZE_BYTES = 8
-_CAPPED_TEXTS = (BAGIT_TXT, BAG_INFO_TXT, FETCH_TXT)
+_CAPPED_TEXTS = (BAGIT_TXT, BAG_INFO_TXT, PACKAGE_INFO_TXT, FETCH_TXT)
 
 
 @dataclass

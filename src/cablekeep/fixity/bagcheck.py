@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from ..bagging.layout import BAG_INFO_TXT, BAGIT_TXT, BLOCK, FETCH_TXT, MANIFEST_RE, PAYLOAD_DIR, TAGMANIFEST_RE
+from ..bagging.layout import BAGIT_TXT, BLOCK, FETCH_TXT, MANIFEST_RE, PAYLOAD_DIR, TAGMANIFEST_RE
 from ..errors import BagUnreadableError
 from . import sources
 from .checker import BagRules, ManifestQuirks
@@ -247,9 +247,12 @@ class BagCheck(BagRules):
         self.read_declaration(raw)
 
     def read_bag_info_txt(self) -> None:
-        raw = self.read_small_tag_file(BAG_INFO_TXT)
-        if raw is not None:
-            self.read_bag_info(raw)
+        for name in self.info_file_names():
+            if name in self.top_files:
+                raw = self.read_small_tag_file(name)
+                if raw is not None:
+                    self.read_bag_info(raw, name)
+                return
 
     def read_fetch_txt_file(self) -> None:
         raw = self.read_small_tag_file(FETCH_TXT)

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 
 from ..bagging.layout import BAG_INFO_TXT, BAGIT_TXT, FETCH_TXT, PAYLOAD_DIR
 from .report import Problem, ProblemKind
+
+PACKAGE_INFO_TXT = "package-info.txt"  # bag-info.txt's name in BagIt 0.93 to 0.95
+OLD_INFO_VERSIONS = ((0, 93), (0, 95))
 from .tagfiles import SYSTEM_FILE_NAMES, check_path, is_hex_digest, parse_bag_info, parse_declaration, parse_fetch_line, parse_manifest_line, python_codec, split_lines
 
 
@@ -57,6 +60,8 @@ class BagRules:
         self.fast = fast
         self.problems: list[Problem] = []
         self.strict = True  # BagIt 1.0 rules (declared 1.0 or later, or unknown)
+        self.version: tuple[int, int] | None = None  # as bagit.txt declares it
+        self.info_name = BAG_INFO_TXT  # the file Payload-Oxum was read from (package-info.txt in 0.93-0.95)
         self.codec = "utf-8-sig"
         self.oxum: tuple[int, int] | None = None
         self.fetch: dict[str, str] = {}
@@ -92,6 +97,7 @@ class BagRules:
         declaration = parse_declaration(raw)
         self.problems.extend(declaration.problems)
         self.strict = declaration.strict
+        self.version = declaration.version
         if declaration.encoding is None:
             return
         codec = python_codec(declaration.encoding)
@@ -111,9 +117,17 @@ class BagRules:
             self.add(Problem.structure(name, f"the file is not valid {self.codec} ({exc.reason})."))
             return raw.decode(self.codec, "replace")
 
-    def read_bag_info(self, raw: bytes) -> None:
-        """bag-info.txt: its problems and Payload-Oxum."""
-        elements, problems = parse_bag_info(split_lines(self.decode_tag_text(BAG_INFO_TXT, raw)))
+    def info_file_names(self) -> tuple[str, ...]:
+        """Where the bag's metadata is, first choice first: BagIt 0.93 to 0.95 named the file
+        package-info.txt (0.96 renamed it bag-info.txt); bagit-python reads it as such."""
+        if self.version is not None and OLD_INFO_VERSIONS[0] <= self.version <= OLD_INFO_VERSIONS[1]:
+            return (PACKAGE_INFO_TXT, BAG_INFO_TXT)
+        return (BAG_INFO_TXT,)
+
+    def read_bag_info(self, raw: bytes, name: str = BAG_INFO_TXT) -> None:
+        """bag-info.txt (or ``name``, package-info.txt of BagIt 0.93-0.95): its problems and Payload-Oxum."""
+        self.info_name = name
+        elements, problems = parse_bag_info(split_lines(self.decode_tag_text(name, raw)), name)
         self.problems.extend(problems)
         parsed: set[tuple[int, int]] = set()
         for label, value in elements:
@@ -121,11 +135,11 @@ class BagRules:
                 continue
             octets, dot, count = value.partition(".")
             if not (dot and octets.isdigit() and count.isdigit()):
-                self.add(Problem.oxum_malformed(value, BAG_INFO_TXT))
+                self.add(Problem.oxum_malformed(value, name))
                 continue
             parsed.add((int(octets), int(count)))
         if len(parsed) > 1:
-            self.add(Problem("oxum", BAG_INFO_TXT, "bag-info.txt declares different Payload-Oxum values."))
+            self.add(Problem("oxum", name, f"{name} declares different Payload-Oxum values."))
         self.oxum = parsed.pop() if len(parsed) == 1 else None
 
     # -- manifests
@@ -272,13 +286,13 @@ class BagRules:
         if self.oxum is None:
             if self.fast:
                 self.add(Problem.not_checked(
-                    BAG_INFO_TXT,
+                    self.info_name,
                     "the bag has no Payload-Oxum, so fast mode could not compare payload sizes; run a full "
                     "verification.",
                 ))
             return
         if self.oxum != (self.payload_bytes, self.payload_files):
-            self.add(Problem.oxum_mismatch(self.oxum, (self.payload_bytes, self.payload_files), BAG_INFO_TXT))
+            self.add(Problem.oxum_mismatch(self.oxum, (self.payload_bytes, self.payload_files), self.info_name))
 
     # -- content
 

@@ -17,22 +17,26 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..bagging.hashing import hasher_factory, make_pool
 from ..bagging.layout import BLOCK, DEPENDS_FILE
 from ..capture.cdxj import MalformedLine, iter_index
 from ..errors import BagUnreadableError
+from . import warcranges
 from .names import escape_name
 from .packed import Layout, compare_found
 from .report import Problem
 from .sources import BagSource, CountingHashers, Entry, FileHasher, Hashed, Tee, open_regular, special_kind
 from .warccheck import WarcScan, is_warc_name, scan_warc_stream
 from .waczcheck import check_wacz_fd, is_wacz_name
-from .witness import check_directory_witness, has_witness_index
+from .witness import INDEX, ReadClaims, check_directory_witness, has_witness_index, read_claims
 
 POOL_MIN_FILES = 64
 POOL_MIN_BYTES = 64 << 20
@@ -44,7 +48,7 @@ REMOTE_BATCH_FILES = 4096
 REMOTE_BATCH_BYTES = 256 << 20
 INFLIGHT_PER_PROCESS = 3
 
-_buffer: bytearray | None = None
+_local = threading.local()  # each thread's read buffer (an executor may run batches in threads)
 
 
 def open_nofollow(path: str) -> int:
@@ -52,13 +56,13 @@ def open_nofollow(path: str) -> int:
 
 
 def _hash_fd(fd: int, rel: str, hashers: list[hashlib._Hash], check_warc: bool, result: Hashed,
-             witness: bool = False) -> int:
+             witness: bool = False, records: bool = True) -> int:
     """Feed the file to ``hashers`` (and scan it when a WARC, spooling what the index claims when
     ``witness``); its size."""
-    global _buffer
-    if _buffer is None:
-        _buffer = bytearray(BLOCK)
-    if check_warc and is_warc_name(rel):
+    buffer: bytearray | None = getattr(_local, "buffer", None)
+    if buffer is None:
+        buffer = _local.buffer = bytearray(BLOCK)
+    if check_warc and records and is_warc_name(rel):
         with os.fdopen(fd, "rb", buffering=0, closefd=False) as stream:
             counting = CountingHashers(hashers)
             scan = scan_warc_stream(stream, name=rel, display_path=rel, raw_hashers=[counting], witness=witness)
@@ -66,9 +70,9 @@ def _hash_fd(fd: int, rel: str, hashers: list[hashlib._Hash], check_warc: bool, 
         scan.problems = []
         result.scans.append(scan)
         return counting.bytes
-    view = memoryview(_buffer)
+    view = memoryview(buffer)
     size = 0
-    while n := os.readv(fd, [_buffer]):
+    while n := os.readv(fd, [buffer]):
         chunk = view if n == BLOCK else view[:n]
         for hasher in hashers:
             hasher.update(chunk)
@@ -85,9 +89,11 @@ def check_batch(
     check_warcs: bool,
     open_file: Callable[[str], int] = open_nofollow,
     witness: bool = False,
+    records: bool = True,
 ) -> Hashed:
     """Hash each file once for all algorithms and compare; runs in a worker or in-process.
-    ``witness``: WARC scans spool what the bag's index claims (:mod:`.witness`)."""
+    ``witness``: WARC scans spool what the bag's index claims (:mod:`.witness`). ``records`` False:
+    a WARC's records are not checked (other tasks check its ranges: :mod:`.warcranges`)."""
     factories = [hasher_factory(name) for name in layout.hash_names]
     result = Hashed()
     for rel, packed in items:
@@ -101,7 +107,7 @@ def check_batch(
             result.problems.append(_open_problem(rel, exc))
             continue
         try:
-            size = _hash_fd(fd, rel, [h for h in hashers if h is not None], check_warcs, result, witness)
+            size = _hash_fd(fd, rel, [h for h in hashers if h is not None], check_warcs, result, witness, records)
         except OSError as exc:
             result.problems.append(
                 Problem("not-checked", rel, f"reading the file failed ({exc.strerror or exc}); it was not verified.")
@@ -126,8 +132,24 @@ def _make_pool(processes: int) -> ProcessPoolExecutor:
     return make_pool(processes)  # the patch point for tests; see cablekeep.bagging.hashing
 
 
+class _SplitWarc:
+    """One WARC checked in ranges (:mod:`.warcranges`): the whole-file hash's future and each range's."""
+
+    def __init__(self, rel: str, packed: bytes, hashing: Future[Hashed], ranges: list[Future[WarcScan]]) -> None:
+        self.rel = rel
+        self.packed = packed
+        self.hashing = hashing
+        self.ranges = ranges
+        self.waiting: set[Future[Any]] = {hashing, *ranges}
+
+
 class _Dispatcher(FileHasher):
-    """Groups files into batches and runs them in-process or in the pool, a bounded number at a time."""
+    """Groups files into batches and runs them in-process or in the pool, a bounded number at a time.
+
+    A large WARC (``split``: the offsets its records start at, by file name, e.g. from the bag's
+    index) is hashed whole in one task and checked in ranges in others (:mod:`.warcranges`); the
+    pool is made (``make_pool``) when the first one comes, if there is none yet.
+    """
 
     def __init__(
         self,
@@ -141,6 +163,9 @@ class _Dispatcher(FileHasher):
         payload: bool = True,
         remote: bool = False,
         witness: bool = False,
+        split: Callable[[], dict[str, list[int]]] | None = None,
+        make_pool: Callable[[], Executor] | None = None,
+        on_pool: Callable[[Executor], None] | None = None,
     ) -> None:
         self._witness = witness
         self._limits = (REMOTE_BATCH_FILES, REMOTE_BATCH_BYTES) if remote else (BATCH_FILES, BATCH_BYTES)
@@ -150,20 +175,62 @@ class _Dispatcher(FileHasher):
         self._pool = pool
         self._payload = payload
         self._on_result = on_result
+        self._processes = processes
         self._max_inflight = max(2, processes * INFLIGHT_PER_PROCESS)
-        self._inflight: set[Future[Hashed]] = set()
+        self._inflight: set[Future[Any]] = set()
+        self._splits: dict[Future[Any], _SplitWarc] = {}
         self._batch: list[tuple[str, bytes]] = []
         self._batch_bytes = 0
+        self._split = split
+        self._offsets: dict[str, list[int]] | None = None
+        self._make_pool = make_pool
+        self._on_pool = on_pool  # told of the local pool, once there is one
+        self.pool_made: Executor | None = None  # the pool this dispatcher made, for its owner to shut down
+        if pool is not None and on_pool is not None:
+            on_pool(pool)
 
     def add(self, rel: str, packed: bytes, size: int) -> None:
         most_files, most_bytes = self._limits
-        if (self._payload and is_warc_name(rel)) or size >= most_bytes:
+        if self._payload and is_warc_name(rel):
+            if not self._submit_ranges(rel, packed, size):
+                self._submit([(rel, packed)])
+            return
+        if size >= most_bytes:
             self._submit([(rel, packed)])
             return
         self._batch.append((rel, packed))
         self._batch_bytes += size
         if len(self._batch) >= most_files or self._batch_bytes >= most_bytes:
             self._flush()
+
+    def _submit_ranges(self, rel: str, packed: bytes, size: int) -> bool:
+        """Check the WARC at ``rel`` in ranges, if it is large and its record offsets are known."""
+        if self._split is None or self._processes < 2 or size < warcranges.SPLIT_MIN_BYTES:
+            return False
+        if self._offsets is None:
+            self._offsets = self._split()
+        ranges = warcranges.plan_ranges(size, self._offsets.get(rel.rpartition("/")[2], ()),
+                                        self._processes * warcranges.RANGES_PER_PROCESS)
+        if len(ranges) < 2:
+            return False
+        if self._pool is None:
+            if self._make_pool is None:
+                return False
+            self._pool = self.pool_made = self._make_pool()
+            if self._on_pool is not None:
+                self._on_pool(self._pool)
+        pool = self._pool
+        hashing = pool.submit(check_batch, self._root, self._layout, [(rel, packed)], True, self._open_file,
+                              self._witness, False)
+        scans = [pool.submit(warcranges.scan_range, self._root, rel, start, None if end == size else end,
+                             self._open_file, self._witness) for start, end in ranges]
+        group = _SplitWarc(rel, packed, hashing, scans)
+        for future in group.waiting:
+            self._splits[future] = group
+            self._inflight.add(future)
+        while len(self._inflight) >= self._max_inflight:
+            self._collect()
+        return True
 
     def _flush(self) -> None:
         if self._batch:
@@ -182,7 +249,26 @@ class _Dispatcher(FileHasher):
     def _collect(self) -> None:
         done, self._inflight = wait(self._inflight, return_when=FIRST_COMPLETED)
         for future in done:
-            self._on_result(future.result())
+            group = self._splits.pop(future, None)
+            if group is None:
+                self._on_result(future.result())
+                continue
+            group.waiting.discard(future)
+            if not group.waiting:
+                self._on_result(self._merge(group))
+
+    def _merge(self, group: _SplitWarc) -> Hashed:
+        """The result of a WARC checked in ranges; when a range found anything, the file is checked
+        again in one piece, here, so that its problems are said exactly as the one-piece scan says them."""
+        scans = [future.result() for future in group.ranges]
+        merged = warcranges.merge_ranges(group.rel, scans)
+        if merged is None:
+            warcranges.discard_all(scans)
+            return check_batch(self._root, self._layout, [(group.rel, group.packed)], True, self._open_file,
+                               self._witness)
+        hashed = group.hashing.result()
+        hashed.scans.append(merged)
+        return hashed
 
     def finish(self) -> None:
         self._flush()
@@ -212,6 +298,7 @@ class DirectorySource(BagSource):
         self.processes = processes
         self.open_file = open_file
         self._problems: list[Problem] = []
+        self._claims: Future[ReadClaims] | None = None  # the witness's files, read by the pool
 
     def take_problems(self) -> list[Problem]:
         problems, self._problems = self._problems, []
@@ -270,12 +357,25 @@ class DirectorySource(BagSource):
             self._estimate_entries(layout) > POOL_MIN_FILES or declared_bytes > POOL_MIN_BYTES
         ):
             pool = _make_pool(self.processes)
+        witness = self.has_index()
+        dispatcher = _Dispatcher(self.root_s, layout, pool, self.processes, on_result, self.open_file,
+                                 witness=witness, split=self._record_offsets if has_witness_index(self.root) else None,
+                                 make_pool=lambda: _make_pool(self.processes),
+                                 on_pool=self._read_claims_in if witness else None)
         try:
-            yield _Dispatcher(self.root_s, layout, pool, self.processes, on_result, self.open_file,
-                              witness=self.has_index())
+            yield dispatcher
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            for made in (pool, dispatcher.pool_made):
+                if made is not None:
+                    made.shutdown(wait=True, cancel_futures=True)
+
+    def _record_offsets(self) -> dict[str, list[int]]:
+        """Where records start in the bag's WARCs, by file name, as its index.cdxj says (candidates
+        only: :mod:`.warcranges` proves each); nothing when the index cannot be read."""
+        try:
+            return warcranges.index_offsets(self.root / INDEX)
+        except OSError:
+            return {}
 
     def _estimate_entries(self, layout: Layout) -> int:
         """Lines in the largest payload manifest, counted without parsing."""
@@ -299,8 +399,26 @@ class DirectorySource(BagSource):
         witness compares, so that :meth:`witness` reads no WARC again."""
         return has_witness_index(self.root)
 
+    def _read_claims_in(self, pool: Executor) -> None:
+        """Have the pool read the bag's index, cable list and crawl log for the witness while it hashes."""
+        if self._claims is None:
+            self._claims = pool.submit(read_claims, self.root_s)
+
     def witness(self, scans: Sequence[WarcScan]) -> list[Problem]:
-        return check_directory_witness(self.root, scans)
+        read = None
+        if self._claims is not None:
+            future, self._claims = self._claims, None
+            try:
+                read = future.result()
+            except (OSError, UnicodeDecodeError, sqlite3.Error, CancelledError):
+                read = None  # read again here, where a problem is reported as it always was
+        return check_directory_witness(self.root, scans, read)
+
+    def close(self) -> None:
+        if self._claims is not None:  # never used (a fast or sample check, or it broke off)
+            future, self._claims = self._claims, None
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().discard()
 
     def earlier_record_ids(self) -> tuple[Iterable[str], bool, list[Problem]]:
         """The record ids in the CDXJ indexes of the earlier bags this bag names in

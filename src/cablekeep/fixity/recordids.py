@@ -69,6 +69,22 @@ class IdSpool:
             self._pending.tofile(out)
         self._pending = array("q")
 
+    def absorb(self, other: IdSpool) -> None:
+        """Append ``other``'s pairs after this spool's (the ranges of one file, merged in file order);
+        ``other`` is emptied."""
+        if other._path is not None:
+            if self._path is None:
+                handle, self._path = tempfile.mkstemp(prefix="cablekeep-ids-", suffix=".bin")
+                os.close(handle)
+                self._finalizer = weakref.finalize(self, _unlink, self._path)
+            self._flush()
+            _append_file(other._path, self._path)
+        self._pending.extend(other._pending)
+        self.count += other.count
+        other.discard()
+        if len(self._pending) >= 2 * _BUFFER:
+            self._flush()
+
     def pairs(self) -> Iterator[tuple[int, int]]:
         """Every (hash, offset), in the order added."""
         if self._path is not None:
@@ -101,6 +117,12 @@ class IdSpool:
         path = state["path"]
         self._path = path if isinstance(path, str) else None
         self._finalizer = weakref.finalize(self, _unlink, self._path) if self._path is not None else None
+
+
+def _append_file(source: str, target: str) -> None:
+    with open(source, "rb") as inp, open(target, "ab") as out:
+        while chunk := inp.read(1 << 20):
+            out.write(chunk)
 
 
 _FIELD_HEAD = struct.Struct("<qHHHH")  # offset, then the byte length of each of the four texts
@@ -156,6 +178,28 @@ class FieldSpool:
         with open(self._path, "ab") as out:
             out.write(self._pending)
         self._pending = bytearray()
+
+    def absorb(self, other: FieldSpool) -> None:
+        """Append ``other``'s records after this spool's (the ranges of one file, merged in file
+        order); ``size`` becomes ``other``'s, and ``other`` is emptied."""
+        if other._path is not None:
+            self._flush_all()
+            assert self._path is not None
+            _append_file(other._path, self._path)
+        self._pending += other._pending
+        self.count += other.count
+        self.size = other.size
+        other.discard()
+        if len(self._pending) >= _FIELD_BUFFER:
+            self._flush()
+
+    def _flush_all(self) -> None:
+        """Make sure the spool file exists and holds every record so far."""
+        if self._path is None:
+            handle, self._path = tempfile.mkstemp(prefix="cablekeep-fields-", suffix=".bin")
+            os.close(handle)
+            self._finalizer = weakref.finalize(self, _unlink, self._path)
+        self._flush()
 
     def records(self) -> Generator[SpooledRecord, None, None]:
         """Every record, in the order added (file order)."""
@@ -223,6 +267,48 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+MEMORY_IDS = 200_000  # up to this many ids, :func:`id_index` answers from memory (a few MB), past it from disk
+
+
+class MemoryIdIndex:
+    """:class:`IdIndex` held in memory, for a few ids: no database to create and remove."""
+
+    def __init__(self) -> None:
+        self._first: dict[int, tuple[int, int]] = {}
+        self._more: dict[int, list[tuple[int, int]]] = {}
+
+    def add(self, file: int, pairs: Iterable[tuple[int, int]]) -> None:
+        first, more = self._first, self._more
+        for hashed, offset in pairs:
+            place = (file, offset)
+            known = first.setdefault(hashed, place)
+            if known is not place:
+                more.setdefault(hashed, [known]).append(place)
+
+    def duplicates(self) -> Iterator[tuple[int, list[tuple[int, int]]]]:
+        """As :meth:`IdIndex.duplicates`."""
+        for hashed in sorted(self._more):
+            yield hashed, sorted(self._more[hashed])
+
+    def __contains__(self, hashed: object) -> bool:
+        return hashed in self._first
+
+    def close(self) -> None:
+        self._first.clear()
+        self._more.clear()
+
+    def __enter__(self) -> MemoryIdIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def id_index(expected: int) -> IdIndex | MemoryIdIndex:
+    """An index for about ``expected`` ids: in memory up to :data:`MEMORY_IDS`, else on disk."""
+    return MemoryIdIndex() if expected <= MEMORY_IDS else IdIndex()
 
 
 class IdIndex:

@@ -18,7 +18,7 @@ class InflatedBuffer:
     def __init__(self, stream: Stream, first: bytes = b"") -> None:
         self._stream = stream
         self._buf = bytearray(first)  # ``first``: bytes already pumped from the stream
-        self._base = 0  # inflated offset of _buf[0]
+        self._base = stream.source.origin  # inflated offset of _buf[0] (a range's start at its file offset)
         self._eof = False
 
     # -- buffer
@@ -79,7 +79,7 @@ class InflatedBuffer:
         """Raw file offset of the record (or member) holding inflated offset ``pos``."""
         if not self._stream.gzip:
             return pos
-        raw = 0
+        raw = self._stream.source.origin
         for start in self._stream.bounds:
             if start.inflated > pos:
                 break

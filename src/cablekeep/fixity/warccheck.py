@@ -442,7 +442,8 @@ def scan_warc(
 
 
 def scan_warc_stream(
-    stream: BinaryIO, *, name: str, display_path: str, raw_hashers: Sequence[Hasher] = (), witness: bool = False
+    stream: BinaryIO, *, name: str, display_path: str, raw_hashers: Sequence[Hasher] = (), witness: bool = False,
+    origin: int = 0,
 ) -> WarcScan:
     """:func:`scan_warc` on an open binary stream; ``name`` is the file name (for ARC detection,
     and to warn when it says ``.warc.gz`` of an uncompressed file or ``.warc`` of a gzipped one).
@@ -451,11 +452,14 @@ def scan_warc_stream(
     payload digest of every record whose header block was read (for :mod:`.witness`, when the bag
     has an index to check; off, the scan does no more work than before).
 
+    ``origin``: the file offset at which ``stream`` starts, when it is a range of the file
+    (:mod:`.warcranges`); offsets in problems and spools are then the file's.
+
     The stream is read to its end even when the WARC breaks early, so ``raw_hashers`` always
     see the whole file.
     """
     scan = WarcScan(display_path, fields=FieldSpool() if witness else None)
-    layers = open_stream(stream, raw_hashers)
+    layers = open_stream(stream, raw_hashers, origin)
     first = layers.pump() or b""
     if is_arc_name(name) or first.startswith(b"filedesc:"):
         _scan_arc(layers, first, scan)

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import NamedTuple, Protocol
 
-from .recordids import IdIndex, IdSpool, id_hash
+from .recordids import MEMORY_IDS, IdIndex, IdSpool, MemoryIdIndex, id_hash, id_index
 from .report import Problem
 from .warcfindings import Finding
 from .warcheaders import HeaderBlock
@@ -137,12 +137,12 @@ class FileIds:
         if not self._beyond_window:
             return IdsChecked([], leftover)
         # ids further apart than the window: the file's spool decides
-        with IdIndex() as index:
+        with id_index(self._spool.count) as index:
             index.add(0, self._spool.pairs())
             findings = self._far_duplicates(index)
             return IdsChecked(findings, [ref for ref in leftover if id_hash(norm_id(ref.target)) not in index])
 
-    def _far_duplicates(self, index: IdIndex) -> list[Finding]:
+    def _far_duplicates(self, index: IdIndex | MemoryIdIndex) -> list[Finding]:
         findings: list[Finding] = []
         for _, places in index.duplicates():
             first = places[0][1]
@@ -177,7 +177,8 @@ def resolve_references(
         # one file and nothing elsewhere: its scan already checked its ids and references against
         # itself, so an index of the same ids would only say so again
         return [unresolved_problem(ref, elsewhere_checked) for ref in scans[0].unresolved]
-    with IdIndex() as index:
+    expected = sum(scan.ids.count for scan in scans) if first_other is None else MEMORY_IDS + 1
+    with id_index(expected) as index:
         for number, scan in enumerate(scans):
             index.add(number, scan.ids.pairs())
         if first_other is not None:
@@ -192,7 +193,7 @@ def resolve_references(
     return problems
 
 
-def _ids_in_two_files(scans: list[ScannedIds], index: IdIndex) -> list[Problem]:
+def _ids_in_two_files(scans: list[ScannedIds], index: IdIndex | MemoryIdIndex) -> list[Problem]:
     """A problem for each file using an id an earlier file used (within one file, its scan reported it)."""
     problems: list[Problem] = []
     for _, places in index.duplicates():

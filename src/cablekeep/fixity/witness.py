@@ -33,11 +33,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -47,7 +48,7 @@ from .recordids import FieldSpool, SpooledRecord, id_hash
 from .report import Problem
 from .sources import TAG_TEXT_LIMIT
 from .tagfiles import parse_bag_info, split_lines
-from .warccheck import WarcScan
+from .warccheck import WarcScan, is_warc_name
 from .warcids import norm_id
 
 INDEX = f"{PAYLOAD_DIR}/index.cdxj"
@@ -109,15 +110,23 @@ class Witness:
     :meth:`check_warc` for each WARC named (its bytes at offsets), then :meth:`finish`.
     """
 
-    def __init__(self, warc_paths: Iterable[str]) -> None:
+    def __init__(self, warc_paths: Iterable[str], *, read: ReadClaims | None = None) -> None:
+        """``read``: the three files already read into a database by :func:`read_claims` (in a pool
+        process, while the WARCs were hashed); this witness owns it from now on."""
         self.problems: list[Problem] = []
         self._by_name: dict[str, str] = {}
         for rel in sorted(warc_paths, key=lambda r: (r.count("/"), r)):
             self._by_name.setdefault(rel.rpartition("/")[2], rel)
-        self._dir = tempfile.TemporaryDirectory(prefix="cablekeep-witness-")
-        self.db = sqlite3.connect(Path(self._dir.name) / "claims.sqlite")
+        self._dir = read.directory if read is not None else tempfile.mkdtemp(prefix="cablekeep-witness-")
+        self.db = sqlite3.connect(Path(self._dir) / "claims.sqlite")
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
+        self.index_lines = 0
+        self.logged_records = 0
+        if read is not None:
+            self.problems.extend(read.problems)
+            self.index_lines, self.logged_records = read.index_lines, read.logged_records
+            return
         self.db.execute("CREATE TABLE recs (file TEXT NOT NULL, hash INTEGER NOT NULL, offset INTEGER NOT NULL)")
         self.db.execute(
             "CREATE TABLE claims (file TEXT NOT NULL, offset INTEGER NOT NULL, src INTEGER NOT NULL, "
@@ -127,12 +136,25 @@ class Witness:
             "CREATE TABLE named (src INTEGER NOT NULL, line INTEGER NOT NULL, file TEXT NOT NULL, "
             "hash INTEGER NOT NULL, record_id TEXT NOT NULL, uri TEXT, date TEXT)"
         )
-        self.index_lines = 0
-        self.logged_records = 0
 
     def close(self) -> None:
         self.db.close()
-        self._dir.cleanup()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def hand_over(self) -> ReadClaims:
+        """What was read so far, its database left in place for another process's witness."""
+        self.db.commit()
+        self.db.close()
+        return ReadClaims(self._dir, self.index_lines, self.logged_records, self.problems)
+
+    def read_files(self, root: Path) -> None:
+        """data/index.cdxj, data/cables.jsonl and data/crawl-log.jsonl of the bag directory ``root``
+        (the last two when present: regular files, not links)."""
+        self.read_index(root / INDEX)
+        for rel, read in ((CABLES, self.read_cables), (CRAWL_LOG, self.read_crawl_log)):
+            if os.path.isfile(root / rel) and not os.path.islink(root / rel):
+                with open(root / rel, encoding="utf-8", errors="replace", newline="\n") as handle:
+                    read(handle)
 
     def __enter__(self) -> Witness:
         return self
@@ -361,24 +383,67 @@ def _says_cablekeep(scans: Sequence[WarcScan]) -> bool:
     return first.software is not None and first.software.lower().startswith("cablekeep")
 
 
-def check_directory_witness(root: Path, scans: Sequence[WarcScan]) -> list[Problem]:
+@dataclass
+class ReadClaims:
+    """The three files of a bag directory read into a witness database (:func:`read_claims`), in
+    the temporary ``directory`` the receiving :class:`Witness` owns and removes."""
+
+    directory: str
+    index_lines: int
+    logged_records: int
+    problems: list[Problem] = field(default_factory=list)
+    warc_paths: list[str] = field(default_factory=list)  # the WARCs the lines were matched to, sorted
+
+    def discard(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def read_claims(root: str) -> ReadClaims:
+    """Read the claims of the bag directory ``root`` into a witness database, matched to the WARC
+    files under its data/ (regular files, links not followed); runs in a pool process while the
+    WARCs are hashed. The check uses it only when those are the WARCs that were scanned."""
+    warc_paths = sorted(_payload_warcs(root))
+    witness = Witness(warc_paths)
+    try:
+        witness.read_files(Path(root))
+    except BaseException:
+        witness.close()
+        raise
+    read = witness.hand_over()
+    read.warc_paths = warc_paths
+    return read
+
+
+def _payload_warcs(root: str) -> Iterator[str]:
+    for folder, dirs, files in os.walk(os.path.join(root, PAYLOAD_DIR)):
+        rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
+        for name in files:
+            if is_warc_name(name) and not os.path.islink(os.path.join(folder, name)):
+                yield f"{rel_folder}/{name}"
+
+
+def check_directory_witness(root: Path, scans: Sequence[WarcScan], read: ReadClaims | None = None) -> list[Problem]:
     """The witness of the bag directory ``root`` whose WARCs ``scans`` were all scanned (with
     ``witness=True``, see :func:`~cablekeep.fixity.warccheck.scan_warc_stream`); no WARC is read again.
+    ``read``: its three files already read by :func:`read_claims` for the same WARC paths (owned
+    and removed from now on).
 
     Nothing (an empty list) for a bag cablekeep did not make or that holds no ``data/index.cdxj``.
     """
-    if not scans or not has_witness_index(root):
-        return []  # no WARC (`cablekeep bag` of any folder also says cablekeep): no capture to witness
-    if not (made_by_cablekeep(_read_capped(root / BAG_INFO_TXT), None) or _says_cablekeep(scans)):
+    if not scans or not has_witness_index(root) or not (
+        made_by_cablekeep(_read_capped(root / BAG_INFO_TXT), None) or _says_cablekeep(scans)
+    ):  # no WARC (`cablekeep bag` of any folder also says cablekeep): no capture to witness
+        if read is not None:
+            read.discard()
         return []
-    with Witness(scan.path for scan in scans) as witness:
+    if read is not None and read.warc_paths != sorted(scan.path for scan in scans):
+        read.discard()  # read against other WARCs than were scanned (one was not listed, or is a link)
+        read = None
+    with Witness((scan.path for scan in scans), read=read) as witness:
         for scan in scans:
             witness.add_ids(scan.path, scan.ids.pairs())
-        witness.read_index(root / INDEX)
-        for rel, read in ((CABLES, witness.read_cables), (CRAWL_LOG, witness.read_crawl_log)):
-            if os.path.isfile(root / rel) and not os.path.islink(root / rel):
-                with open(root / rel, encoding="utf-8", errors="replace", newline="\n") as handle:
-                    read(handle)
+        if read is None:
+            witness.read_files(root)
         witness.resolve_named()
         _check_warcs(witness, scans)
         return witness.problems
