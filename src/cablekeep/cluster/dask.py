@@ -2,9 +2,10 @@
 
 Imported only when a cluster is asked for (``--cluster``), so that a command without it never
 loads Dask; Dask itself is imported when a cluster is opened (for a local cluster, in the thread
-that starts it). Local clusters listen on 127.0.0.1 only, with no dashboard, one thread per worker
-process (hashing holds the interpreter lock), and keep their scratch space in ``local_directory``
-(a temporary folder of their own, removed at the end, when none is given).
+that starts it). Local clusters listen on 127.0.0.1 only (the scheduler's HTTP routes on a free
+port), with one thread per worker process (hashing holds the interpreter lock; a crawl shard leaves
+its thread, see :class:`LongTasks`), and keep their scratch space in ``local_directory`` (a
+temporary folder of their own, removed at the end, when none is given).
 
 A local cluster starts in the background (its import, its scheduler and workers take about a
 second): the session is open at once, its ``fixity_executor`` hashes on a pool of ``workers``
@@ -20,11 +21,11 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..bagging.hashing import make_pool
 from ..errors import UsageError
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 if importlib.util.find_spec("distributed") is None:  # what the CLI turns into "needs the cluster extra"
     raise ImportError("No module named 'distributed'")
 
+T = TypeVar("T")
 CONNECT_TIMEOUT = 10.0  # seconds
 # A local cluster's scheduler hands a worker every task it is given at once (the caller bounds how many
 # are in flight), so a worker finishing one shard starts the next without a round trip to the scheduler.
@@ -79,7 +81,8 @@ def _remote_session(spec: ClusterSpec) -> Iterator[ClusterSession]:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
         executor = client.get_executor(pure=False)  # a retried shard is a new task, never a cached result
         slots = max(1, sum(client.nthreads().values()))
-        yield ClusterSession(str(spec), executor, slots, lambda: _worker_pids(client))
+        yield ClusterSession(str(spec), executor, slots, lambda: _worker_pids(client),
+                             secedes=LongTasks(executor))
 
 
 @contextmanager
@@ -98,7 +101,9 @@ def _local_session(spec: ClusterSpec, local_directory: Path) -> Iterator[Cluster
         return _worker_pids(clients[0])
 
     try:
-        yield ClusterSession(str(spec), WhenReady(ready), spec.workers, worker_pids, fixity_executor=bridge)
+        on_cluster = WhenReady(ready)
+        yield ClusterSession(str(spec), on_cluster, spec.workers, worker_pids, starts_here=bridge,
+                             secedes=LongTasks(on_cluster))
     finally:
         bridge.shutdown(wait=True, cancel_futures=True)
         done.set()
@@ -121,7 +126,7 @@ def _run_local(spec: ClusterSpec, local_directory: Path, ready: Future[Executor]
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,  # no dashboard: nothing listens that nobody asked for
+                dashboard_address="127.0.0.1:0",  # its HTTP routes (None means 8787, on every interface)
                 local_directory=os.fspath(local_directory),
                 silence_logs=logging.ERROR,
             )
@@ -135,6 +140,28 @@ def _run_local(spec: ClusterSpec, local_directory: Path, ready: Future[Executor]
         clients.append(client)
         ready.set_result(client.get_executor(pure=False))  # a retried shard is a new task, never a cached result
         done.wait()
+
+
+class LongTasks(Executor):
+    """Tasks that leave their worker's thread pool once started (Dask's ``secede``): a crawl shard
+    waits on politeness most of the time, and a worker with one thread (hashing's setting) would
+    otherwise run its shards one after the other, the hosts of the later ones idle meanwhile."""
+
+    def __init__(self, cluster: Executor) -> None:
+        self._cluster = cluster
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self._cluster.submit(_seceded, fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing of its own to shut: the cluster is closed by whoever opened it."""
+
+
+def _seceded(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    from distributed import secede
+
+    secede()  # the worker opens a slot for its next task; the scheduler counts this one as long-running
+    return fn(*args, **kwargs)
 
 
 def _worker_pids(client: Client) -> dict[str, int]:
