@@ -21,3 +21,15 @@ def slow_open(path: str) -> int:
         open(marker, "w").close()
     time.sleep(DELAY)
     return open_nofollow(path)
+
+
+def meet(folder: str, name: str, everyone: int, timeout: float) -> bool:
+    """Leave a marker in ``folder`` and wait until ``everyone`` markers are there: True when all were
+    there together before ``timeout`` seconds (the tasks ran at the same time)."""
+    open(os.path.join(folder, name), "w").close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(os.listdir(folder)) >= everyone:
+            return True
+        time.sleep(0.02)
+    return False

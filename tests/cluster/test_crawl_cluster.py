@@ -26,6 +26,7 @@ from cablekeep.run import run_manifest, work_dir
 
 from ..conftest import run_cli
 from .hosts import HOSTS, Hosts, manifest_text, serve_hosts
+from .slow import meet
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +180,11 @@ def test_the_manifests_cluster_key_is_checked(tmp_path: Path, hosts: Hosts) -> N
     path.write_text(manifest_text(hosts, str(tmp_path / "bags"), extra="cluster: somewhere\n"), encoding="utf-8")
     with pytest.raises(ManifestError, match="cluster"):
         load_manifest(path)
+
+
+def test_every_crawl_shard_runs_at_once_on_single_thread_workers(tmp_path: Path, cluster: ClusterSession) -> None:
+    """A crawl has twice as many shards as the workers have threads, and a shard waits on politeness most of
+    the time: all of them run at once (a shard waiting for a free thread would leave its hosts idle)."""
+    everyone = 2 * cluster.slots
+    futures = [cluster.long_executor.submit(meet, str(tmp_path), f"s{n}", everyone, 15.0) for n in range(everyone)]
+    assert [f.result(timeout=60) for f in futures] == [True] * everyone

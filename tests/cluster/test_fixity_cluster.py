@@ -144,3 +144,17 @@ def test_audit_on_the_cluster_records_once_on_the_coordinator(tmp_path: Path, cl
     assert checked.report is not None and local.checked[0].report is not None
     _same(local.checked[0].report, checked.report)
     assert len(events) == 1 and events[0].outcome == "invalid"
+
+
+def test_a_verify_begun_while_the_local_cluster_starts_gets_the_one_machine_verdict(tmp_path: Path) -> None:
+    from cablekeep.cluster.address import ClusterSpec
+    from cablekeep.cluster.dask import open_cluster
+
+    bag = _bag(tmp_path / "bag", _files(300))
+    (bag / "data/cables/0042.txt").write_bytes(b"changed")
+    (tmp_path / MARKERS).mkdir()
+    expected = verify_bag(bag, processes=1)
+    with open_cluster(ClusterSpec(workers=2), local_directory=tmp_path / "dask") as session:
+        report = verify_bag(bag, executor=session.fixity_executor, processes=session.slots, open_file=slow_open)
+    _same(expected, report)
+    assert os.getpid() not in {int(p.name) for p in (tmp_path / MARKERS).iterdir()}  # hashed by other processes

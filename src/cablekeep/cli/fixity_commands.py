@@ -71,7 +71,7 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
 def _verify_paths(paths: tuple[Path, ...], fast: bool, as_json: bool, db: Path, session: ClusterSession | None,
                   allow_unchecked: bool) -> int:
     """Verify each path (bag directories on ``session``'s cluster when there is one); the worst exit code."""
-    executor = None if session is None else session.executor
+    executor = None if session is None else session.fixity_executor
     processes = None if session is None else session.slots
     worst = 0
     for path in paths:
@@ -224,7 +224,7 @@ def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, r
     with FixityHistory(db) as store, _cluster(cluster) as session:  # the history is written here, once
         result = audit_bags(list(paths), store, older_than=age, sample=share, rng=random.SystemRandom(),
                             retries=retries, max_depth=max_depth,
-                            executor=None if session is None else session.executor,
+                            executor=None if session is None else session.fixity_executor,
                             processes=None if session is None else session.slots)
     if as_json:
         click.echo(json.dumps(result.to_json()))

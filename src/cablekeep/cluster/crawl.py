@@ -131,7 +131,7 @@ def crawl_on_cluster(
     while waiting or running:
         for index in sorted(waiting):
             shard = everyone[index]
-            future = session.executor.submit(
+            future = session.long_executor.submit(  # every shard at once, whatever the workers' threads
                 crawl_shard, manifest, shard_dir(workdir, shard), shard, tuple(inbox[index]), cursors[index],
                 clock=clock, make_id=make_id, earlier_bags=tuple(earlier_bags),
             )

@@ -1,29 +1,49 @@
 """The one module that imports Dask: opening a cluster (a running scheduler, or a ``LocalCluster``).
 
 Imported only when a cluster is asked for (``--cluster``), so that a command without it never
-loads Dask. Local clusters listen on 127.0.0.1 only, with no dashboard, one thread per worker
-process (hashing holds the interpreter lock), and keep their scratch space in ``local_directory``
-(a temporary folder of their own, removed at the end, when none is given).
+loads Dask; Dask itself is imported when a cluster is opened (for a local cluster, in the thread
+that starts it). Local clusters listen on 127.0.0.1 only (the scheduler's HTTP routes on a free
+port), with one thread per worker process (hashing holds the interpreter lock; a crawl shard leaves
+its thread, see :class:`LongTasks`), and keep their scratch space in ``local_directory`` (a
+temporary folder of their own, removed at the end, when none is given).
+
+A local cluster starts in the background (its import, its scheduler and workers take about a
+second): the session is open at once, its ``fixity_executor`` hashes on a pool of ``workers``
+processes of this machine until the workers are up and on them from then on
+(:class:`~cablekeep.cluster.bridge.BridgeExecutor`); its ``executor`` (the crawl's) waits for them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import dask.config
-from distributed import Client, LocalCluster
-
+from ..bagging.hashing import make_pool
 from ..errors import UsageError
 from .address import ClusterSpec
+from .bridge import BridgeExecutor, WhenReady
 from .session import ClusterSession
 
+if TYPE_CHECKING:
+    from distributed import Client
+
+if importlib.util.find_spec("distributed") is None:  # what the CLI turns into "needs the cluster extra"
+    raise ImportError("No module named 'distributed'")
+
+T = TypeVar("T")
 CONNECT_TIMEOUT = 10.0  # seconds
+# A local cluster's scheduler hands a worker every task it is given at once (the caller bounds how many
+# are in flight), so a worker finishing one shard starts the next without a round trip to the scheduler.
+_LOCAL_CONFIG = {"distributed.scheduler.worker-saturation": float("inf")}
 
 
 def _pid() -> int:
@@ -33,41 +53,22 @@ def _pid() -> int:
 @contextmanager
 def open_cluster(spec: ClusterSpec, *, local_directory: Path | None = None) -> Iterator[ClusterSession]:
     """The cluster ``spec`` names, open for the ``with`` block; :class:`UsageError` when it cannot be reached."""
-    scratch = None
-    if spec.address is None and local_directory is None:
-        scratch = tempfile.mkdtemp(prefix="cablekeep-dask-")
-        local_directory = Path(scratch)
-    scratch_config = {} if local_directory is None else {"temporary-directory": os.fspath(local_directory)}
-    try:
-        with dask.config.set(scratch_config), _client(spec, local_directory) as client:
-            executor = client.get_executor(pure=False)  # a retried shard is a new task, never a cached result
-
-            def worker_pids() -> dict[str, int]:
-                return {str(k): int(v) for k, v in client.run(_pid).items()}
-
-            threads: dict[str, int] = client.nthreads()
-            slots = sum(threads.values())
-            yield ClusterSession(str(spec), executor, max(1, slots), worker_pids)
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)  # the workers' spill space, ours alone
+    with ExitStack() as stack:
+        if spec.address is None:
+            if local_directory is None:
+                scratch = tempfile.mkdtemp(prefix="cablekeep-dask-")
+                stack.callback(shutil.rmtree, scratch, ignore_errors=True)  # the workers' spill space, ours alone
+                local_directory = Path(scratch)
+            yield stack.enter_context(_local_session(spec, local_directory))
+        else:
+            yield stack.enter_context(_remote_session(spec))
 
 
 @contextmanager
-def _client(spec: ClusterSpec, local_directory: Path | None) -> Iterator[Client]:
-    if spec.address is None:
-        cluster = LocalCluster(
-            n_workers=spec.workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",  # never a fixed port, never beyond loopback
-            local_directory=os.fspath(local_directory) if local_directory is not None else None,
-            silence_logs=logging.ERROR,
-        )
-        with cluster, Client(cluster) as client:
-            yield client
-        return
+def _remote_session(spec: ClusterSpec) -> Iterator[ClusterSession]:
+    from distributed import Client
+
+    assert spec.address is not None
     try:
         client = Client(spec.address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
@@ -78,4 +79,90 @@ def _client(spec: ClusterSpec, local_directory: Path | None) -> Iterator[Client]
     with client:
         if not client.nthreads():
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
-        yield client
+        executor = client.get_executor(pure=False)  # a retried shard is a new task, never a cached result
+        slots = max(1, sum(client.nthreads().values()))
+        yield ClusterSession(str(spec), executor, slots, lambda: _worker_pids(client),
+                             secedes=LongTasks(executor))
+
+
+@contextmanager
+def _local_session(spec: ClusterSpec, local_directory: Path) -> Iterator[ClusterSession]:
+    pool = make_pool(spec.workers)  # forked now, while this process has one thread: cheap
+    ready: Future[Executor] = Future()
+    clients: list[Client] = []
+    done = threading.Event()  # the block is over: the starting thread closes what it opened
+    starter = threading.Thread(target=_run_local, args=(spec, local_directory, ready, clients, done),
+                               name="cablekeep-local-cluster", daemon=True)
+    starter.start()
+    bridge = BridgeExecutor(pool, ready)
+
+    def worker_pids() -> dict[str, int]:
+        ready.result()
+        return _worker_pids(clients[0])
+
+    try:
+        on_cluster = WhenReady(ready)
+        yield ClusterSession(str(spec), on_cluster, spec.workers, worker_pids, starts_here=bridge,
+                             secedes=LongTasks(on_cluster))
+    finally:
+        bridge.shutdown(wait=True, cancel_futures=True)
+        done.set()
+        starter.join()
+    if ready.done() and ready.exception() is not None:
+        raise UsageError(f"--cluster {spec}: the local cluster did not start ({ready.exception()})")
+
+
+def _run_local(spec: ClusterSpec, local_directory: Path, ready: Future[Executor], clients: list[Any],
+               done: threading.Event) -> None:
+    """Start the local cluster, hand its executor over through ``ready``, and close it when ``done``."""
+    cluster = None
+    try:
+        import dask.config
+        from distributed import Client, LocalCluster
+
+        with dask.config.set({"temporary-directory": os.fspath(local_directory), **_LOCAL_CONFIG}):
+            cluster = LocalCluster(
+                n_workers=spec.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",  # its HTTP routes (None means 8787, on every interface)
+                local_directory=os.fspath(local_directory),
+                silence_logs=logging.ERROR,
+            )
+            client = Client(cluster)
+    except BaseException as exc:  # reported when the session ends, and to every task waiting for it
+        if cluster is not None:
+            cluster.close()
+        ready.set_exception(exc)
+        return
+    with cluster, client:
+        clients.append(client)
+        ready.set_result(client.get_executor(pure=False))  # a retried shard is a new task, never a cached result
+        done.wait()
+
+
+class LongTasks(Executor):
+    """Tasks that leave their worker's thread pool once started (Dask's ``secede``): a crawl shard
+    waits on politeness most of the time, and a worker with one thread (hashing's setting) would
+    otherwise run its shards one after the other, the hosts of the later ones idle meanwhile."""
+
+    def __init__(self, cluster: Executor) -> None:
+        self._cluster = cluster
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self._cluster.submit(_seceded, fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing of its own to shut: the cluster is closed by whoever opened it."""
+
+
+def _seceded(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    from distributed import secede
+
+    secede()  # the worker opens a slot for its next task; the scheduler counts this one as long-running
+    return fn(*args, **kwargs)
+
+
+def _worker_pids(client: Client) -> dict[str, int]:
+    return {str(k): int(v) for k, v in client.run(_pid).items()}

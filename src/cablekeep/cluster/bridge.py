@@ -1,0 +1,107 @@
+"""Tasks that start on the coordinator's own processes while a cluster starts, and move to it once it is up.
+
+A ``LocalCluster`` takes about a second to start its workers; a verify of 100,000 small files takes
+two or three. :class:`BridgeExecutor` runs the independent tasks it is given (fixity shards: sets of
+files whose results merge in any order) on a pool of this machine's processes until the cluster is
+ready, then on the cluster: tasks the pool has not started by then move to the cluster (the pool
+finishes only what it is running), and a task lost with a pool process runs again on the cluster.
+Each task runs to completion once, wherever it ran.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_Task = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class BridgeExecutor(Executor):
+    """``local`` until ``cluster`` (a future of the cluster's executor) is done, then the cluster.
+
+    When ``cluster`` fails (the cluster could not start), every task not yet finished fails with its error."""
+
+    def __init__(self, local: Executor, cluster: Future[Executor]) -> None:
+        self._local = local
+        self._cluster = cluster
+        self._lock = threading.RLock()  # a pool future done before its callback is added calls back at once
+        self._on_local: dict[Future[Any], _Task] = {}
+        cluster.add_done_callback(self._cluster_ready)
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        outer: Future[T] = Future()
+        outer.set_running_or_notify_cancel()  # never cancelled by the caller: it runs once, here or there
+        with self._lock:
+            if not self._cluster.done():
+                inner = self._local.submit(fn, *args, **kwargs)
+                self._on_local[inner] = (outer, fn, args, kwargs)
+                inner.add_done_callback(self._local_done)
+                return outer
+        self._to_cluster((outer, fn, args, kwargs))
+        return outer
+
+    def _local_done(self, inner: Future[Any]) -> None:
+        with self._lock:
+            task = self._on_local.pop(inner, None)
+        if task is None or inner.cancelled():  # moved to the cluster by _cluster_ready
+            return
+        outer = task[0]
+        error = inner.exception()
+        if isinstance(error, BrokenProcessPool):  # lost with a pool process: run it again on the cluster
+            self._to_cluster(task)
+        elif error is not None:
+            outer.set_exception(error)
+        else:
+            outer.set_result(inner.result())
+
+    def _cluster_ready(self, cluster: Future[Executor]) -> None:
+        with self._lock:
+            waiting = list(self._on_local.items())
+        for inner, task in waiting:
+            if inner.cancel():  # not started on the pool: the cluster takes it
+                self._to_cluster(task)
+
+    def _to_cluster(self, task: _Task) -> None:
+        outer, fn, args, kwargs = task
+
+        def start(cluster: Future[Executor]) -> None:
+            try:
+                inner = cluster.result().submit(fn, *args, **kwargs)
+            except BaseException as exc:  # the cluster did not start, or refused the task: the task fails
+                outer.set_exception(exc)
+                return
+            inner.add_done_callback(lambda done: _copy(done, outer))
+
+        self._cluster.add_done_callback(start)  # at once when the cluster is up
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shuts the local pool down; the cluster is closed by whoever opened it."""
+        self._local.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _copy(inner: Future[Any], outer: Future[Any]) -> None:
+    if inner.cancelled():
+        outer.set_exception(RuntimeError("the cluster cancelled the task"))
+        return
+    error = inner.exception()
+    if error is not None:
+        outer.set_exception(error)
+    else:
+        outer.set_result(inner.result())
+
+
+class WhenReady(Executor):
+    """The cluster's executor once ``cluster`` is done: ``submit`` waits for the cluster to be up."""
+
+    def __init__(self, cluster: Future[Executor]) -> None:
+        self._cluster = cluster
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self._cluster.result().submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing of its own to shut: the cluster is closed by whoever opened it."""

@@ -1,0 +1,100 @@
+"""The bridge a local cluster's verify starts on: this machine's processes until the cluster is up, then
+the cluster; tasks not yet started move over, a task lost with a pool process runs again on the cluster."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from cablekeep.cluster.bridge import BridgeExecutor, WhenReady
+
+
+def _where(gate: threading.Event | None = None) -> str:
+    if gate is not None:
+        assert gate.wait(30)
+    return threading.current_thread().name.split("_")[0]
+
+
+def _dies_the_first_time(marker: str) -> int:
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)  # the pool process is lost with the task
+    return os.getpid()
+
+
+def test_tasks_run_here_until_the_cluster_is_up_and_the_waiting_ones_move_to_it() -> None:
+    local = ThreadPoolExecutor(1, thread_name_prefix="local")
+    remote = ThreadPoolExecutor(2, thread_name_prefix="cluster")
+    ready: Future[Executor] = Future()
+    bridge = BridgeExecutor(local, ready)
+    gate = threading.Event()
+    try:
+        running = bridge.submit(_where, gate)  # holds the one local thread
+        waiting = [bridge.submit(_where) for _ in range(3)]  # queued behind it, not started
+        ready.set_result(remote)
+        assert [f.result(timeout=30) for f in waiting] == ["cluster"] * 3
+        gate.set()
+        assert running.result(timeout=30) == "local"  # what the pool had started, it finishes
+        assert bridge.submit(_where).result(timeout=30) == "cluster"
+    finally:
+        gate.set()
+        bridge.shutdown()
+        remote.shutdown()
+
+
+def test_before_the_cluster_is_up_everything_runs_here() -> None:
+    ready: Future[Executor] = Future()
+    bridge = BridgeExecutor(ThreadPoolExecutor(2, thread_name_prefix="local"), ready)
+    try:
+        assert {bridge.submit(_where).result(timeout=30) for _ in range(5)} == {"local"}
+    finally:
+        bridge.shutdown()
+        ready.cancel()
+
+
+def test_a_task_lost_with_a_pool_process_runs_again_on_the_cluster(tmp_path: Path) -> None:
+    local = ProcessPoolExecutor(1)
+    remote = ThreadPoolExecutor(1)
+    ready: Future[Executor] = Future()
+    bridge = BridgeExecutor(local, ready)
+    try:
+        lost = bridge.submit(_dies_the_first_time, str(tmp_path / "died"))
+        threading.Timer(0.5, ready.set_result, (remote,)).start()  # the cluster comes up after the loss
+        assert lost.result(timeout=60) == os.getpid()  # run again, once, on the cluster (here: a thread)
+    finally:
+        bridge.shutdown()
+        remote.shutdown()
+
+
+def test_a_cluster_that_did_not_start_fails_the_tasks_waiting_for_it() -> None:
+    local = ThreadPoolExecutor(1, thread_name_prefix="local")
+    ready: Future[Executor] = Future()
+    bridge = BridgeExecutor(local, ready)
+    gate = threading.Event()
+    try:
+        running = bridge.submit(_where, gate)
+        waiting = bridge.submit(_where)
+        ready.set_exception(OSError("no port"))
+        with pytest.raises(OSError, match="no port"):
+            waiting.result(timeout=30)
+        with pytest.raises(OSError, match="no port"):
+            bridge.submit(_where).result(timeout=30)
+        gate.set()
+        assert running.result(timeout=30) == "local"
+    finally:
+        gate.set()
+        bridge.shutdown()
+
+
+def test_when_ready_waits_for_the_cluster() -> None:
+    remote = ThreadPoolExecutor(1, thread_name_prefix="cluster")
+    ready: Future[Executor] = Future()
+    threading.Timer(0.2, ready.set_result, (remote,)).start()
+    try:
+        assert WhenReady(ready).submit(_where).result(timeout=30) == "cluster"
+    finally:
+        remote.shutdown()
