@@ -276,6 +276,15 @@ def test_request_recorded_as_sent_with_extra_headers_replacing_without_case(serv
     assert "User-Agent: test" in head
 
 
+def test_credentials_in_the_url_are_sent_as_before(server: str) -> None:
+    """user:password in a URL becomes Basic authorization, as requests' preparation made it."""
+    with fetcher().fetch(server.replace("http://", "http://user:pw@") + "/echo") as exchange:
+        received = exchange.body.read().decode("iso-8859-1")
+        head = exchange.request_head.decode("iso-8859-1")
+    assert "Authorization: Basic dXNlcjpwdw==" in received.splitlines()
+    assert "Authorization: Basic dXNlcjpwdw==\r\n" in head and "user:pw" not in head
+
+
 def test_netrc_credentials_are_never_sent(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An archival crawler sends no credentials from the operator's ~/.netrc to the sites it archives."""
     netrc = tmp_path / "netrc"

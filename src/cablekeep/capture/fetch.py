@@ -197,13 +197,18 @@ class Fetcher:
         t0 = time.monotonic()
         deadline = t0 + self.timeout
         try:
-            target = url if _PREPARED_URL_RE.match(url) else prepare_get(url, {}).url or url
+            target, authorization = url, None
+            if not _PREPARED_URL_RE.match(url):
+                prepared = prepare_get(url, {})
+                target, authorization = prepared.url or url, prepared.headers.get("Authorization")
             parts = urlsplit(target)
             scheme = parts.scheme.lower()
             if scheme not in DEFAULT_PORTS:
                 raise FetchError(url, "invalid-url", f"cannot fetch {url!r}: No connection adapters were found for {url!r}")
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             headers = _merged(self.headers, extra_headers)
+            if authorization is not None:  # user:password in the URL, sent as requests sent it
+                headers["Authorization"] = str(authorization)
             host_header = _host_header(url)
             request_head = _request_head(path, host_header, headers)
             headers["Host"] = host_header
