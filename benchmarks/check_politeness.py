@@ -34,7 +34,6 @@ import random
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,10 @@ from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NGINX = Path("/usr/sbin/nginx")
+sys.path.insert(0, str(HERE))
+import _nginx  # noqa: E402  (benchmarks/ is not a package)
+
+NGINX = _nginx.NGINX
 HOSTS = 20
 DELAY = 0.2
 LIMIT = HOSTS / DELAY  # requests a second the politeness allows
@@ -96,35 +98,6 @@ def run_child(argv: Sequence[str], *, deadline: float, stdout: Path) -> Child:
 # -- the site --------------------------------------------------------------------------------------------------
 
 
-def _free_port(hosts: Sequence[str]) -> int:
-    """A port free on every one of ``hosts``."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((hosts[0], 0))
-            port = int(probe.getsockname()[1])
-        try:
-            for host in hosts[1:]:
-                with socket.socket() as other:
-                    other.bind((host, port))
-            return port
-        except OSError:
-            continue
-    raise BenchmarkError("no port free on all 20 addresses")
-
-
-def _wait_listening(hosts: Sequence[str], port: int, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    for host in hosts:
-        while True:
-            try:
-                socket.create_connection((host, port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > end:
-                    raise BenchmarkError(f"the server does not answer on {host}:{port}") from None
-                time.sleep(0.05)
-
-
 def write_pages(root: Path, pages: int) -> None:
     """``root/p/<n>.html`` for n < pages: HTML of PAGE_SIZE bytes, words varied per page."""
     rng = random.Random(1628)
@@ -138,34 +111,14 @@ def write_pages(root: Path, pages: int) -> None:
 
 @contextmanager
 def nginx(work: Path, hosts: Sequence[str], pages: int) -> Iterator[int]:
-    """nginx in the foreground, its config, logs, temp files and pid in ``work``; stopped by its pid."""
+    """nginx (benchmarks/_nginx.py) serving the pages, its own files in ``work``."""
     site = work / "site"
     write_pages(site, pages)
-    for path in (work.parent, work, site, site / "p"):  # nginx's workers may run as nobody: they must reach the files
-        path.chmod(0o755)
-    port = _free_port(hosts)
-    listens = "".join(f"    listen {host}:{port};\n" for host in hosts)
-    temp = "".join(f"{kind}_temp_path {work / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
-                                                                      "scgi"))
-    config = work / "nginx.conf"
-    config.write_text(
-        f"daemon off;\nworker_processes 1;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} warn;\n"
-        "events { worker_connections 4096; }\n"
-        f"http {{\n{temp}access_log off;\nkeepalive_requests 100000;\ndefault_type text/html;\n"
-        f"server {{\n{listens}    root {site};\n    etag on;\n}}\n}}\n",
-        encoding="utf-8")
-    process = subprocess.Popen([str(NGINX), "-p", str(work), "-c", str(config)], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=open(work / "nginx.stderr", "wb"))
     try:
-        _wait_listening(hosts, port, 10)
-        yield port
-    finally:
-        process.send_signal(signal.SIGQUIT)  # nginx's graceful stop
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with _nginx.nginx(work, site, hosts) as port:
+            yield port
+    except _nginx.NginxError as exc:
+        raise BenchmarkError(str(exc)) from exc
 
 
 @contextmanager

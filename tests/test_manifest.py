@@ -32,6 +32,7 @@ from cablekeep.manifest import (
     parse_cron,
     parse_size,
 )
+from cablekeep.manifest.sections import default_processes
 
 DATA = Path(__file__).parent / "data" / "manifests"
 REPO = Path(__file__).parent.parent
@@ -91,7 +92,7 @@ def test_full_manifest_loads_into_the_right_values() -> None:
     assert manifest.fetch == FetchOptions(
         user_agent="test-agent/1.0", concurrency=8, per_host_concurrency=2, per_host_delay=0.25,
         timeout=12.5, max_bytes=1_610_612_736, retries=0, robots="ignore", allow_private=True,
-        allow_hosts=("127.0.0.1", "localhost"))
+        allow_hosts=("127.0.0.1", "localhost"), processes=default_processes(8, browser=False))
     assert manifest.warc == WarcOptions(max_size=512_000, dedup="collection")
     assert manifest.bag == BagOptions(
         output=Path("/srv/bags"), algorithms=("sha256", "md5"),

@@ -95,6 +95,7 @@ def test_navigation_and_years() -> None:
     assert is_navigation("http://site.test/", "site.test")
     assert not is_navigation("http://site.test/cable/1", "site.test")
     assert not is_navigation("http://other.test/", "site.test")
+    assert not is_navigation("http://[::1/", "site.test") and not is_navigation("http://[::1/x", "site.test")
     assert has_year("05 ALMATY 1437") and has_year("05ALMATY1437")
     assert not has_year("ALMATY 1437") and not has_year("2005 ALMATY 1437")
 

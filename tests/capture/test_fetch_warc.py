@@ -62,6 +62,8 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
             for part in (b"hello ", b"world"):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/echo":  # the request's header lines as received, in order
+            self._send(200, str(self.headers).encode("iso-8859-1"))
         else:
             self._send(404, b"no")
 
@@ -256,6 +258,31 @@ def test_prepared_records_refuse_a_body_shorter_than_recorded(server: str, tmp_p
         exchange.body_length += 10
         with pytest.raises(ValueError, match="ended 10 bytes before"):
             writer.prepare_exchange(exchange)
+
+
+def test_request_recorded_as_sent_with_extra_headers_replacing_without_case(server: str) -> None:
+    """The request head in the record holds the header lines the server received (Host first), one of
+    each name: an extra header replaces a default one whatever its case."""
+    extra = [("accept-encoding", "identity"), ("If-None-Match", '"v1"')]
+    with fetcher().fetch(server + "/echo", extra) as exchange:
+        received = exchange.body.read().decode("iso-8859-1").strip().splitlines()
+        head = exchange.request_head.decode("iso-8859-1").strip().split("\r\n")
+    assert head[0] == "GET /echo HTTP/1.1"
+    assert head[1] == f"Host: {server.removeprefix('http://')}"
+    assert sorted(head[1:]) == sorted(line for line in received if line)
+    names = [line.split(":", 1)[0].lower() for line in head[1:]]
+    assert sorted(names) == sorted(set(names))
+    assert "accept-encoding: identity" in head and 'If-None-Match: "v1"' in head
+    assert "User-Agent: test" in head
+
+
+def test_credentials_in_the_url_are_sent_as_before(server: str) -> None:
+    """user:password in a URL becomes Basic authorization, as requests' preparation made it."""
+    with fetcher().fetch(server.replace("http://", "http://user:pw@") + "/echo") as exchange:
+        received = exchange.body.read().decode("iso-8859-1")
+        head = exchange.request_head.decode("iso-8859-1")
+    assert "Authorization: Basic dXNlcjpwdw==" in received.splitlines()
+    assert "Authorization: Basic dXNlcjpwdw==\r\n" in head and "user:pw" not in head
 
 
 def test_netrc_credentials_are_never_sent(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -70,3 +70,34 @@ def test_two_processes_write_revisits(write_manifest: Callable[..., Path], sampl
     assert index.count('"mime": "warc/revisit"') == 1
     bagit.Bag(str(summary.bag.path)).validate()
     assert summary.report.ok
+
+
+@pytest.mark.parametrize(("fetch", "follow", "seed_capture", "expected"), [
+    ("", "{references: false, sources: false}", "", "cores"),  # nothing rendered: one process a core
+    ("concurrency: 1", "{references: false, sources: false}", "", 1),  # at most one per request in flight
+    ("processes: 3", "{references: false, sources: false}", "", 3),  # as the manifest says
+    ("", "{references: false, sources: true}", "", 1),  # sources are captured with capture: auto by default
+    ("", "{references: false, sources: true, capture: {sources: http}}", "", "cores"),
+    ("", "{references: true, sources: false, capture: {references: browser}}", "", 1),
+    ("", "{references: false, sources: false}", ", capture: browser", 1),  # a seed rendered in the browser
+    ("processes: 2", "{references: false, sources: false}", ", capture: browser", 2),
+])
+def test_processes_default_to_the_cores_unless_pages_are_rendered(
+    tmp_path: Path, fetch: str, follow: str, seed_capture: str, expected: int | str
+) -> None:
+    from cablekeep.manifest.sections import usable_cores
+
+    path = tmp_path / "m.yaml"
+    path.write_text(f"cablekeep: 1\ncollection: c\nseeds:\n  - {{url: 'http://127.0.0.1:9/a'{seed_capture}}}\n"
+                    f"follow: {follow}\nfetch: {{{fetch}}}\n", encoding="utf-8")
+    manifest = load_manifest(path)
+    cores = min(usable_cores(), manifest.fetch.concurrency)
+    assert manifest.fetch.processes == (cores if expected == "cores" else expected)
+    assert manifest.fetch.threads is None  # concurrency / processes, as before
+
+
+def test_default_processes_follow_the_cores() -> None:
+    from cablekeep.manifest.sections import default_processes
+
+    assert [default_processes(4, False, cores) for cores in (1, 2, 3, 8)] == [1, 2, 3, 4]
+    assert default_processes(16, True, 8) == 1

@@ -49,3 +49,14 @@ def test_a_long_batch_is_written_before_it_grows_further(tmp_path: Path) -> None
     assert len(state._captures) == 1  # the first BATCH_ROWS went to the database
     assert state.count("captures") == BATCH_ROWS + 1
     state.close()
+
+
+def test_a_key_prefix_is_found_by_its_range(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    assert not state.has_key_with_prefix("capture:")
+    state.set("captur", "x")  # shorter than the prefix, and sorted just before it
+    state.set("capture;", "x")  # the next character after ':'
+    assert not state.has_key_with_prefix("capture:")
+    state.set("capture:com,example)/caf\u00e9\U0001f600", "browser")
+    assert state.has_key_with_prefix("capture:")
+    state.close()

@@ -161,6 +161,9 @@ class Coordinator:
         self.work = FetchWork(crawl.fetcher, writer, crawl.reader, crawl.spill_dir,
                               crawl.browser if fetch.processes == 1 else None)
         self.inflight = 0
+        # seeds with a capture mode of their own are written before the crawl starts: when there is
+        # none, no seed's mode is looked up (a query a seed)
+        self.seed_modes = state.has_key_with_prefix(SEED_CAPTURE_PREFIX)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -270,7 +273,7 @@ class Coordinator:
     def _mode(self, queued: QueuedUrl) -> CaptureMode:
         """How ``queued`` is captured: its rule's mode, or a seed's own (a redirect keeps its seed's)."""
         seed_mode: CaptureMode | None = None
-        if queued.hop == "seed":
+        if queued.hop == "seed" and self.seed_modes:
             chain = self.state.redirect_chain(queued.key, MAX_REDIRECTS) if queued.redirects else [queued.key]
             for key in chain:
                 seed_mode = _CAPTURE_MODES.get(self.state.get(SEED_CAPTURE_PREFIX + key) or "")

@@ -1,6 +1,7 @@
-"""Fetching one URL with requests: streamed, bounded, hashed while read, recorded as sent.
+"""Fetching one URL with urllib3: streamed, bounded, hashed while read, recorded as sent.
 
-The only module that imports requests. ``Fetcher.fetch`` makes one HTTP request (no redirect
+The only module that imports urllib3 and requests (whose URL preparation it keeps for URLs not
+already in prepared form). ``Fetcher.fetch`` makes one HTTP request (no redirect
 following: every hop is the crawl's business, so each one is recorded and checked) and returns an
 :class:`~cablekeep.capture.exchange.Exchange`: the request as sent, the status line and headers as received, and the body
 exactly as it came off the wire (Content-Encoding kept) in a spooled temporary file, with its
@@ -33,8 +34,9 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import requests
-import requests.adapters
+import requests.utils
 import urllib3
+import urllib3.util.ssl_
 
 from ..errors import FetchError
 from .canon import DEFAULT_PORTS, InvalidUrlError, authority, host_of
@@ -43,6 +45,8 @@ from .exchange import Exchange
 CHUNK = 64 * 1024
 CONNECT_TIMEOUT = 10.0  # seconds to connect, at most (the whole response has ``timeout``)
 SPOOL_MAX = 1024 * 1024
+POOLS = 64  # connection pools (checked addresses) a fetch thread keeps open
+POOL_SIZE = 4  # connections kept per pool and thread
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -130,37 +134,13 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return all(inner.is_global and not inner.is_multicast for inner in embedded_ipv4(address))
 
 
-class PinnedRequest(requests.PreparedRequest):
-    """A prepared request that names the checked address its connection must go to."""
-
-    pinned_address: str | None = None
-
-
-class PinnedAdapter(requests.adapters.HTTPAdapter):
-    """Connects to the address the guard checked, never to a fresh DNS answer.
-
-    The connection pool is chosen by that address (so a pool never serves another address), while
-    the request keeps its Host header and, for https, the TLS server name and the certificate check
-    against the host name in the URL."""
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: bool | str, cert: str | tuple[str, str] | None = None
-    ) -> Any:  # requests' own (stub-only) TypedDicts, which lack the TLS name keys urllib3 takes
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        params: dict[str, Any] = dict(host_params)
-        kwargs: dict[str, Any] = dict(pool_kwargs)
-        pinned = getattr(request, "pinned_address", None)
-        if pinned is not None:
-            name = str(params["host"]).strip("[]")
-            params["host"] = pinned
-            if params["scheme"] == "https":
-                kwargs["server_hostname"] = name
-                kwargs["assert_hostname"] = name
-        return params, kwargs
-
-
 class Fetcher:
-    """Makes bounded, streamed GET requests; safe to share between threads (one session each)."""
+    """Makes bounded, streamed GET requests; safe to share between threads (a pool manager each).
+
+    Requests go through urllib3 directly (requests' own transport, a third of the CPU of a fetch
+    through requests' adapter and session): one connection pool per checked address, so a pool
+    never serves another address, while the request keeps its Host header and, for https, the TLS
+    server name and the certificate check against the host name in the URL."""
 
     def __init__(
         self,
@@ -176,32 +156,38 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.guard = guard
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        # Sent with every request, in this order (as requests' session sent them), then the Host.
+        self.headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate", "Accept": "*/*",
+                        "Connection": "keep-alive"}
+        self._timeout = urllib3.Timeout(connect=min(timeout, CONNECT_TIMEOUT), read=timeout)
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        self._managers: list[urllib3.PoolManager] = []
         self._lock = threading.Lock()
+        self._tls: ssl.SSLContext | None = None
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            # Nothing from the environment: no ~/.netrc credentials sent to the sites we archive,
-            # no proxy settings looked up on every request.
-            session.trust_env = False
-            adapter = PinnedAdapter(max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.headers["User-Agent"] = self.user_agent
-            session.headers["Accept-Encoding"] = "gzip, deflate"
-            self._local.session = session
+    def _manager(self) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager | None = getattr(self._local, "manager", None)
+        if manager is None:
+            # Nothing from the environment: no proxy settings, no ~/.netrc (urllib3 reads neither).
+            manager = urllib3.PoolManager(num_pools=POOLS, maxsize=POOL_SIZE, block=False, retries=False)
+            self._local.manager = manager
             with self._lock:
-                self._sessions.append(session)
-        return session
+                self._managers.append(manager)
+        return manager
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """The certificates requests trusts (certifi's bundle), as its verify=True did."""
+        if self._tls is None:
+            context = urllib3.util.ssl_.create_urllib3_context()
+            context.load_verify_locations(requests.utils.DEFAULT_CA_BUNDLE_PATH)
+            self._tls = context
+        return self._tls
 
     def close(self) -> None:
         with self._lock:
-            for session in self._sessions:
-                session.close()
-            self._sessions.clear()
+            for manager in self._managers:
+                manager.clear()
+            self._managers.clear()
 
     def fetch(self, url: str, extra_headers: Iterable[tuple[str, str]] = ()) -> Exchange:
         """GET ``url`` once, from the address the guard checked. Raises FetchError when no HTTP
@@ -210,38 +196,53 @@ class Fetcher:
         started = self.clock()
         t0 = time.monotonic()
         deadline = t0 + self.timeout
-        session = self._session()
         try:
-            # The adapter, not Session.send: the session reads (and decodes) the body of every
-            # 3xx itself, even with allow_redirects=False, and the record would lose it.
-            # A request prepared on its own, not by Session.prepare_request: the session never
-            # holds cookies or auth (the adapter never gives it any), and merging them costs
-            # a third of a fetch's CPU.
-            prepared = prepare_get(url, {**session.headers, **dict(extra_headers)})
-            prepared.pinned_address = addresses[0]
-            prepared.headers["Host"] = _host_header(url)
-            response = session.get_adapter(url).send(
-                prepared, stream=True, timeout=(min(self.timeout, CONNECT_TIMEOUT), self.timeout)
+            target, authorization = url, None
+            if not _PREPARED_URL_RE.match(url):
+                prepared = prepare_get(url, {})
+                target, authorization = prepared.url or url, prepared.headers.get("Authorization")
+            parts = urlsplit(target)
+            scheme = parts.scheme.lower()
+            if scheme not in DEFAULT_PORTS:
+                raise FetchError(url, "invalid-url", f"cannot fetch {url!r}: No connection adapters were found for {url!r}")
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            headers = _merged(self.headers, extra_headers)
+            if authorization is not None:  # user:password in the URL, sent as requests sent it
+                headers["Authorization"] = str(authorization)
+            host_header = _host_header(url)
+            request_head = _request_head(path, host_header, headers)
+            headers["Host"] = host_header
+            pool_kwargs: dict[str, Any] = {}
+            if scheme == "https":
+                name = (parts.hostname or "").strip("[]")
+                pool_kwargs = {"server_hostname": name, "assert_hostname": name, "ssl_context": self._tls_context()}
+            pool = self._manager().connection_from_host(
+                addresses[0], parts.port or DEFAULT_PORTS[scheme], scheme, pool_kwargs=pool_kwargs
             )
-        except requests.exceptions.RequestException as exc:
+            response = pool.urlopen(
+                "GET", path, headers=headers, retries=False, redirect=False, assert_same_host=False,
+                timeout=self._timeout, preload_content=False, decode_content=False,
+            )
+        except FetchError:
+            raise
+        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError, ValueError) as exc:
             raise FetchError(url, *explain(exc, url, self.timeout)) from exc
         try:
-            return self._record(url, response, started, t0, deadline)
+            return self._record(url, response, request_head, started, t0, deadline)
         finally:
             response.close()
+            response.release_conn()
 
     def _record(
         self,
         url: str,
-        response: requests.Response,
+        raw: urllib3.BaseHTTPResponse,
+        request_head: bytes,
         started: datetime,
         t0: float,
         deadline: float,
     ) -> Exchange:
-        raw = response.raw
         ip_address = _peer_address(raw)
-        request = response.request
-        request_head = _request_head(request, url)
         body: IO[bytes] = io.BytesIO()  # moved to a temporary file past SPOOL_MAX
         digest = hashlib.sha1()
         length = 0
@@ -274,10 +275,10 @@ class Fetcher:
         body.seek(0)
         return Exchange(
             url=url,
-            method=request.method or "GET",
+            method="GET",
             request_head=request_head,
-            status=response.status_code,
-            reason=response.reason or "",
+            status=raw.status,
+            reason=raw.reason or "",
             http_version=getattr(raw, "version_string", "HTTP/1.1") or "HTTP/1.1",
             headers=[(str(k), str(v)) for k, v in raw.headers.items()],
             body=body,
@@ -290,6 +291,15 @@ class Fetcher:
         )
 
 
+def _merged(base: Mapping[str, str], extra: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """``base`` and then ``extra``, names compared without case (a later value replaces an earlier one in
+    its place, under the later spelling), as requests' header dictionary merges them."""
+    folded: dict[str, tuple[str, str]] = {name.lower(): (name, value) for name, value in base.items()}
+    for name, value in dict(extra).items():
+        folded[name.lower()] = (name, value)
+    return {name: value for name, value in folded.values()}
+
+
 # A URL already in the form requests' prepare_url gives it (lower-case host of whole labels, a
 # port without leading zeros, no user info, no dot segments, no percent-escapes to normalise, no
 # fragment, no empty query): its parse and re-quote can be skipped.
@@ -300,9 +310,10 @@ _PREPARED_URL_RE = re.compile(
 )
 
 
-def prepare_get(url: str, headers: Mapping[str, str | bytes]) -> PinnedRequest:
-    """A GET as requests prepares it (no cookies or auth: the crawl sends none)."""
-    prepared = PinnedRequest()
+def prepare_get(url: str, headers: Mapping[str, str | bytes]) -> requests.PreparedRequest:
+    """A GET as requests prepares it (no cookies or auth: the crawl sends none). The fetcher uses its
+    URL (IDNA, percent-escapes, dot segments) when ``url`` is not already in that form."""
+    prepared = requests.PreparedRequest()
     if not _PREPARED_URL_RE.match(url):
         prepared.prepare(method="GET", url=url, headers=headers)
         return prepared
@@ -319,13 +330,14 @@ def _host_header(url: str) -> str:
     return host_of(url)
 
 
-def _request_head(request: requests.PreparedRequest, url: str) -> bytes:
-    lines = [f"{request.method} {request.path_url} HTTP/1.1", f"Host: {_host_header(url)}"]
-    lines += [f"{k}: {v}" for k, v in request.headers.items() if k.lower() != "host"]
+def _request_head(path: str, host: str, headers: Mapping[str, str]) -> bytes:
+    """The request as recorded: request line, Host, then the other headers in the order sent."""
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}"]
+    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "host"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("iso-8859-1", "replace")
 
 
-def _peer_address(raw: urllib3.response.HTTPResponse) -> str | None:
+def _peer_address(raw: urllib3.BaseHTTPResponse) -> str | None:
     connection = getattr(raw, "_connection", None)
     sock = getattr(connection, "sock", None)
     if sock is None:
@@ -358,14 +370,20 @@ def explain(exc: BaseException, url: str, timeout: float) -> tuple[str, str]:
             return "bad-response", f"{where} answered something that is not HTTP"
         if isinstance(cause, socket.gaierror):
             return "dns", f"cannot resolve {_host_name(url)}: {_dns_text(cause)}"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or any(
+        isinstance(c, urllib3.exceptions.ConnectTimeoutError) and not isinstance(c, urllib3.exceptions.NewConnectionError)
+        for c in causes
+    ):
         return "timeout", f"no connection to {where} within {min(timeout, CONNECT_TIMEOUT):g} s"
-    if isinstance(exc, requests.exceptions.Timeout) or any(isinstance(c, TimeoutError) for c in causes):
+    if isinstance(exc, requests.exceptions.Timeout) or any(
+        isinstance(c, (TimeoutError, urllib3.exceptions.TimeoutError)) for c in causes
+    ):
         return "timeout", f"no complete response from {where} within {timeout:g} s"
     for cause in causes:
         if isinstance(cause, OSError) and cause.strerror:
             return "error", f"connection to {where} failed: {cause.strerror}"
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)):
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                        urllib3.exceptions.LocationParseError, ValueError)):
         return "invalid-url", f"cannot fetch {url!r}: {_innermost(causes)}"
     return "error", f"request to {where} failed: {_innermost(causes)}"
 

@@ -103,10 +103,13 @@ def reads_other_links(follow: Follow, depth: int) -> bool:
 
 
 def is_navigation(url: str, page_host: str) -> bool:
-    """A link back to the home page of the page's own site: navigation, not a source."""
+    """A link back to the home page of the page's own site: navigation, not a source. The path is
+    looked at first: most links have one, and then their host need not be parsed."""
     try:
-        return host_of(url) == page_host and urlsplit(url).path in {"", "/"}
-    except InvalidUrlError:  # not navigation; the follower logs it as invalid-url
+        if urlsplit(url).path not in {"", "/"}:
+            return False
+        return host_of(url) == page_host
+    except (InvalidUrlError, ValueError):  # not navigation; the follower logs it as invalid-url
         return False
 
 

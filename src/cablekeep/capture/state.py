@@ -132,6 +132,12 @@ class CrawlState:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def has_key_with_prefix(self, prefix: str) -> bool:
+        """Whether some meta key starts with ``prefix`` (a range of the primary key, not a scan)."""
+        row = self.db.execute("SELECT 1 FROM meta WHERE key >= ? AND key < ? LIMIT 1",
+                              (prefix, prefix + "\U0010ffff")).fetchone()
+        return row is not None
+
     def set(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 

@@ -465,24 +465,26 @@ class WarcWriter:
         self, target_uri: str, refers_to: str, payload: bytes, moment: datetime,
         content_type: str = "application/json",
     ) -> WrittenRecord:
-        """A metadata record about a capture (extracted cable fields, outlinks)."""
+        """A metadata record about a capture (extracted cable fields, outlinks): one per page, so its
+        header block is written directly (the fields and their order warcio's builder gives it)."""
         self._ensure_file()
-        assert self._path is not None
-        record = self._writer.create_warc_record(
-            target_uri,
-            "metadata",
-            payload=io.BytesIO(payload),
-            length=len(payload),
-            warc_content_type=content_type,
-            warc_headers_dict={"WARC-Refers-To": refers_to},
-        )
-        record_id = self._set_id_date(record, moment)
-        offset, length = self._write(record)
+        assert self._file is not None and self._path is not None
+        record_id = self.make_id()
+        digest = sha1_label(hashlib.sha1(payload).digest())
+        headers = [
+            ("WARC-Refers-To", refers_to), ("WARC-Type", "metadata"), ("WARC-Record-ID", record_id),
+            ("WARC-Target-URI", target_uri), ("WARC-Date", warc_date(moment)), ("WARC-Payload-Digest", digest),
+            ("WARC-Block-Digest", digest), ("Content-Type", content_type),
+        ]
+        offset = self._file.tell()
+        try:
+            _write_member(self._file, self.gzip_level, headers, b"", len(payload), io.BytesIO(payload))
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self._path}: {exc}") from exc
         return WrittenRecord(
-            record_id, "metadata", target_uri, self._path.name[: -len(OPEN_SUFFIX)], offset, length, moment,
-            mime=content_type,
+            record_id, "metadata", target_uri, self._path.name[: -len(OPEN_SUFFIX)], offset,
+            self._file.tell() - offset, moment, mime=content_type,
         )
-
 
     def write_resource(
         self, target_uri: str, payload: bytes, content_type: str, concurrent_to: str, moment: datetime,

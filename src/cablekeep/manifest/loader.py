@@ -14,7 +14,7 @@ from .delivery import read_delivery
 from .keys import Section, check_key_names, check_keys
 from .model import MANIFEST_VERSION, Manifest
 from .reader import VALUES, Node, compose
-from .sections import read_bag, read_collection, read_fetch, read_follow, read_organization, read_warc
+from .sections import read_bag, read_collection, read_fetch, read_follow, read_organization, read_warc, renders
 from .schedule import read_notify, read_schedule
 from .seeds import read_seeds
 from .site import read_site
@@ -102,6 +102,8 @@ def _read_sections(reader: ValueReader, root: Section, path: Path, text: str, ve
     collection = read_collection(reader, root)
     site = read_site(reader, root.section("site"))
     delivery, destinations = read_delivery(reader, root)
+    seeds = read_seeds(reader, root, site)
+    follow = read_follow(root.section("follow"))
     return Manifest(
         path=path.absolute(),
         source_text=text,
@@ -111,9 +113,9 @@ def _read_sections(reader: ValueReader, root: Section, path: Path, text: str, ve
         description=root.get("description", "", reader.text),
         organization=read_organization(root.section("organization")),
         site=site,
-        seeds=read_seeds(reader, root, site),
-        follow=read_follow(root.section("follow")),
-        fetch=read_fetch(root.section("fetch")),
+        seeds=seeds,
+        follow=follow,
+        fetch=read_fetch(root.section("fetch"), renders((entry.capture for entry in seeds.entries), follow)),
         warc=read_warc(root.section("warc")),
         bag=read_bag(reader, root.section("bag")),
         schedule=read_schedule(reader, root, tuple(target.name for target in destinations)),

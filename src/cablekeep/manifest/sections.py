@@ -4,8 +4,9 @@ Each key is read with its default; a wrong value is reported and the next key re
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from ..bagging.layout import WRITABLE_ALGORITHMS
@@ -79,15 +80,44 @@ def read_capture_modes(section: Section) -> CaptureModes:
     )
 
 
-def read_fetch(section: Section) -> FetchOptions:
+def renders(seed_captures: Iterable[CaptureMode | None], follow: Follow) -> bool:
+    """Whether a crawl may render pages in a browser: a seed (or seed list) captured with ``browser`` or
+    ``auto``, or a followed rule (references, sources) whose ``follow.capture`` is one of them."""
+    rules = ((follow.references, follow.capture.references), (follow.sources, follow.capture.sources))
+    return any(mode in ("browser", "auto") for mode in seed_captures) or any(
+        followed and mode != "http" for followed, mode in rules)
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity where the system tells it), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def default_processes(concurrency: int, browser: bool, cores: int | None = None) -> int:
+    """``fetch.processes`` when the manifest sets none: one per usable core, at most one per request
+    in flight (``concurrency``), so every worker process has a thread; 1 when the crawl may render
+    pages in a browser (``capture: browser`` or ``auto`` on a seed or a followed rule), which runs
+    in the crawl's own process. ``fetch.threads`` then defaults to concurrency / processes."""
+    if browser:
+        return 1
+    return max(1, min(cores if cores is not None else usable_cores(), concurrency))
+
+
+def read_fetch(section: Section, browser: bool = False) -> FetchOptions:
+    """The ``fetch`` section; ``browser``: the manifest may render pages (see :func:`default_processes`)."""
     reader, default = section.reader, FetchOptions()
+    concurrency: int = section.get("concurrency", default.concurrency,
+                                   lambda n, k: reader.integer(n, k, low=1, high=256))
     default_robots: str = default.robots
     robots = section.get("robots", default_robots, lambda n, k: reader.choice(n, k, ("obey", "ignore")))
     return FetchOptions(
         user_agent=section.get("user_agent", default.user_agent, reader.non_empty_line),
-        concurrency=section.get("concurrency", default.concurrency,
-                                lambda n, k: reader.integer(n, k, low=1, high=256)),
-        processes=section.get("processes", default.processes, lambda n, k: reader.integer(n, k, low=1, high=64)),
+        concurrency=concurrency,
+        processes=section.get("processes", default_processes(concurrency, browser),
+                              lambda n, k: reader.integer(n, k, low=1, high=64)),
         threads=section.get("threads", default.threads, lambda n, k: reader.integer(n, k, low=1, high=256)),
         per_host_concurrency=section.get("per_host_concurrency", default.per_host_concurrency,
                                          lambda n, k: reader.integer(n, k, low=1, high=256)),
