@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 from .. import __version__
 from ..cables.cableid import year_before
@@ -79,7 +80,7 @@ class Follower:
         for citation, target in zip(record.citations, references):
             self.state.add_citation(
                 record.cable_id or exchange.url, exchange.url, citation.written, citation.cable_id, target,
-                surt_key(target) if target else None, has_year(citation.written),
+                _canonical(target)[1] if target else None, has_year(citation.written),
             )
 
     def _with_original(self, record: PageRecord) -> PageRecord:
@@ -138,6 +139,54 @@ class Follower:
 
 
 def _canonical(url: str) -> tuple[str, str, str]:
-    """The URL normalised, its SURT key and its host; raises InvalidUrlError."""
+    """The URL normalised, its SURT key and its host; raises InvalidUrlError.
+
+    What :func:`normalise_url`, :func:`surt_key` and :func:`host_of` give, computed in one pass for
+    the form nearly every link has (see :func:`_plain_canonical`); any other URL goes through them."""
+    plain = _plain_canonical(url)
+    if plain is not None:
+        return plain
     url = normalise_url(url)
     return url, surt_key(url), host_of(url)
+
+
+# http(s), a lower-case host name or IPv4 address, a port without leading zeros, a path and query
+# of characters that percent-encoding normalisation leaves alone, no fragment, no user.
+_PLAIN_URL_RE = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[a-z0-9\-]+(?:\.[a-z0-9\-]+)*)(?::(?P<port>[1-9][0-9]{0,4}))?"
+    r"(?P<path>/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?(?:\?(?P<query>[A-Za-z0-9\-._~!$&'()*+,;=:@/?]+))?"
+)
+_IPV4_RE = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+_NUMERIC_HOST_RE = re.compile(r"[0-9.]+")
+_DEFAULT_PORT_TEXT = {"http": "80", "https": "443"}
+
+
+def _plain_canonical(url: str) -> tuple[str, str, str] | None:
+    """``_canonical(url)`` for a plain URL (``_PLAIN_URL_RE``), else None. Two to three times
+    faster than the general functions, which parse the URL four times over."""
+    match = _PLAIN_URL_RE.fullmatch(url)
+    if match is None:
+        return None
+    scheme, host, port, path, query = match.group("scheme", "host", "port", "path", "query")
+    name = host[4:] if host.startswith("www.") else host
+    if _NUMERIC_HOST_RE.fullmatch(name) is not None:
+        if _IPV4_RE.fullmatch(host) is None:
+            return None  # digits and dots: an address or not, left to the general rules
+        surt_host = host
+    else:
+        surt_host = ",".join(reversed(name.split(".")))
+    if port is not None:
+        if int(port) > 65535:
+            return None  # invalid: the general rules say why
+        if port == _DEFAULT_PORT_TEXT[scheme]:
+            port = None
+    netloc = host if port is None else f"{host}:{port}"
+    if port is not None:
+        surt_host = f"{surt_host}:{port}"
+    path = path or "/"
+    normal = f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
+    key_path = (path.rstrip("/") or "/") if len(path) > 1 else path
+    key = f"{surt_host}){key_path}"
+    if query:
+        key += "?" + "&".join(sorted(arg for arg in query.split("&") if arg))
+    return normal, key.lower(), netloc

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from ..cables.extract import PageRecord
 from ..manifest import Follow
-from .canon import InvalidUrlError, host_name, host_of, normalise_url
+from .canon import host_name, host_of, normalise_url
 
 MAX_REDIRECTS = 10
 Hop = Literal["seed", "reference", "source", "requisite"]
@@ -104,9 +104,9 @@ def reads_other_links(follow: Follow, depth: int) -> bool:
 
 def is_navigation(url: str, page_host: str) -> bool:
     """A link back to the home page of the page's own site: navigation, not a source."""
-    try:
-        return host_of(url) == page_host and urlsplit(url).path in {"", "/"}
-    except InvalidUrlError:  # not navigation; the follower logs it as invalid-url
+    try:  # the path first: it rules out nearly every link, at a third of the host's cost
+        return urlsplit(url).path in {"", "/"} and host_of(url) == page_host
+    except ValueError:  # canon.InvalidUrlError or urlsplit's own: not navigation; logged as invalid-url
         return False
 
 
