@@ -259,6 +259,16 @@ class _TextBuilder:
 
 def _render(root: etree._Element) -> str:
     """The text of ``root`` with its line breaks (iterative: deep malformed trees are common)."""
+    if len(root) == 0 and isinstance(root.tag, str):
+        # no children (elements, comments): only its own text, white space collapsed unless in
+        # <pre>; the line breaks around it would be stripped
+        text = root.text or ""
+        return (text if root.tag == "pre" else _HTML_SPACE_RE.sub(" ", text)).strip()
+    return _render_tree(root)
+
+
+def _render_tree(root: etree._Element) -> str:
+    """:func:`_render` by walking the tree (any element)."""
     builder = _TextBuilder()
     pre_depth = 0
     stack: list[tuple[etree._Element, bool]] = [(root, True)]
@@ -425,13 +435,6 @@ _LINK_TAGS = ("a", "area", "link", "object", "input", "meta", "style", *_REQUISI
 _STYLED = etree.XPath("//*[@style]")
 
 
-def _link_text(element: etree._Element) -> str:
-    """The text of a link, white space collapsed (as it reads when rendered)."""
-    if len(element) == 0:  # no child elements: its own text is all there is to render
-        return _collapse(element.text or "")
-    return _collapse(_render(element))
-
-
 def _raw_links(root: etree._Element) -> Iterator[tuple[str | None, LinkRel, str, str]]:
     """(href, rel, tag, text) for every reference in the document, in document order."""
     elements = root.iter() if _STYLED(root) else root.iter(*_LINK_TAGS)
@@ -441,8 +444,9 @@ def _raw_links(root: etree._Element) -> Iterator[tuple[str | None, LinkRel, str,
             continue
         get = element.get
         if tag in ("a", "area"):
-            text = _link_text(element) if tag == "a" else get("alt", "")
-            yield get("href"), "source", tag, text
+            href = get("href")
+            if href is not None:
+                yield href, "source", tag, _collapse(_render(element)) if tag == "a" else get("alt", "")
         elif tag == "link":
             rels = set((get("rel") or "").lower().split())
             yield get("href"), "requisite" if rels & _REQUISITE_LINK_RELS else "source", tag, ""
@@ -463,7 +467,9 @@ def _raw_links(root: etree._Element) -> Iterator[tuple[str | None, LinkRel, str,
             for match in _CSS_URL_RE.finditer(element.text or ""):
                 yield match.group("url") or match.group("imp"), "requisite", tag, ""
         if tag in _BACKGROUND_TAGS:
-            yield get("background"), "requisite", tag, ""
+            background = get("background")
+            if background is not None:
+                yield background, "requisite", tag, ""
         style = get("style")
         if style and "url(" in style.lower():
             for match in _CSS_URL_RE.finditer(style):
