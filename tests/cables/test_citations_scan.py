@@ -98,3 +98,10 @@ def test_citations_are_those_of_the_whole_text_scan(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(citations, "_iter_ref_starts", _REF_START_RE.finditer)
     slow = [list(iter_citations(text, "05ALMATY1")) for text in TEXTS]
     assert fast == slow
+
+
+def test_digit_runs_are_the_runs_a_regex_finds() -> None:
+    for text in [*TEXTS, "", "1", "a1", "1a", "12 34", "x 123456789 y9"]:
+        if text.isascii():
+            expected = [match.span() for match in re.finditer(r"[0-9]+", text)]
+            assert list(citations._digit_runs(text)) == expected, text
