@@ -368,6 +368,12 @@ class _Page:
             yield str(result)
 
     def field(self, rule: FieldRule) -> str | None:
+        """The first value ``rule`` selects, white space collapsed; None when it selects none."""
+        if rule.label_key is not None and rule.compiled_regex is None and rule.date is None:
+            # a plain label rule, the most common, without the generators of ``values``
+            element = self.labels().get(rule.label_key)
+            value = _collapse(_render(element)) if element is not None else ""
+            return value or None
         return next((_collapse(value) for value in self.values(rule)), None)
 
 
@@ -435,6 +441,13 @@ _LINK_TAGS = ("a", "area", "link", "object", "input", "meta", "style", *_REQUISI
 _STYLED = etree.XPath("//*[@style]")
 
 
+def _link_text(element: etree._Element) -> str:
+    """``_collapse(_render(element))``; without children, straight from the element's own text."""
+    if len(element) == 0 and isinstance(element.tag, str):
+        return _collapse(element.text or "")
+    return _collapse(_render(element))
+
+
 def _raw_links(root: etree._Element) -> Iterator[tuple[str | None, LinkRel, str, str]]:
     """(href, rel, tag, text) for every reference in the document, in document order."""
     elements = root.iter() if _STYLED(root) else root.iter(*_LINK_TAGS)
@@ -446,7 +459,7 @@ def _raw_links(root: etree._Element) -> Iterator[tuple[str | None, LinkRel, str,
         if tag in ("a", "area"):
             href = get("href")
             if href is not None:
-                yield href, "source", tag, _collapse(_render(element)) if tag == "a" else get("alt", "")
+                yield href, "source", tag, _link_text(element) if tag == "a" else get("alt", "")
         elif tag == "link":
             rels = set((get("rel") or "").lower().split())
             yield get("href"), "requisite" if rels & _REQUISITE_LINK_RELS else "source", tag, ""
