@@ -12,6 +12,7 @@ chains past MAX_REDIRECTS stopped.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 
@@ -168,21 +169,10 @@ def _plain_canonical(url: str) -> tuple[str, str, str] | None:
     if match is None:
         return None
     scheme, host, port, path, query = match.group("scheme", "host", "port", "path", "query")
-    name = host[4:] if host.startswith("www.") else host
-    if _NUMERIC_HOST_RE.fullmatch(name) is not None:
-        if _IPV4_RE.fullmatch(host) is None:
-            return None  # digits and dots: an address or not, left to the general rules
-        surt_host = host
-    else:
-        surt_host = ",".join(reversed(name.split(".")))
-    if port is not None:
-        if int(port) > 65535:
-            return None  # invalid: the general rules say why
-        if port == _DEFAULT_PORT_TEXT[scheme]:
-            port = None
-    netloc = host if port is None else f"{host}:{port}"
-    if port is not None:
-        surt_host = f"{surt_host}:{port}"
+    authority = _authority(scheme, host, port)
+    if authority is None:
+        return None
+    netloc, surt_host = authority
     path = path or "/"
     normal = f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
     key_path = (path.rstrip("/") or "/") if len(path) > 1 else path
@@ -190,3 +180,25 @@ def _plain_canonical(url: str) -> tuple[str, str, str] | None:
     if query:
         key += "?" + "&".join(sorted(arg for arg in query.split("&") if arg))
     return normal, key.lower(), netloc
+
+
+@functools.lru_cache(maxsize=1024)
+def _authority(scheme: str, host: str, port: str | None) -> tuple[str, str] | None:
+    """The netloc (default port dropped) and SURT host of a plain URL's authority, or None when
+    the general rules must decide (digits and dots that are not an IPv4 address, a port past
+    65535). Cached: a crawl's links name few hosts."""
+    name = host[4:] if host.startswith("www.") else host
+    if _NUMERIC_HOST_RE.fullmatch(name) is not None:
+        if _IPV4_RE.fullmatch(host) is None:
+            return None
+        surt_host = host
+    else:
+        surt_host = ",".join(reversed(name.split(".")))
+    if port is not None:
+        if int(port) > 65535:
+            return None
+        if port == _DEFAULT_PORT_TEXT[scheme]:
+            port = None
+    if port is None:
+        return host, surt_host
+    return f"{host}:{port}", f"{surt_host}:{port}"
