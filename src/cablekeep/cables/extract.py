@@ -22,13 +22,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-from urllib.parse import quote, urldefrag, urljoin, urlsplit
+from urllib.parse import quote
 
 from lxml import etree
 
 from .cableid import normalise_cable_id
 from .citations import Citation, iter_citations
 from .profiles import BUILTIN_PROFILES, CABLEBROWSER, DATE_OUTPUT, FieldRule, Profile, normalise_label
+from .urls import Resolver, absolute as _absolute
 
 __all__ = [
     "PAGE_LIMIT",
@@ -258,6 +259,16 @@ class _TextBuilder:
 
 def _render(root: etree._Element) -> str:
     """The text of ``root`` with its line breaks (iterative: deep malformed trees are common)."""
+    if len(root) == 0 and isinstance(root.tag, str):
+        # no children (elements, comments): only its own text, white space collapsed unless in
+        # <pre>; the line breaks around it would be stripped
+        text = root.text or ""
+        return (text if root.tag == "pre" else _HTML_SPACE_RE.sub(" ", text)).strip()
+    return _render_tree(root)
+
+
+def _render_tree(root: etree._Element) -> str:
+    """:func:`_render` by walking the tree (any element)."""
     builder = _TextBuilder()
     pre_depth = 0
     stack: list[tuple[etree._Element, bool]] = [(root, True)]
@@ -357,6 +368,12 @@ class _Page:
             yield str(result)
 
     def field(self, rule: FieldRule) -> str | None:
+        """The first value ``rule`` selects, white space collapsed; None when it selects none."""
+        if rule.label_key is not None and rule.compiled_regex is None and rule.date is None:
+            # a plain label rule, the most common, without the generators of ``values``
+            element = self.labels().get(rule.label_key)
+            value = _collapse(_render(element)) if element is not None else ""
+            return value or None
         return next((_collapse(value) for value in self.values(rule)), None)
 
 
@@ -391,7 +408,6 @@ def _label_index(root: etree._Element) -> dict[str, etree._Element]:
 
 # --- links ----------------------------------------------------------------------------------
 
-_URL_NOISE_RE = re.compile(r"[\t\n\r]")
 _CSS_URL_RE = re.compile(
     r"""url\(\s*(?P<q1>['"]?)(?P<url>.*?)(?P=q1)\s*\)|@import\s+(?P<q2>['"])(?P<imp>.*?)(?P=q2)""",
     re.IGNORECASE,
@@ -410,21 +426,6 @@ _BACKGROUND_TAGS = frozenset({"body", "table", "tr", "td", "th"})
 _REL_PRIORITY: dict[str, int] = {"requisite": 0, "original": 1, "source": 2}
 
 
-def _absolute(base: str, href: str | None) -> str | None:
-    """``href`` made absolute against ``base``, fragment removed; None unless http(s)."""
-    if href is None:
-        return None
-    href = _URL_NOISE_RE.sub("", href).strip()
-    if not href or href.startswith("#"):
-        return None
-    try:
-        url, _ = urldefrag(urljoin(base, href))
-        scheme = urlsplit(url).scheme
-    except ValueError:  # unparseable, e.g. a broken IPv6 host: not a link we can follow
-        return None
-    return url if scheme in ("http", "https") else None
-
-
 def _srcset_urls(srcset: str | None) -> Iterator[str]:
     for candidate in (srcset or "").split(","):
         words = candidate.split()
@@ -433,10 +434,18 @@ def _srcset_urls(srcset: str | None) -> Iterator[str]:
 
 
 # The elements that can hold a reference, found in document order by libxml2 (most of a page
-# never becomes Python objects); any element can hold one in a style attribute, so a page that
+# never becomes Python objects; one walk by tag name costs a tenth of an XPath union of the
+# elements with their attributes); any element can hold one in a style attribute, so a page that
 # has style attributes is walked whole.
 _LINK_TAGS = ("a", "area", "link", "object", "input", "meta", "style", *_REQUISITE_SRC_TAGS, *_BACKGROUND_TAGS)
 _STYLED = etree.XPath("//*[@style]")
+
+
+def _link_text(element: etree._Element) -> str:
+    """``_collapse(_render(element))``; without children, straight from the element's own text."""
+    if len(element) == 0 and isinstance(element.tag, str):
+        return _collapse(element.text or "")
+    return _collapse(_render(element))
 
 
 def _raw_links(root: etree._Element) -> Iterator[tuple[str | None, LinkRel, str, str]]:
@@ -448,8 +457,9 @@ def _raw_links(root: etree._Element) -> Iterator[tuple[str | None, LinkRel, str,
             continue
         get = element.get
         if tag in ("a", "area"):
-            text = _collapse(_render(element)) if tag == "a" else get("alt", "")
-            yield get("href"), "source", tag, text
+            href = get("href")
+            if href is not None:
+                yield href, "source", tag, _link_text(element) if tag == "a" else get("alt", "")
         elif tag == "link":
             rels = set((get("rel") or "").lower().split())
             yield get("href"), "requisite" if rels & _REQUISITE_LINK_RELS else "source", tag, ""
@@ -470,7 +480,9 @@ def _raw_links(root: etree._Element) -> Iterator[tuple[str | None, LinkRel, str,
             for match in _CSS_URL_RE.finditer(element.text or ""):
                 yield match.group("url") or match.group("imp"), "requisite", tag, ""
         if tag in _BACKGROUND_TAGS:
-            yield get("background"), "requisite", tag, ""
+            background = get("background")
+            if background is not None:
+                yield background, "requisite", tag, ""
         style = get("style")
         if style and "url(" in style.lower():
             for match in _CSS_URL_RE.finditer(style):
@@ -488,8 +500,9 @@ def _base_url(root: etree._Element, page_url: str) -> str:
 def _links(root: etree._Element, base: str, original_url: str | None) -> tuple[Link, ...]:
     """Each URL once, at its first place; its rel is the strongest seen (requisite first)."""
     links: dict[str, Link] = {}
+    resolve = Resolver(base).resolve
     for href, rel, tag, text in _raw_links(root):
-        url = _absolute(base, href)
+        url = resolve(href)
         if url is None:
             continue
         if rel == "source" and tag == "a" and url == original_url:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from ..cables.extract import PageRecord
 from ..manifest import Follow
-from .canon import InvalidUrlError, host_name, host_of, normalise_url
+from .canon import host_name, host_of, normalise_url
 
 MAX_REDIRECTS = 10
 Hop = Literal["seed", "reference", "source", "requisite"]
