@@ -109,7 +109,7 @@ def is_navigation(url: str, page_host: str) -> bool:
         if urlsplit(url).path not in {"", "/"}:
             return False
         return host_of(url) == page_host
-    except (InvalidUrlError, ValueError):  # not navigation; the follower logs it as invalid-url
+    except ValueError:  # canon.InvalidUrlError or urlsplit's own: not navigation; logged as invalid-url
         return False
 
 
