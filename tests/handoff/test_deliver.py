@@ -77,9 +77,10 @@ def test_a_serialized_bag_and_its_checksum(tmp_path: Path, s3: tuple[S3Destinati
     archive = serialize(make_bag(tmp_path), "tar", tmp_path / "out")
     receipt = deliver(archive.path, destination, part_size=PART)
     assert receipt.ok
-    assert [obj.key for obj in receipt.objects] == ["incoming/andijon-2005.tar.sha256", "incoming/andijon-2005.tar"]
+    # the archive first, its checksum after it: a watcher keyed on the .sha256 never sees it early
+    assert [obj.key for obj in receipt.objects] == ["incoming/andijon-2005.tar", "incoming/andijon-2005.tar.sha256"]
     assert object_bytes(client, destination.bucket, "incoming/andijon-2005.tar") == archive.path.read_bytes()
-    assert receipt.objects[1].sha256 == archive.sha256 and receipt.objects[1].parts_sent == 3
+    assert receipt.objects[0].sha256 == archive.sha256 and receipt.objects[0].parts_sent == 3
     assert (tmp_path / "out" / "andijon-2005.tar.receipt.json").is_file()
 
 
@@ -104,12 +105,15 @@ def test_an_interrupted_upload_resumes_without_sending_what_arrived(tmp_path: Pa
     assert not bag.with_name("andijon-2005.receipt.json").exists()  # no receipt for a delivery that did not end
     uploads = client.list_multipart_uploads(Bucket=destination.bucket).get("Uploads", [])
     assert [u["Key"] for u in uploads] == ["incoming/andijon-2005/data/crawl.warc.gz"]
+    listed = client.list_objects_v2(Bucket=destination.bucket).get("Contents", [])
+    assert [o["Key"] for o in listed] == ["incoming/andijon-2005/data/cables/05TASHKENT1.txt"], "no tag file yet"
     receipt = deliver(bag, destination, part_size=PART, concurrency=1)
     assert receipt.ok
     big = next(obj for obj in receipt.objects if obj.path == "data/crawl.warc.gz")
     assert (big.outcome, big.parts_reused, big.parts_sent) == ("sent", 2, 2)
     assert object_bytes(client, destination.bucket, big.key) == (bag / "data" / "crawl.warc.gz").read_bytes()
-    assert len(arrived) == 4  # the tag manifest, bag-info, bagit.txt and one payload file came first
+    assert [key.rsplit("/", 1)[1] for key in arrived] == ["05TASHKENT1.txt"]  # the payload first, no tag file yet
+    assert [obj.path for obj in receipt.objects][-1] == "bagit.txt"  # what announces a bag arrives last
     for obj in receipt.objects:
         assert obj.outcome == ("already-there" if obj.key in arrived else "sent"), obj
     assert client.list_multipart_uploads(Bucket=destination.bucket).get("Uploads", []) == []
@@ -189,7 +193,7 @@ def test_a_killed_folder_delivery_leaves_no_bag_under_its_name_until_resumed(tmp
     assert [p.name for p in share.iterdir()] == [".andijon-2005.open"]
     partial = share / ".andijon-2005.open"
     copied = sorted(p.relative_to(partial).as_posix() for p in partial.rglob("*") if p.is_file())
-    assert len(copied) == 4 and "bagit.txt" in copied and "data/crawl.warc.gz" not in copied
+    assert copied == ["bag-info.txt", "data/cables/05TASHKENT1.txt", "data/crawl.warc.gz", "manifest-sha256.txt"]
     assert not bag.with_name("andijon-2005.receipt.json").exists()
     receipt = deliver(bag, DirectoryDestination(share))
     assert receipt.ok
@@ -224,3 +228,15 @@ def test_memory_is_the_parts_in_flight_whatever_the_size(tmp_path: Path, s3: tup
     before, after = (int(n) for n in out.split())
     # Four 8 MiB buffers, reused from part to part, and botocore's S3 model (~12 MiB, loaded by the session).
     assert after - before < (4 * 8 + 20) * 1024, f"peak RSS grew by {(after - before) // 1024} MiB"
+
+
+def test_a_different_archive_of_the_same_name_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    first = serialize(make_bag(tmp_path, big=1 << 20), "tar", tmp_path / "out-a")
+    assert deliver(first.path, DirectoryDestination(share)).ok
+    delivered = (share / "andijon-2005.tar").read_bytes()
+    other = serialize(make_bag(tmp_path, big=1 << 20, seed=b"b"), "tar", tmp_path / "out-b")
+    with pytest.raises(OutputError, match="different bag"):
+        deliver(other.path, DirectoryDestination(share))
+    assert (share / "andijon-2005.tar").read_bytes() == delivered  # the archive, sent before its checksum, untouched
+    assert sorted(p.name for p in share.iterdir()) == ["andijon-2005.tar", "andijon-2005.tar.sha256"]

@@ -93,6 +93,7 @@ def test_an_archive_already_there_is_never_overwritten(tmp_path: Path) -> None:
     bag = make_bag(tmp_path)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "andijon-2005.tar").write_bytes(b"the user's")
+    (tmp_path / "out" / "andijon-2005.tar.sha256").write_text("theirs  andijon-2005.tar\n")
     with pytest.raises(UsageError, match="already exists"):
         serialize(bag, "tar", tmp_path / "out")
     assert (tmp_path / "out" / "andijon-2005.tar").read_bytes() == b"the user's"
@@ -173,9 +174,23 @@ def test_a_checksum_is_never_left_beside_an_archive_it_does_not_describe(tmp_pat
     # Killed after the first rename: the archive is finished and in place, its checksum not yet.
     assert left == (["andijon-2005.tar"] if die_after == 1 else ["andijon-2005.tar", "andijon-2005.tar.sha256"])
     assert verify_serialized(archive).ok
-    if checksum.exists():
-        expected = hashlib.sha256(archive.read_bytes()).hexdigest()
-        assert checksum.read_text(encoding="utf-8") == f"{expected}  andijon-2005.tar\n"
+    expected = hashlib.sha256(archive.read_bytes()).hexdigest()
+    if die_after == 1:  # the next serialization of the same bag finishes the job: the missing checksum
+        before = archive.stat().st_ino
+        again = serialize(bag, "tar", out_dir)
+        assert (again.path, again.sha256, archive.stat().st_ino) == (archive, expected, before)
+        assert sorted(p.name for p in out_dir.iterdir()) == ["andijon-2005.tar", "andijon-2005.tar.sha256"]
+    assert checksum.read_text(encoding="utf-8") == f"{expected}  andijon-2005.tar\n"
+
+
+def test_an_archive_without_its_checksum_that_is_not_this_bags_is_kept_and_refused(tmp_path: Path) -> None:
+    bag = make_bag(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "andijon-2005.tar").write_bytes(b"the user's")
+    with pytest.raises(UsageError, match="without its .sha256 and is not this bag's archive"):
+        serialize(bag, "tar", tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["andijon-2005.tar"]
+    assert (tmp_path / "out" / "andijon-2005.tar").read_bytes() == b"the user's"
 
 
 # VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across fork and exec.

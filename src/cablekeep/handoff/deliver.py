@@ -16,6 +16,8 @@
 - **Never over another bag.** The bag's identity files (its tag manifests, else its manifests and
   bag-info.txt; for an archive, its ``.sha256``) are compared first: when the destination holds
   different ones under the same name, nothing is sent (:class:`~cablekeep.errors.OutputError`).
+- **What announces a bag arrives last.** The payload goes first, then the tag files, ``bagit.txt``
+  the very last; an archive before its ``.sha256``: a watcher keyed on either never sees it early.
 
 Credentials are never parameters: boto3 finds them in the environment or the named AWS profile.
 """
@@ -503,9 +505,9 @@ def _sources(bag: Path) -> tuple[str, list[_Source], list[str]]:
     if bag.is_file():
         files = [_Source(bag.name, bag, bag.stat().st_size)]
         checksum = bag.with_name(bag.name + CHECKSUM_SUFFIX)
-        if checksum.is_file():
-            files.insert(0, _Source(checksum.name, checksum, checksum.stat().st_size))
-        return "", files, [files[0].rel]
+        if checksum.is_file():  # last: a checksum never arrives before the archive it claims
+            files.append(_Source(checksum.name, checksum, checksum.stat().st_size))
+        return "", files, [files[-1].rel]
     files = []
     for rel in _walk(bag):
         files.append(_Source(rel, bag / rel, os.lstat(bag / rel).st_size))
@@ -513,7 +515,8 @@ def _sources(bag: Path) -> tuple[str, list[_Source], list[str]]:
     identity = [n for n in names if TAGMANIFEST_RE.match(n)] or [
         n for n in names if MANIFEST_RE.match(n) or n == BAG_INFO_TXT
     ]
-    files.sort(key=lambda f: (f.rel not in identity, f.rel))  # identity first: a conflict is found at once
+    # the payload first, the tag files last (bagit.txt the very last): what announces a bag comes after it
+    files.sort(key=lambda f: (f.rel == BAGIT_TXT, f.rel in identity or "/" not in f.rel, f.rel))
     return bag.name, files, identity
 
 
@@ -579,6 +582,16 @@ def deliver(
         needed = -(-size // MAX_PARTS)
         return max(part_size, -(-needed // MIB) * MIB)
 
+    for source in files:  # a different bag of the same name is found before anything is sent
+        if source.rel in identity and target.exists(key_of(source.rel)):
+            multipart = isinstance(target, _S3Target) and source.size > part_size_for(source.size)
+            there, _ = target.verify(key_of(source.rel), source.size,
+                                     _local_digests(source.path, source.size, part_size_for(source.size)), multipart)
+            if there is False:
+                raise OutputError(
+                    f"{target.where(key_of(source.rel))} holds a different {source.rel} than {bag}: a different bag "
+                    f"named {name or source.rel} is there. Nothing was sent; deliver under another prefix or name."
+                )
     objects: list[DeliveredObject] = []
     for source in files:
         size_of_parts = part_size_for(source.size)

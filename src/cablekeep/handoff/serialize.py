@@ -10,7 +10,9 @@ The archive is written as ``.NAME.EXT.open`` in the output folder and renamed to
 once complete and on disk; ``NAME.EXT.sha256`` (sha256sum format) is written after it, the same way
 (``.NAME.EXT.sha256.open``, synced, renamed), so a checksum is never beside an archive it does not
 describe. A killed serialization leaves only ``.open`` files, which the next one removes, or (killed
-between the two renames) a finished archive without its ``.sha256``.
+between the two renames) a finished archive without its ``.sha256``: the next serialization of the
+same bag makes the archive again as ``.open`` (the same bag gives the same bytes), and when its sha256
+is the one of the archive already there it writes the missing ``.sha256`` and keeps that archive.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def serialize(bag_dir: Path, fmt: str, out_dir: Path) -> SerializedBag:
     out_dir = Path(os.path.abspath(out_dir))
     final = out_dir / f"{bag_dir.name}{FORMATS[fmt]}"
     checksum_path = final.with_name(final.name + CHECKSUM_SUFFIX)
-    if final.exists() or final.is_symlink():
+    unfinished = final.is_file() and not final.is_symlink() and not os.path.lexists(checksum_path)
+    if (final.exists() or final.is_symlink()) and not unfinished:
         raise UsageError(f"{final} already exists; remove it or serialize into another folder")
     if out_dir == bag_dir or bag_dir in out_dir.parents:
         raise UsageError(f"cannot write the archive of {bag_dir} inside the bag itself; choose another folder")
@@ -98,11 +101,17 @@ def serialize(bag_dir: Path, fmt: str, out_dir: Path) -> SerializedBag:
                 digest, size = hashing.sha256.hexdigest(), hashing.size
             raw.flush()
             os.fsync(raw.fileno())
-        # The archive first, complete and on disk, then the checksum that claims it: a crash between
-        # the two leaves a finished archive without its checksum, never a checksum without its archive.
-        os.rename(temp, final)
-        ours.append(final)  # made by this call: removed too if its checksum cannot be written
-        _fsync_dir(out_dir)
+        if unfinished:  # an interrupted serialization left the archive without its checksum
+            if _sha256_of(final) != (digest, size):
+                raise UsageError(f"{final} already exists without its {CHECKSUM_SUFFIX} and is not this bag's "
+                                 "archive; remove it or serialize into another folder")
+            temp.unlink()
+        else:
+            # The archive first, complete and on disk, then the checksum that claims it: a crash between
+            # the two leaves a finished archive without its checksum, never a checksum without its archive.
+            os.rename(temp, final)
+            ours.append(final)  # made by this call: removed too if its checksum cannot be written
+            _fsync_dir(out_dir)
         with open(checksum_temp, "x", encoding="utf-8") as out:
             out.write(f"{digest}  {final.name}\n")
             out.flush()
