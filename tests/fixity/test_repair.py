@@ -272,6 +272,7 @@ def test_one_repair_of_a_bag_at_a_time(pair: tuple[Path, Path], history: FixityH
     assert (bag / "data" / "a.txt").read_bytes() != FILES["a.txt"]  # untouched while locked
     assert repair(bag, copy, history, processes=1).ok
     assert not any(p.name.endswith(".lock") for p in bag.rglob("*"))  # the lock is beside the bag, not in it
+    assert not any(p.name.endswith(".lock") for p in bag.parent.iterdir())  # and gone once the repair ends
 
 
 def test_a_fifo_in_the_copy_is_never_opened(pair: tuple[Path, Path], history: FixityHistory) -> None:

@@ -177,6 +177,8 @@ def test_deliver_to_a_folder_writes_the_receipt_and_records_a_replication_event(
     again = cli("deliver", str(bag), "--to-dir", str(share), "--db", str(db))
     assert again.exit_code == 0 and "0 object(s) sent (0 bytes)" in again.stdout
     assert [e["outcome"] for e in events(cli, db, bag)] == ["valid", "valid"]
+    # nothing of the delivery's is left beside the bag but its receipt (the bag's lock is removed)
+    assert sorted(p.name for p in bag.parent.iterdir()) == sorted([bag.name, f"{bag.name}.receipt.json"])
 
 
 def test_deliver_to_s3_named_in_the_manifest_or_given_by_url(tmp_path: Path, cli: Cli, s3: tuple[S3Destination, Any]) -> None:

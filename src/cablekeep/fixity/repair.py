@@ -239,7 +239,7 @@ def repair(
     bag, source = Path(bag), Path(source)
     if not bag.is_dir():
         raise BagUnreadableError(f"{bag} is not a bag directory")
-    with exclusive(bag_lock_path(bag), f"bag {bag}"):
+    with exclusive(bag_lock_path(bag), f"bag {bag}", remove=True):  # nothing left beside the bag
         cleaned = remove_leftovers(bag)
         result = _repair(bag, source, history, clock=clock, make_id=make_id, processes=processes)
     return replace(result, cleaned=cleaned)

@@ -103,7 +103,7 @@ def deliver_and_record(
     bag = Path(os.path.abspath(bag))
     if not os.path.lexists(bag):
         raise BagUnreadableError(f"{bag} not found; give a bag folder or a .tar, .tar.gz, .tgz or .zip bag")
-    with exclusive(bag_lock_path(bag), f"bag {bag}"):
+    with exclusive(bag_lock_path(bag), f"bag {bag}", remove=True):  # nothing left beside the bag
         report = verify_before_delivery(bag)
         blocking = [problem for problem in report.problems if problem.kind not in NOT_BLOCKING]
         identity = bag_identity(bag) if bag.is_dir() else BagIdentity(str(bag), None, None)
