@@ -253,8 +253,16 @@ class Coordinator:
             self.crawl.on_progress(self.crawl.tally.snapshot(self.state.queued_count()))
 
     def _fill(self, pool: Pool) -> None:
-        """Hand out jobs while there is room and a host is ready; robots.txt first where unknown."""
-        while self.inflight < self.fetch.concurrency:
+        """Hand out jobs while there is room and a host is ready; robots.txt first where unknown.
+        The jobs go out together (one message to each worker process given some)."""
+        jobs: list[Job] = []
+        self._next_jobs(jobs)
+        if jobs:
+            pool.submit_many(jobs)
+            self.inflight += len(jobs)
+
+    def _next_jobs(self, jobs: list[Job]) -> None:
+        while self.inflight + len(jobs) < self.fetch.concurrency:
             queued = self.frontier.next_ready(time.monotonic())
             if queued is None:
                 return
@@ -267,8 +275,7 @@ class Coordinator:
                 job = Job(queued, robots_for=urljoin(queued.url, "/robots.txt"))
             else:
                 job = Job(queued, attempt=self.politeness.attempt(queued), mode=self._mode(queued))
-            pool.submit(job)
-            self.inflight += 1
+            jobs.append(job)
 
     def _mode(self, queued: QueuedUrl) -> CaptureMode:
         """How ``queued`` is captured: its rule's mode, or a seed's own (a redirect keeps its seed's)."""
