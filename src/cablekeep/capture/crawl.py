@@ -32,12 +32,13 @@ from ..cables.profiles import resolve_profile
 from ..errors import RunInterrupted
 from ..manifest import CAPTURE_MODES, CaptureMode, Manifest
 from .browser import Browser, BrowserOptions, Gate
-from .canon import surt_key
+from .canon import host_of, surt_key
 from .fetch import AddressGuard, Fetcher, parse_networks
 from .follow import Follower
 from .frontier import Frontier
 from .jobs import ROBOTS_LIMIT, FetchWork, Job, Outcome
 from .modes import mode_of
+from .pageplan import PagePlanner
 from .scope import MAX_REDIRECTS
 from .politeness import Politeness
 from .progress import CABLE_WITHOUT_TEXT, CrawlProgress, CrawlResult, Tally, count_result
@@ -105,6 +106,7 @@ class Crawl:
             browser_options or BrowserOptions(settle_time=fetch.timeout),
         )
         self.reader = PageReader(resolve_profile(manifest.site.profile), manifest.follow)
+        self.planner = PagePlanner(manifest.follow, manifest.site)
         self.result = CrawlResult(workdir, [])
 
     def run(self) -> CrawlResult:
@@ -158,7 +160,7 @@ class Coordinator:
             self.frontier.set_delay(host, delay)
         self.recorder = Recorder(state, writer, clock=crawl.clock, on_entry=crawl.on_entry, tally=crawl.tally)
         self.follower = Follower(state, self.recorder, crawl.manifest.follow, crawl.manifest.site)
-        self.work = FetchWork(crawl.fetcher, writer, crawl.reader, crawl.spill_dir,
+        self.work = FetchWork(crawl.fetcher, writer, crawl.reader, crawl.planner, crawl.spill_dir,
                               crawl.browser if fetch.processes == 1 else None)
         self.inflight = 0
         # seeds with a capture mode of their own are written before the crawl starts: when there is
@@ -348,12 +350,15 @@ class Coordinator:
             note = self.follower.redirect(queued, location)
             reason = f"{reason}; {note}" if note else reason
         elif parseable(exchange, queued):
-            record = outcome.record if outcome.record is not None else self.crawl.reader.read(exchange, queued)
-            if record.kind == "not-found":
+            page = outcome.page
+            if page is None:  # read here (one process)
+                page_host = queued.host if exchange.url == queued.url else host_of(exchange.url)
+                page = self.crawl.planner.plan(self.crawl.reader.read(exchange, queued), queued, page_host)
+            if page.kind == "not-found":
                 verdict, reason = "soft-404", "page answered 200 but says the cable was not found"
-            elif record.kind == "cable" and record.text_rule == "none":
+            elif page.kind == "cable" and page.text_rule == "none":
                 warning = CABLE_WITHOUT_TEXT
-            self.follower.page(queued, exchange, response, record)
+            self.follower.page(queued, exchange, response, page)
         if verdict in NOT_ON_SITE and queued.hop == "reference":
             self.follower.year_before(queued)
         if outcome.rendered is None and outcome.render_note is not None:
