@@ -97,6 +97,28 @@ def test_navigation_and_years() -> None:
     assert not is_navigation("http://other.test/", "site.test")
     assert not is_navigation("http://[::1/", "site.test") and not is_navigation("http://[::1/x", "site.test")
     assert has_year("05 ALMATY 1437") and has_year("05ALMATY1437")
+
+
+@pytest.mark.parametrize("url", [
+    "http://site.test/", "http://site.test", "http://site.test/?q=1", "http://site.test/#top", "http://site.test?/a",
+    "http://site.test#/a", "https://site.test:8080/", "http://site.test/\t", "http://site.test/\tx", "http://site.test/\n",
+    " http://site.test/", "HTTP://site.test/", "http://site.test//", "http://site.test/a", "http://site.test/ /",
+    "http://site.test\t/", "http://user@site.test/", "http://site.test:99999/", "http://[::1/", "http://[::1/x",
+])
+def test_navigation_read_as_urlsplit_reads_it(url: str) -> None:
+    # the shortcut for URLs with a path (_LONG_PATH_RE) decides as the general rule does on odd URLs
+    from urllib.parse import urlsplit
+
+    from cablekeep.capture.canon import host_of
+
+    def general(url: str, page_host: str) -> bool:
+        try:
+            return urlsplit(url).path in {"", "/"} and host_of(url) == page_host
+        except ValueError:
+            return False
+
+    for page_host in ("site.test", "site.test:8080"):
+        assert is_navigation(url, page_host) == general(url, page_host), (url, page_host)
     assert not has_year("ALMATY 1437") and not has_year("2005 ALMATY 1437")
 
 

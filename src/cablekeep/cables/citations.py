@@ -53,6 +53,10 @@ class Citation:
     written: str
     cable_id: str
 
+    def __reduce__(self) -> tuple[type[Citation], tuple[str, str]]:
+        # pickled by its fields (crawl workers send them back), as Link is
+        return (Citation, (self.written, self.cable_id))
+
 
 # Posts as they are written in cable text (embassies, consulates, missions, the Department).
 _KNOWN_ORIGINS_TEXT = """

@@ -11,6 +11,7 @@ the rows the bag carries (CDXJ index lines, cable records, citations, the crawl 
 - ``recorder``: a fetch's records written (or a revisit), indexed, logged, marked done and committed.
 - ``reading``: which pages are read, their body decoded, parsed with the site profile.
 - ``scope``: what is followed and why not (pure decisions over ``follow``).
+- ``pageplan``: what a read page leads to (its links planned, its metadata record's payload), pure.
 - ``follow``: what a page says written down and what it leads to queued.
 - ``progress``: live progress snapshots and the crawl's result.
 - ``fetch``: one HTTP exchange with bounds (deadline, size), the address guard and no redirects followed.

@@ -32,12 +32,13 @@ from ..cables.profiles import resolve_profile
 from ..errors import RunInterrupted
 from ..manifest import CAPTURE_MODES, CaptureMode, Manifest
 from .browser import Browser, BrowserOptions, Gate
-from .canon import surt_key
+from .canon import host_of, surt_key
 from .fetch import AddressGuard, Fetcher, parse_networks
 from .follow import Follower
 from .frontier import Frontier
 from .jobs import ROBOTS_LIMIT, FetchWork, Job, Outcome
 from .modes import mode_of
+from .pageplan import PagePlanner
 from .scope import MAX_REDIRECTS
 from .politeness import Politeness
 from .progress import CABLE_WITHOUT_TEXT, CrawlProgress, CrawlResult, Tally, count_result
@@ -105,6 +106,7 @@ class Crawl:
             browser_options or BrowserOptions(settle_time=fetch.timeout),
         )
         self.reader = PageReader(resolve_profile(manifest.site.profile), manifest.follow)
+        self.planner = PagePlanner(manifest.follow, manifest.site)
         self.result = CrawlResult(workdir, [])
 
     def run(self) -> CrawlResult:
@@ -158,7 +160,7 @@ class Coordinator:
             self.frontier.set_delay(host, delay)
         self.recorder = Recorder(state, writer, clock=crawl.clock, on_entry=crawl.on_entry, tally=crawl.tally)
         self.follower = Follower(state, self.recorder, crawl.manifest.follow, crawl.manifest.site)
-        self.work = FetchWork(crawl.fetcher, writer, crawl.reader, crawl.spill_dir,
+        self.work = FetchWork(crawl.fetcher, writer, crawl.reader, crawl.planner, crawl.spill_dir,
                               crawl.browser if fetch.processes == 1 else None)
         self.inflight = 0
         # seeds with a capture mode of their own are written before the crawl starts: when there is
@@ -253,8 +255,16 @@ class Coordinator:
             self.crawl.on_progress(self.crawl.tally.snapshot(self.state.queued_count()))
 
     def _fill(self, pool: Pool) -> None:
-        """Hand out jobs while there is room and a host is ready; robots.txt first where unknown."""
-        while self.inflight < self.fetch.concurrency:
+        """Hand out jobs while there is room and a host is ready; robots.txt first where unknown.
+        The jobs go out together (one message to each worker process given some)."""
+        jobs: list[Job] = []
+        self._next_jobs(jobs)
+        if jobs:
+            pool.submit_many(jobs)
+            self.inflight += len(jobs)
+
+    def _next_jobs(self, jobs: list[Job]) -> None:
+        while self.inflight + len(jobs) < self.fetch.concurrency:
             queued = self.frontier.next_ready(time.monotonic())
             if queued is None:
                 return
@@ -267,8 +277,7 @@ class Coordinator:
                 job = Job(queued, robots_for=urljoin(queued.url, "/robots.txt"))
             else:
                 job = Job(queued, attempt=self.politeness.attempt(queued), mode=self._mode(queued))
-            pool.submit(job)
-            self.inflight += 1
+            jobs.append(job)
 
     def _mode(self, queued: QueuedUrl) -> CaptureMode:
         """How ``queued`` is captured: its rule's mode, or a seed's own (a redirect keeps its seed's)."""
@@ -341,12 +350,15 @@ class Coordinator:
             note = self.follower.redirect(queued, location)
             reason = f"{reason}; {note}" if note else reason
         elif parseable(exchange, queued):
-            record = outcome.record if outcome.record is not None else self.crawl.reader.read(exchange, queued)
-            if record.kind == "not-found":
+            page = outcome.page
+            if page is None:  # read here (one process)
+                page_host = queued.host if exchange.url == queued.url else host_of(exchange.url)
+                page = self.crawl.planner.plan(self.crawl.reader.read(exchange, queued), queued, page_host)
+            if page.kind == "not-found":
                 verdict, reason = "soft-404", "page answered 200 but says the cable was not found"
-            elif record.kind == "cable" and record.text_rule == "none":
+            elif page.kind == "cable" and page.text_rule == "none":
                 warning = CABLE_WITHOUT_TEXT
-            self.follower.page(queued, exchange, response, record)
+            self.follower.page(queued, exchange, response, page)
         if verdict in NOT_ON_SITE and queued.hop == "reference":
             self.follower.year_before(queued)
         if outcome.rendered is None and outcome.render_note is not None:

@@ -1,29 +1,26 @@
 """What a read page leads to, applied to the crawl: cable rows, citations, queued URLs, metadata.
 
-The decisions are :mod:`cablekeep.capture.scope`'s (pure); this writes them down. For a cable page:
-its row in the state, each citation (and the cited cable's URL, queued as a reference), the link to
-its original built from ``site.original_url`` when the page has none. For an original: its row.
-For every page: its links queued as the plan says, each URL once (a URL left out by a follow rule
-is logged once as ``out-of-scope``); and for cables and originals a metadata record with what was
-read and the outlinks. Redirect targets are queued here too, at the same depth, with loops and
+The decisions are :mod:`cablekeep.capture.scope`'s (pure), made for a page by
+:mod:`cablekeep.capture.pageplan` where it was read; this writes them down. For a cable page: its
+row in the state, each citation (and the cited cable's URL, queued as a reference). For an
+original: its row. For every page: its links queued as the plan says, each URL once (a URL left
+out by a follow rule is logged once as ``out-of-scope``); and for cables and originals the
+metadata record the plan holds (what was read and the outlinks). Redirect targets are queued here too, at the same depth, with loops and
 chains past MAX_REDIRECTS stopped.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import json
 import re
 
-from .. import __version__
 from ..cables.cableid import year_before
-from ..cables.extract import Link, PageRecord, original_url_from_template
 from ..manifest import Follow, Site
 from .canon import InvalidUrlError, host_of, normalise_url, surt_key
 from .exchange import Exchange
+from .pageplan import PagePlan
 from .recorder import Recorder
-from .scope import MAX_REDIRECTS, Scope, followable, has_year, plan_links, reference_urls
+from .scope import MAX_REDIRECTS, Scope, followable, has_year
 from .state import CrawlState, QueuedUrl
 from .warc import WrittenRecord
 
@@ -38,33 +35,18 @@ class Follower:
         self.site = site
         self.scope = Scope(follow)
 
-    def page(self, queued: QueuedUrl, exchange: Exchange, response: WrittenRecord, record: PageRecord) -> None:
-        """A page read: its rows, the URLs it leads to, and its metadata record."""
-        references: list[str | None] = []
-        if record.kind == "cable":
-            references = reference_urls(record, self.site.cable_url)
-            self._cable(exchange, response, record, references)
-            record = self._with_original(record)
-        elif record.kind == "original" and record.cable_id:
-            self.state.add_original(record.cable_id, exchange.url, record.fields)
-        page_host = queued.host if exchange.url == queued.url else host_of(exchange.url)
-        plan = plan_links(self.follow, record, references, queued.depth, page_host)
-        for target in plan.follow:
+    def page(self, queued: QueuedUrl, exchange: Exchange, response: WrittenRecord, page: PagePlan) -> None:
+        """A page read and planned: its rows, the URLs it leads to, and its metadata record."""
+        if page.kind == "cable":
+            self._cable(exchange, response, page)
+        elif page.kind == "original" and page.cable_id:
+            self.state.add_original(page.cable_id, exchange.url, page.fields)
+        for target in page.follow:
             self.enqueue(target.url, queued, target.depth, target.hop)
-        if record.kind in {"cable", "original"}:
-            payload = {
-                "software": f"cablekeep/{__version__}",
-                "url": exchange.url,
-                "record": record.to_json(),
-                "outlinks": list(plan.outlinks),
-            }
-            self.recorder.writer.write_metadata(
-                exchange.url, response.record_id, json.dumps(payload, ensure_ascii=False).encode("utf-8"), response.date
-            )
+        if page.metadata is not None:
+            self.recorder.writer.write_metadata(exchange.url, response.record_id, page.metadata, response.date)
 
-    def _cable(
-        self, exchange: Exchange, response: WrittenRecord, record: PageRecord, references: list[str | None]
-    ) -> None:
+    def _cable(self, exchange: Exchange, response: WrittenRecord, record: PagePlan) -> None:
         entry: dict[str, object] = {
             "url": exchange.url,
             "captured": response.date.isoformat().replace("+00:00", "Z"),
@@ -78,21 +60,11 @@ class Follower:
             "warc_record_id": response.record_id,
         }
         self.state.add_cable(entry)
-        for citation, target in zip(record.citations, references):
+        for citation, target in zip(record.citations, record.references):
             self.state.add_citation(
                 record.cable_id or exchange.url, exchange.url, citation.written, citation.cable_id, target,
                 _canonical(target)[1] if target else None, has_year(citation.written),
             )
-
-    def _with_original(self, record: PageRecord) -> PageRecord:
-        """A cable page without a link to its original gets one from ``site.original_url``."""
-        if any(link.rel == "original" for link in record.links) or not self.site.original_url:
-            return record
-        built = original_url_from_template(self.site.original_url, record)
-        if built is None:
-            return record
-        link = Link(built, "original", "template", "original (from site.original_url)")
-        return dataclasses.replace(record, links=(*record.links, link))
 
     def enqueue(self, url: str, via: QueuedUrl, depth: int, hop: str) -> None:
         """Queue ``url`` unless seen before; a URL a follow rule leaves out is logged once."""

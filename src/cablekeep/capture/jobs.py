@@ -5,7 +5,8 @@ never touches the crawl state or the open WARC file: one fetch attempt, then the
 and response records built and compressed (hashing and zlib let other threads run). In one
 process the page is read by the coordinator (Python work spread over the fetch threads made them
 wait for the GIL and the crawl slower); worker processes read it themselves and send back an
-outcome fit to pickle (:meth:`FetchWork.run_detached`).
+outcome fit to pickle (:meth:`FetchWork.run_detached`), with the page planned
+(:mod:`~cablekeep.capture.pageplan`): the plan goes back, not the page.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cables.extract import PageRecord
 from ..errors import FetchError, OutputError
 from ..manifest import CaptureMode
 from .browser import Browser, RenderedPage, RenderFailed
@@ -22,6 +22,7 @@ from .cdxj import index_prefix
 from .exchange import Exchange
 from .fetch import Fetcher
 from .modes import needs_browser
+from .pageplan import PagePlan, PagePlanner
 from .reading import PageReader, decoded_body, is_html, parseable
 from .state import QueuedUrl
 from .warc import PreparedExchange, WarcWriter
@@ -52,7 +53,7 @@ class Outcome:
     error: FetchError | None
     # made by the worker, off the coordinator: the records, ready to append, and the page read
     prepared: PreparedExchange | None = None
-    record: PageRecord | None = None  # the page read, when a worker process read it
+    page: PagePlan | None = None  # the page read and planned, when a worker process read it
     index_prefix: str | None = None  # "<index key> <timestamp14>" of the capture's index line (cdxj.index_prefix)
     failure: BaseException | None = None  # an unexpected error in the worker, raised by the coordinator
     rendered: RenderedPage | None = None  # the page as the browser rendered it
@@ -83,11 +84,12 @@ class Outcome:
 class FetchWork:
     """What a worker runs on each job; made before the pool starts (forked workers inherit it)."""
 
-    def __init__(self, fetcher: Fetcher, writer: WarcWriter, reader: PageReader, spill_dir: Path,
-                 browser: Browser | None = None) -> None:
+    def __init__(self, fetcher: Fetcher, writer: WarcWriter, reader: PageReader, planner: PagePlanner,
+                 spill_dir: Path, browser: Browser | None = None) -> None:
         self.fetcher = fetcher
         self.writer = writer
         self.reader = reader
+        self.planner = planner
         self.spill_dir = spill_dir  # where worker processes leave the records of large fetches
         self.browser = browser  # None in worker processes: pages there are captured over HTTP
 
@@ -134,7 +136,7 @@ class FetchWork:
             outcome.render_note = f"not rendered: {exc}; captured over HTTP"
 
     def run_detached(self, job: Job) -> Outcome:
-        """In a worker process: :meth:`run`, the page read too, and the outcome made fit to send
+        """In a worker process: :meth:`run`, the page read and planned too, and the outcome made fit to send
         back: the body left behind (only robots.txt's comes back), the records in memory or in a
         file under ``spill_dir``, an unexpected error as text."""
         outcome = self.run(job)
@@ -142,7 +144,8 @@ class FetchWork:
         try:
             if exchange is not None and outcome.failure is None:
                 if job.robots_for is None and parseable(exchange, job.queued):
-                    outcome.record = self.reader.read(exchange, job.queued)
+                    queued = job.queued  # the page's URL is the one queued: its host is queued.host
+                    outcome.page = self.planner.plan(self.reader.read(exchange, queued), queued, queued.host)
                 kept = exchange.read_body(ROBOTS_LIMIT) if job.robots_for is not None else b""
                 exchange.close()
                 exchange.body, exchange.closed = io.BytesIO(kept), False

@@ -102,9 +102,18 @@ def reads_other_links(follow: Follow, depth: int) -> bool:
     return follow.requisites or (follow.sources and depth < follow.depth)
 
 
+# An http(s) URL whose path is more than "/" as urlsplit reads it: no blank or control character
+# (urlsplit strips or drops some), the authority up to the first "/", then a character that starts
+# neither the query nor the fragment. Nearly every link is one, and is then no navigation.
+_LONG_PATH_RE = re.compile(r"https?://[^/?#\x00-\x20]*/[^?#\x00-\x20]")
+
+
 def is_navigation(url: str, page_host: str) -> bool:
     """A link back to the home page of the page's own site: navigation, not a source. The path is
-    looked at first: most links have one, and then their host need not be parsed."""
+    looked at first: most links have one, and then their host need not be parsed (nor the URL
+    split, when :data:`_LONG_PATH_RE` already shows the path)."""
+    if _LONG_PATH_RE.match(url) is not None:
+        return False
     try:
         if urlsplit(url).path not in {"", "/"}:
             return False

@@ -7,8 +7,11 @@ never touches the crawl state or the open WARC file, so it can run anywhere. Two
 - :class:`ProcessPool`: forked worker processes (``fetch.processes: N``), each with ``threads``
   threads, so that fetching, building records and parsing use more than the one core the GIL
   allows. Jobs go to the worker with the fewest in flight over a pipe, and the coordinator reads
-  outcomes from the pipes itself (no reader threads to wait for the GIL). A worker with one
-  thread runs its jobs in its main thread. Workers ignore SIGINT and SIGTERM (the crawl decides
+  outcomes from the pipes itself (no reader threads to wait for the GIL). Both ways they travel
+  in batches: the jobs handed out at once go to a worker in one message (:meth:`ProcessPool.submit_many`),
+  and the outcomes a worker's threads finish while one is being sent go back together, so a page
+  costs less than one pipe write and one wake-up each way. A worker with one thread runs its jobs
+  in its main thread. Workers ignore SIGINT and SIGTERM (the crawl decides
   when to stop, also when a signal reaches the whole process group) and exit when their pipe
   closes or the crawl's process is gone: after a ``kill -9`` of the crawl a worker ends within
   a second of finishing the fetch it was making, and sends nothing anywhere.
@@ -56,6 +59,10 @@ class ThreadPool(Generic[J, O]):
     def submit(self, job: J) -> None:
         self._jobs.put(job)
 
+    def submit_many(self, jobs: list[J]) -> None:
+        for job in jobs:
+            self._jobs.put(job)
+
     def results(self, timeout: float) -> list[O]:
         """The outcomes ready, waiting up to ``timeout`` seconds for the first."""
         try:
@@ -99,9 +106,18 @@ class ProcessPool(Generic[J, O]):
         self._index = {id(conn): i for i, conn in enumerate(self._conns)}
 
     def submit(self, job: J) -> None:
-        index = min(range(len(self._load)), key=self._load.__getitem__)
-        self._load[index] += 1
-        self._conns[index].send(job)
+        self.submit_many([job])
+
+    def submit_many(self, jobs: list[J]) -> None:
+        """Each job to the worker with the fewest in flight; one message to each worker given some."""
+        load = self._load
+        batches: dict[int, list[J]] = {}
+        for job in jobs:
+            index = min(range(len(load)), key=load.__getitem__)
+            load[index] += 1
+            batches.setdefault(index, []).append(job)
+        for index, batch in batches.items():
+            self._conns[index].send(batch)
 
     def results(self, timeout: float) -> list[O]:
         """The outcomes ready, waiting up to ``timeout`` seconds for the first."""
@@ -110,8 +126,9 @@ class ProcessPool(Generic[J, O]):
             assert isinstance(conn, Connection)
             try:
                 while True:
-                    ready.append(conn.recv())
-                    self._load[self._index[id(conn)]] -= 1
+                    batch = conn.recv()
+                    ready.extend(batch)
+                    self._load[self._index[id(conn)]] -= len(batch)
                     if not conn.poll():
                         break
             except EOFError:
@@ -135,16 +152,47 @@ class ProcessPool(Generic[J, O]):
 
 
 def _jobs_from(conn: Connection, parent: int) -> Iterator[Any]:
-    """The jobs the coordinator sends, until it sends None or is gone (its pid no longer our parent)."""
+    """The jobs the coordinator sends (in batches), until it sends None or is gone (its pid no
+    longer our parent)."""
     while True:
         if not conn.poll(PARENT_CHECK):
             if os.getppid() != parent:
                 return
             continue
-        job = conn.recv()
-        if job is None:
+        batch = conn.recv()
+        if batch is None:
             return
-        yield job
+        yield from batch
+
+
+class _Sender(Generic[O]):
+    """Sends a worker's outcomes back in batches: the thread that finds nobody sending sends what
+    is pending, and keeps sending what the other threads add meanwhile; the others only add."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self._pending: list[O] = []
+        self._sending = False
+
+    def send(self, outcome: O) -> None:
+        with self._lock:
+            self._pending.append(outcome)
+            if self._sending:
+                return
+            self._sending = True
+        try:
+            while True:
+                with self._lock:
+                    batch, self._pending = self._pending, []
+                    if not batch:
+                        self._sending = False
+                        return
+                self._conn.send(batch)
+        except BaseException:
+            with self._lock:
+                self._sending = False
+            raise
 
 
 def _worker_main(conn: Connection, work: Callable[[J], O], threads: int, parent: int, watch: Connection | None) -> None:
@@ -155,19 +203,17 @@ def _worker_main(conn: Connection, work: Callable[[J], O], threads: int, parent:
     if threads == 1:
         try:
             for job in _jobs_from(conn, parent):
-                conn.send(work(job))
+                conn.send([work(job)])
         except (EOFError, OSError):
             pass
         finally:
             os._exit(0)
     jobs: queue.SimpleQueue[J | None] = queue.SimpleQueue()
-    send_lock = threading.Lock()
+    sender: _Sender[O] = _Sender(conn)
 
     def run() -> None:
         while (job := jobs.get()) is not None:
-            outcome = work(job)
-            with send_lock:
-                conn.send(outcome)
+            sender.send(work(job))
 
     pool = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
     for thread in pool:
