@@ -56,17 +56,21 @@ PRINT_MODULUS = 1 << 128
 NO_VALUE = b"-"  # what an index line writes for a field it has no value for, and what a record without it folds
 
 
-def text_bytes(value: str) -> bytes:
-    """The bytes a text is folded as: UTF-8, any lone surrogate kept (one-to-one, so equal bytes are equal texts)."""
-    return value.encode("utf-8", "surrogatepass")
+def norm_id_bytes(raw: bytes) -> bytes:
+    """:func:`norm_id` of the text ``raw`` holds (UTF-8, undecodable bytes kept as the spool keeps
+    them), as such bytes: equal results are equal normalised ids."""
+    if len(raw) > 2 and raw[0] == 0x3C and raw[-1] == 0x3E and 0x20 < raw[1] < 0x7F and 0x20 < raw[-2] < 0x7F:
+        return raw[1:-1]  # "<urn:...>": nothing for norm_id to strip but the brackets
+    return norm_id(raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
 
 
 def capture_print(offset: int, uri: bytes, date: bytes, digest: bytes, record_id: bytes) -> int:
     """The 128-bit fingerprint of one capture: a record's offset, target URI (without angle
-    brackets), WARC-Date, WARC-Payload-Digest and normalised WARC-Record-ID, as :func:`text_bytes`
-    (no field may hold a NUL byte, the separator). Identical in every process (blake2b, no key)."""
-    joined = b"\0".join((b"%d" % offset, uri, date, digest, record_id))
-    return int.from_bytes(hashlib.blake2b(joined, digest_size=16).digest(), "big")
+    brackets), WARC-Date, WARC-Payload-Digest and normalised WARC-Record-ID (:func:`norm_id_bytes`),
+    each as the field spool keeps it (UTF-8); the lengths first, so no two tuples join alike.
+    Identical in every process (blake2b, no key)."""
+    head = b"%d %d %d %d %d\n" % (offset, len(uri), len(date), len(digest), len(record_id))
+    return int.from_bytes(hashlib.blake2b(head + uri + date + digest + record_id, digest_size=16).digest(), "big")
 
 
 def id_hash(normalised_id: str) -> int:
@@ -183,7 +187,7 @@ class FieldSpool:
     ``print_sum`` and ``printed``: the sum modulo 2**128 of :func:`capture_print` over the records
     of :data:`PRINTED_TYPES`, and how many. ``printable`` turns False when the fingerprint cannot
     stand for the spool: two records at one offset (several records in one gzip member: only the
-    first is found at that offset), offsets out of order, a field cut or holding a NUL byte.
+    first is found at that offset), offsets out of order, a field cut.
     """
 
     def __init__(self) -> None:
@@ -206,10 +210,13 @@ class FieldSpool:
         if not self.count:
             self.first_offset = offset
         self.last_offset = offset
-        if record_type in PRINTED_TYPES:
-            self._fold(offset, record_id, target_uri, date, payload_digest)
-        texts = [None if t is None else t.encode("utf-8", "surrogateescape")[:_TEXT_MAX]
+        texts = [None if t is None else t.encode("utf-8", "surrogateescape")
                  for t in (record_id, target_uri, date, payload_digest)]
+        if any(t is not None and len(t) > _TEXT_MAX for t in texts):
+            self.printable = False  # cut in the spool: what the exact comparison compares is not the record's
+            texts = [None if t is None else t[:_TEXT_MAX] for t in texts]
+        if record_type in PRINTED_TYPES:
+            self._fold(offset, *texts)
         pending = self._pending
         pending += _FIELD_HEAD.pack(offset, *(_NO_TEXT if t is None else len(t) for t in texts))
         for text in texts:
@@ -219,15 +226,16 @@ class FieldSpool:
         if len(pending) >= _FIELD_BUFFER:
             self._flush()
 
-    def _fold(self, offset: int, record_id: str | None, target_uri: str | None, date: str | None,
-              payload_digest: str | None) -> None:
-        if target_uri is not None and target_uri.startswith("<") and target_uri.endswith(">"):
+    def _fold(self, offset: int, record_id: bytes | None, target_uri: bytes | None, date: bytes | None,
+              payload_digest: bytes | None) -> None:
+        if target_uri is None:
+            target_uri = NO_VALUE
+        elif target_uri[:1] == b"<" and target_uri[-1:] == b">":
             target_uri = target_uri[1:-1]  # as the witness compares a target URI
-        fields = [NO_VALUE if t is None else text_bytes(t)
-                  for t in (target_uri, date, payload_digest, None if record_id is None else norm_id(record_id))]
-        if any(len(f) > _TEXT_MAX or b"\0" in f for f in fields):
-            self.printable = False
-        self.print_sum = (self.print_sum + capture_print(offset, *fields)) % PRINT_MODULUS
+        folded = capture_print(offset, target_uri, NO_VALUE if date is None else date,
+                               NO_VALUE if payload_digest is None else payload_digest,
+                               NO_VALUE if record_id is None else norm_id_bytes(record_id))
+        self.print_sum = (self.print_sum + folded) % PRINT_MODULUS
         self.printed += 1
 
     def _flush(self) -> None:

@@ -60,7 +60,7 @@ from typing import IO
 
 from ..bagging.layout import BAG_INFO_TXT, PAYLOAD_DIR
 from ..capture.cdxj import CdxjLine, MalformedLine, iter_index, parse_line
-from .recordids import NO_VALUE, PRINT_MODULUS, FieldSpool, SpooledRecord, capture_print, id_hash, text_bytes
+from .recordids import NO_VALUE, PRINT_MODULUS, FieldSpool, SpooledRecord, capture_print, id_hash, norm_id_bytes
 from .report import Problem
 from .sources import TAG_TEXT_LIMIT
 from .tagfiles import parse_bag_info, split_lines
@@ -401,23 +401,25 @@ _CRAWLER_LINE = re.compile(
 )
 
 
-def _norm_id_bytes(value: bytes) -> bytes:
-    """:func:`~.warcids.norm_id` of printable ASCII (where bytes.strip and str.strip agree)."""
-    value = value.strip()
-    if value.startswith(b"<") and value.endswith(b">"):
-        value = value[1:-1].strip()
-    return value
-
-
 def _id_print(name: bytes, record_id: bytes) -> int:
     """128 bits of (WARC name, normalised record id): a log entry's record against an index line's."""
-    return int.from_bytes(hashlib.blake2b(name + b"\0" + record_id, digest_size=16, person=b"log-id").digest(), "big")
+    head = b"%d %d\n" % (len(name), len(record_id))
+    return int.from_bytes(hashlib.blake2b(head + name + record_id, digest_size=16).digest(), "big")
 
 
 def _cable_key(name: bytes, record_id: bytes, uri: bytes, date: bytes) -> int:
     """64 bits of what a captured cable claims of its record (WARC name, id, URL, date)."""
-    joined = b"\0".join((name, record_id, uri, date))
-    return int.from_bytes(hashlib.blake2b(joined, digest_size=8, person=b"cable").digest(), "big", signed=True)
+    head = b"%d %d %d %d\n" % (len(name), len(record_id), len(uri), len(date))
+    return int.from_bytes(hashlib.blake2b(head + name + record_id + uri + date, digest_size=8).digest(), "big",
+                          signed=True)
+
+
+def _utf8(value: str) -> bytes:
+    """A claimed text as the spool keeps the record's (a text with a lone surrogate has no such form)."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Inexact("a text holds a lone surrogate") from None
 
 
 class _Inexact(Exception):
@@ -525,10 +527,7 @@ def _text_field(entry: dict[str, object], key: str, number: int) -> bytes:
     value = entry.get(key)
     if not isinstance(value, str):
         raise _Inexact(f"line {number} has a {key} that is not a text")
-    raw = text_bytes(value)
-    if b"\0" in raw:
-        raise _Inexact(f"line {number} has a NUL in its {key}")
-    return raw
+    return _utf8(value)
 
 
 def _cable_keys(path: Path, prints: Prints) -> _CableKeys:
@@ -537,7 +536,7 @@ def _cable_keys(path: Path, prints: Prints) -> _CableKeys:
         if len(keys) >= CABLES_IN_MEMORY:
             raise _Inexact(f"more than {CABLES_IN_MEMORY} captured cables")
         name = prints.name(_text_field(entry, "warc_filename", number))
-        record_id = text_bytes(norm_id(_text_field(entry, "warc_record_id", number).decode("utf-8", "surrogatepass")))
+        record_id = norm_id_bytes(_text_field(entry, "warc_record_id", number))
         keys.append(_cable_key(name, record_id, _text_field(entry, "url", number),
                                _text_field(entry, "captured", number)))
     return _CableKeys(keys)
@@ -552,7 +551,7 @@ def _fold_index(path: Path, prints: Prints, cables: _CableKeys) -> None:
             found = match(raw)
             if found is not None and b"-" not in (found[4], found[5], found[6]):
                 uri, digest, offset, name, date = found[1], found[2], int(found[3]), found[4], found[5]
-                record_id = _norm_id_bytes(found[6])
+                record_id = norm_id_bytes(found[6])
             else:
                 uri, digest, offset, name, date, record_id = _parsed(raw, number)
             text_name = name.decode("utf-8", "surrogateescape")
@@ -576,12 +575,10 @@ def _parsed(raw: bytes, number: int) -> tuple[bytes, bytes, int, bytes, bytes, b
         raise _Inexact(f"line {number} of index.cdxj cannot be read")
     if parsed.filename is None or parsed.offset is None or parsed.warc_date is None or parsed.record_id is None:
         raise _Inexact(f"line {number} of index.cdxj lacks a field the fingerprint needs")
-    fields = [NO_VALUE if t is None else text_bytes(t) for t in
-              (parsed.url, parsed.digest, parsed.filename, parsed.warc_date, norm_id(parsed.record_id))]
-    if any(b"\0" in f for f in fields):
-        raise _Inexact(f"line {number} of index.cdxj holds a NUL")
-    uri, digest, name, date, record_id = fields
-    return uri, digest, parsed.offset, name, date, record_id
+    uri, digest, name, date, record_id = (NO_VALUE if t is None else _utf8(t) for t in
+                                          (parsed.url, parsed.digest, parsed.filename, parsed.warc_date,
+                                           parsed.record_id))
+    return uri, digest, parsed.offset, name, date, norm_id_bytes(record_id)
 
 
 def _fold_log(path: Path, prints: Prints) -> None:
@@ -595,7 +592,7 @@ def _fold_log(path: Path, prints: Prints) -> None:
             record_id = _text_field(entry, key, number)
             if name is None:
                 name = prints.name(_text_field(entry, "warc_filename", number))
-            logged_ids += _id_print(name, text_bytes(norm_id(record_id.decode("utf-8", "surrogatepass"))))
+            logged_ids += _id_print(name, norm_id_bytes(record_id))
             prints.logged += 1
     prints.logged_ids = logged_ids
 
