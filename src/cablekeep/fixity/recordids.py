@@ -212,11 +212,22 @@ class FieldSpool:
         self.last_offset = offset
         texts = [None if t is None else t.encode("utf-8", "surrogateescape")
                  for t in (record_id, target_uri, date, payload_digest)]
-        if any(t is not None and len(t) > _TEXT_MAX for t in texts):
+        rid, uri, day, digest = texts
+        if ((rid is not None and len(rid) > _TEXT_MAX) or (uri is not None and len(uri) > _TEXT_MAX)
+                or (day is not None and len(day) > _TEXT_MAX) or (digest is not None and len(digest) > _TEXT_MAX)):
             self.printable = False  # cut in the spool: what the exact comparison compares is not the record's
             texts = [None if t is None else t[:_TEXT_MAX] for t in texts]
+            rid, uri, day, digest = texts
         if record_type in PRINTED_TYPES:
-            self._fold(offset, *texts)
+            if uri is None:
+                uri = NO_VALUE
+            elif uri[:1] == b"<" and uri[-1:] == b">":
+                uri = uri[1:-1]  # as the witness compares a target URI
+            folded = capture_print(offset, uri, NO_VALUE if day is None else day,
+                                   NO_VALUE if digest is None else digest,
+                                   NO_VALUE if rid is None else norm_id_bytes(rid))
+            self.print_sum = (self.print_sum + folded) % PRINT_MODULUS
+            self.printed += 1
         pending = self._pending
         pending += _FIELD_HEAD.pack(offset, *(_NO_TEXT if t is None else len(t) for t in texts))
         for text in texts:
@@ -225,18 +236,6 @@ class FieldSpool:
         self.count += 1
         if len(pending) >= _FIELD_BUFFER:
             self._flush()
-
-    def _fold(self, offset: int, record_id: bytes | None, target_uri: bytes | None, date: bytes | None,
-              payload_digest: bytes | None) -> None:
-        if target_uri is None:
-            target_uri = NO_VALUE
-        elif target_uri[:1] == b"<" and target_uri[-1:] == b">":
-            target_uri = target_uri[1:-1]  # as the witness compares a target URI
-        folded = capture_print(offset, target_uri, NO_VALUE if date is None else date,
-                               NO_VALUE if payload_digest is None else payload_digest,
-                               NO_VALUE if record_id is None else norm_id_bytes(record_id))
-        self.print_sum = (self.print_sum + folded) % PRINT_MODULUS
-        self.printed += 1
 
     def _flush(self) -> None:
         if not self._pending:

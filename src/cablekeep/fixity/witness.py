@@ -30,9 +30,10 @@ resource) into a fingerprint: the sum modulo 2**128 of a 128-bit hash of its off
 date, payload digest and record id, and a count (:class:`~cablekeep.fixity.recordids.FieldSpool`).
 :func:`read_prints` folds each index line the same way (reading the crawler's own line form with
 one regular expression, any other form with the full parse), and the crawl log's record ids
-against the index's; each captured cable is looked up among the index lines (a sorted array of
-64-bit hashes, 9 bytes a cable, up to :data:`CABLES_IN_MEMORY`). Equal sums and counts for every
-WARC mean the lines and the records are the same multiset (a wrong match has a chance of about
+against the index's; each captured cable is looked up among the index lines (sorted 64-bit keys
+of its WARC and record id, with a check of its URL and date, up to :data:`CABLES_IN_MEMORY`).
+Equal sums and counts for every WARC mean the lines and the records are the same multiset (a
+wrong match has a chance of about
 2**-128), so every line, cable and log entry would pass the exact comparison. Anything else (a
 sum or count apart, a line or entry the fold cannot stand for, a scan that found any problem)
 runs the exact comparison, which names the lines.
@@ -387,7 +388,7 @@ def _says_cablekeep(scans: Sequence[WarcScan]) -> bool:
     return first.software is not None and first.software.lower().startswith("cablekeep")
 
 
-CABLES_IN_MEMORY = 1_000_000  # cables looked up in memory (9 bytes each); a bag with more is compared exactly
+CABLES_IN_MEMORY = 1_000_000  # cables looked up in memory (17 bytes each, sorted); a bag with more is compared exactly
 _NAMES_MAX = 10_000  # WARC names the fingerprint keeps apart; a bag whose files give more is compared exactly
 
 # An index line as the crawler writes it (capture.recorder.index_fields through cdxj.format_line,
@@ -407,11 +408,15 @@ def _id_print(name: bytes, record_id: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(head + name + record_id, digest_size=16).digest(), "big")
 
 
-def _cable_key(name: bytes, record_id: bytes, uri: bytes, date: bytes) -> int:
-    """64 bits of what a captured cable claims of its record (WARC name, id, URL, date)."""
-    head = b"%d %d %d %d\n" % (len(name), len(record_id), len(uri), len(date))
-    return int.from_bytes(hashlib.blake2b(head + name + record_id + uri + date, digest_size=8).digest(), "big",
-                          signed=True)
+def _id_key(id_print: int) -> int:
+    """The 64 bits of an :func:`_id_print` a captured cable is looked up by (signed, for an array)."""
+    return (id_print >> 64) - (1 << 63)
+
+
+def _cable_check(uri: bytes, date: bytes) -> int:
+    """64 bits of the URL and date a captured cable claims of its record."""
+    head = b"%d %d\n" % (len(uri), len(date))
+    return int.from_bytes(hashlib.blake2b(head + uri + date, digest_size=8).digest(), "big", signed=True)
 
 
 def _utf8(value: str) -> bytes:
@@ -485,20 +490,27 @@ def read_prints(root: Path) -> Prints:
 
 
 class _CableKeys:
-    """The sorted keys of the captured cables, and which an index line was found for."""
+    """The captured cables, by the key of their (WARC name, record id) and the check of their (URL,
+    date), sorted; and which an index line was found for."""
 
-    def __init__(self, keys: array[int]) -> None:
-        self.keys = array("q", sorted(keys))
-        self.found = bytearray(len(keys))
+    def __init__(self, pairs: list[tuple[int, int]]) -> None:
+        pairs.sort()
+        self.keys = array("q", (key for key, _ in pairs))
+        self.checks = array("q", (check for _, check in pairs))
+        self.found = bytearray(len(pairs))
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def see(self, key: int) -> None:
+    def see(self, key: int, uri: bytes, date: bytes) -> None:
+        """An index line whose (name, id) has key ``key`` and which claims ``uri`` and ``date``."""
         at = bisect.bisect_left(self.keys, key)
-        while at < len(self.keys) and self.keys[at] == key:
-            self.found[at] = 1
-            at += 1
+        if at < len(self.keys) and self.keys[at] == key:
+            check = _cable_check(uri, date)
+            while at < len(self.keys) and self.keys[at] == key:
+                if self.checks[at] == check:
+                    self.found[at] = 1
+                at += 1
 
 
 def _regular(path: Path) -> bool:
@@ -531,21 +543,22 @@ def _text_field(entry: dict[str, object], key: str, number: int) -> bytes:
 
 
 def _cable_keys(path: Path, prints: Prints) -> _CableKeys:
-    keys: array[int] = array("q")
+    pairs: list[tuple[int, int]] = []
     for number, entry in _json_lines(path):
-        if len(keys) >= CABLES_IN_MEMORY:
+        if len(pairs) >= CABLES_IN_MEMORY:
             raise _Inexact(f"more than {CABLES_IN_MEMORY} captured cables")
         name = prints.name(_text_field(entry, "warc_filename", number))
         record_id = norm_id_bytes(_text_field(entry, "warc_record_id", number))
-        keys.append(_cable_key(name, record_id, _text_field(entry, "url", number),
-                               _text_field(entry, "captured", number)))
-    return _CableKeys(keys)
+        pairs.append((_id_key(_id_print(name, record_id)),
+                      _cable_check(_text_field(entry, "url", number), _text_field(entry, "captured", number))))
+    return _CableKeys(pairs)
 
 
 def _fold_index(path: Path, prints: Prints, cables: _CableKeys) -> None:
     match = _CRAWLER_LINE.fullmatch
-    lines = prints.lines
-    index_ids = 0
+    lines: dict[bytes, list[int]] = {}
+    index_ids = indexed = 0
+    see = cables.see if len(cables) else None
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
             found = match(raw)
@@ -554,18 +567,19 @@ def _fold_index(path: Path, prints: Prints, cables: _CableKeys) -> None:
                 record_id = norm_id_bytes(found[6])
             else:
                 uri, digest, offset, name, date, record_id = _parsed(raw, number)
-            text_name = name.decode("utf-8", "surrogateescape")
-            tally = lines.get(text_name)
+            tally = lines.get(name)
             if tally is None:
-                prints.name(name)
-                tally = lines[text_name] = [0, 0]
-            tally[0] = (tally[0] + capture_print(offset, uri, date, digest, record_id)) % PRINT_MODULUS
+                tally = lines[prints.name(name)] = [0, 0]
+            tally[0] += capture_print(offset, uri, date, digest, record_id)
             tally[1] += 1
-            index_ids += _id_print(name, record_id)
-            if len(cables):
-                cables.see(_cable_key(name, record_id, uri, date))
-            prints.indexed += 1
-    prints.index_ids = index_ids
+            id_print = _id_print(name, record_id)
+            index_ids += id_print
+            if see is not None:
+                see(_id_key(id_print), uri, date)
+            indexed += 1
+    for name, (total, count) in lines.items():
+        prints.lines[name.decode("utf-8", "surrogateescape")] = [total % PRINT_MODULUS, count]
+    prints.index_ids, prints.indexed = index_ids, indexed
 
 
 def _parsed(raw: bytes, number: int) -> tuple[bytes, bytes, int, bytes, bytes, bytes]:
