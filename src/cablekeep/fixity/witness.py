@@ -33,10 +33,12 @@ one regular expression, any other form with the full parse), and the crawl log's
 against the index's; each captured cable is looked up among the index lines (sorted 64-bit keys
 of its WARC and record id, with a check of its URL and date, up to :data:`CABLES_IN_MEMORY`).
 Equal sums and counts for every WARC mean the lines and the records are the same multiset (a
-wrong match has a chance of about
-2**-128), so every line, cable and log entry would pass the exact comparison. Anything else (a
-sum or count apart, a line or entry the fold cannot stand for, a scan that found any problem)
-runs the exact comparison, which names the lines.
+wrong match has a chance of about 2**-128), so every line, cable and log entry would pass the
+exact comparison. Anything else (a sum or count apart, a line or entry the fold cannot stand for,
+two records at one offset, a field the spool cut) runs the exact comparison, which names the lines.
+One case is not the same: a cable whose record id is held twice in its WARC (the scan reports the
+duplicate id, so the bag is invalid either way) is judged here against the record its index line
+points at, where the exact comparison judges the first record with that id.
 
 Sources: :func:`check_directory_witness` for a bag directory, :func:`check_archive_witness` for a
 serialized bag (one more pass over the archive, for the three files).
@@ -574,7 +576,7 @@ def _fold_index(path: Path, prints: Prints, cables: _CableKeys) -> None:
             tally[1] += 1
             id_print = _id_print(name, record_id)
             index_ids += id_print
-            if see is not None:
+            if see is not None and uri != NO_VALUE:  # a line without a URL vouches for no cable's URL
                 see(_id_key(id_print), uri, date)
             indexed += 1
     for name, (total, count) in lines.items():
