@@ -235,19 +235,26 @@ def test_the_pool_reads_the_witness_files_once(bag: Path, ranges_seen: list[tupl
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from cablekeep.fixity import witness
 
-    reads: list[bool] = []  # whether each read was in the main thread
-    real = witness.Witness.read_files
+    reads: list[bool] = []  # whether each exact read was in the main thread
+    folds: list[bool] = []  # and each fold (witness.read_prints)
+    real, real_fold = witness.Witness.read_files, witness.read_prints
 
     def counting(self: witness.Witness, root: Path) -> None:
         reads.append(threading.current_thread() is threading.main_thread())
         real(self, root)
 
+    def folding(root: Path) -> witness.Prints:
+        folds.append(threading.current_thread() is threading.main_thread())
+        return real_fold(root)
+
     monkeypatch.setattr(witness.Witness, "read_files", counting)
+    monkeypatch.setattr(witness, "read_prints", folding)
     lines = index_lines(bag)
     rewrite_index(bag, {1: {"digest": "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}})
     reseal(bag)
     report = verify_bag(bag, processes=2)
-    assert reads == [False]  # by the pool, while it hashed; not again after
+    # folded by the pool, while it hashed; the fingerprints disagree, so read once more, exactly, to name the line
+    assert folds == [False] and reads == [True]
     assert report.verdict == "invalid" and [p.kind for p in report.problems] == ["index"]
     assert lines  # the rewritten line was a real one
     reads.clear()

@@ -12,6 +12,9 @@ must not hold them all in memory. So each id is kept as an 8-byte hash of its te
   (:mod:`cablekeep.fixity.witness`), what that index claims of each record: its offset (of the
   record, or of its gzip member), WARC-Record-ID, WARC-Target-URI, WARC-Date and
   WARC-Payload-Digest, in file order, about 150 bytes a record on disk; pickled like an IdSpool.
+  It also folds the same fields of each record of a type the crawler indexes into an
+  order-independent fingerprint (:func:`capture_print`, summed modulo 2**128, and counted), which
+  the witness compares with the same fold of the index's lines before it reads any spool.
 - :class:`IdIndex` loads spools into a temporary SQLite database and answers which hashes occur
   twice and whether a hash exists.
 
@@ -34,6 +37,40 @@ from pathlib import Path
 from typing import NamedTuple
 
 _BUFFER = 8192  # pairs kept before they are written to the spool file
+
+
+def norm_id(value: str) -> str:
+    """A record id without its angle brackets and surrounding space: how ids are compared (as
+    :func:`cablekeep.fixity.warcids.norm_id`, which imports this module and so cannot be imported here)."""
+    value = value.strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1].strip()
+    return value
+
+
+# The record types the crawler writes one index line for (capture.recorder: responses and revisits
+# of fetches, the browser's screenshot and rendered DOM as resources); requests, warcinfo and
+# metadata records are not indexed.
+PRINTED_TYPES = frozenset({"response", "revisit", "resource"})
+PRINT_MODULUS = 1 << 128
+NO_VALUE = b"-"  # what an index line writes for a field it has no value for, and what a record without it folds
+
+
+def norm_id_bytes(raw: bytes) -> bytes:
+    """:func:`norm_id` of the text ``raw`` holds (UTF-8, undecodable bytes kept as the spool keeps
+    them), as such bytes: equal results are equal normalised ids."""
+    if len(raw) > 2 and raw[0] == 0x3C and raw[-1] == 0x3E and 0x20 < raw[1] < 0x7F and 0x20 < raw[-2] < 0x7F:
+        return raw[1:-1]  # "<urn:...>": nothing for norm_id to strip but the brackets
+    return norm_id(raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+
+def capture_print(offset: int, uri: bytes, date: bytes, digest: bytes, record_id: bytes) -> int:
+    """The 128-bit fingerprint of one capture: a record's offset, target URI (without angle
+    brackets), WARC-Date, WARC-Payload-Digest and normalised WARC-Record-ID (:func:`norm_id_bytes`),
+    each as the field spool keeps it (UTF-8); the lengths first, so no two tuples join alike.
+    Identical in every process (blake2b, no key)."""
+    head = b"%d %d %d %d %d\n" % (offset, len(uri), len(date), len(digest), len(record_id))
+    return int.from_bytes(hashlib.blake2b(head + uri + date + digest + record_id, digest_size=16).digest(), "big")
 
 
 def id_hash(normalised_id: str) -> int:
@@ -146,19 +183,51 @@ class FieldSpool:
 
     ``size`` is the file's size in bytes, once the scan has read it to its end. A field longer
     than 65,534 bytes is kept cut to that length (no index line claims such a value).
+
+    ``print_sum`` and ``printed``: the sum modulo 2**128 of :func:`capture_print` over the records
+    of :data:`PRINTED_TYPES`, and how many. ``printable`` turns False when the fingerprint cannot
+    stand for the spool: two records at one offset (several records in one gzip member: only the
+    first is found at that offset), offsets out of order, a field cut.
     """
 
     def __init__(self) -> None:
         self.count = 0
         self.size = 0
+        self.print_sum = 0
+        self.printed = 0
+        self.printable = True
+        self.first_offset = -1
+        self.last_offset = -1
         self._pending = bytearray()
         self._path: str | None = None
         self._finalizer: weakref.finalize[[str], FieldSpool] | None = None
 
     def add(self, offset: int, record_id: str | None, target_uri: str | None, date: str | None,
-            payload_digest: str | None) -> None:
-        texts = [None if t is None else t.encode("utf-8", "surrogateescape")[:_TEXT_MAX]
+            payload_digest: str | None, record_type: str | None = None) -> None:
+        """One record, in file order; ``record_type`` (lower case) says whether it is folded into the fingerprint."""
+        if offset <= self.last_offset:
+            self.printable = False
+        if not self.count:
+            self.first_offset = offset
+        self.last_offset = offset
+        texts = [None if t is None else t.encode("utf-8", "surrogateescape")
                  for t in (record_id, target_uri, date, payload_digest)]
+        rid, uri, day, digest = texts
+        if ((rid is not None and len(rid) > _TEXT_MAX) or (uri is not None and len(uri) > _TEXT_MAX)
+                or (day is not None and len(day) > _TEXT_MAX) or (digest is not None and len(digest) > _TEXT_MAX)):
+            self.printable = False  # cut in the spool: what the exact comparison compares is not the record's
+            texts = [None if t is None else t[:_TEXT_MAX] for t in texts]
+            rid, uri, day, digest = texts
+        if record_type in PRINTED_TYPES:
+            if uri is None:
+                uri = NO_VALUE
+            elif uri[:1] == b"<" and uri[-1:] == b">":
+                uri = uri[1:-1]  # as the witness compares a target URI
+            folded = capture_print(offset, uri, NO_VALUE if day is None else day,
+                                   NO_VALUE if digest is None else digest,
+                                   NO_VALUE if rid is None else norm_id_bytes(rid))
+            self.print_sum = (self.print_sum + folded) % PRINT_MODULUS
+            self.printed += 1
         pending = self._pending
         pending += _FIELD_HEAD.pack(offset, *(_NO_TEXT if t is None else len(t) for t in texts))
         for text in texts:
@@ -187,8 +256,16 @@ class FieldSpool:
             assert self._path is not None
             _append_file(other._path, self._path)
         self._pending += other._pending
+        if other.count:
+            if not other.printable or (self.count and other.first_offset <= self.last_offset):
+                self.printable = False
+            if not self.count:
+                self.first_offset = other.first_offset
+            self.last_offset = other.last_offset
         self.count += other.count
         self.size = other.size
+        self.print_sum = (self.print_sum + other.print_sum) % PRINT_MODULUS
+        self.printed += other.printed
         other.discard()
         if len(self._pending) >= _FIELD_BUFFER:
             self._flush()
@@ -225,11 +302,15 @@ class FieldSpool:
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
-        return {"count": self.count, "size": self.size, "pending": bytes(self._pending), "path": self._path}
+        return {"count": self.count, "size": self.size, "pending": bytes(self._pending), "path": self._path,
+                "print": (self.print_sum, self.printed, self.printable, self.first_offset, self.last_offset)}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.count = int(state["count"])  # type: ignore[call-overload]
         self.size = int(state["size"])  # type: ignore[call-overload]
+        printed = state["print"]
+        assert isinstance(printed, tuple)
+        self.print_sum, self.printed, self.printable, self.first_offset, self.last_offset = printed
         pending = state["pending"]
         assert isinstance(pending, bytes)
         self._pending = bytearray(pending)

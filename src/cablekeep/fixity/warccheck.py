@@ -357,7 +357,7 @@ class _Scanner(InflatedBuffer):
         self._ids.add_references(block, headers.record_id, headers.record_type_l, offset)
         if self._scan.fields is not None:
             self._scan.fields.add(offset, block.one("WARC-Record-ID"), block.one("WARC-Target-URI"),
-                                  block.one("WARC-Date"), block.one("WARC-Payload-Digest"))
+                                  block.one("WARC-Date"), block.one("WARC-Payload-Digest"), headers.record_type_l)
 
     def _short_block(self, offset: int, got: int, length: int) -> str:
         if self._stream.broken and not self._stream.cut_short:

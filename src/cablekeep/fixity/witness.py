@@ -24,12 +24,30 @@ file order), beside the record ids' hashes (:class:`~cablekeep.fixity.recordids.
 stays bounded whatever the bag's size: the claims of the three files go to a temporary SQLite
 database, and each WARC's claims, sorted by offset, are merged with its spool.
 
+Most bags agree with their index, so the exact comparison above runs only when a cheap one says
+they may not. The scan folds each record of a type the crawler indexes (response, revisit,
+resource) into a fingerprint: the sum modulo 2**128 of a 128-bit hash of its offset, target URI,
+date, payload digest and record id, and a count (:class:`~cablekeep.fixity.recordids.FieldSpool`).
+:func:`read_prints` folds each index line the same way (reading the crawler's own line form with
+one regular expression, any other form with the full parse), and the crawl log's record ids
+against the index's; each captured cable is looked up among the index lines (sorted 64-bit keys
+of its WARC and record id, with a check of its URL and date, up to :data:`CABLES_IN_MEMORY`).
+Equal sums and counts for every WARC mean the lines and the records are the same multiset (a
+wrong match has a chance of about 2**-128), so every line, cable and log entry would pass the
+exact comparison. Anything else (a sum or count apart, a line or entry the fold cannot stand for,
+two records at one offset, a field the spool cut) runs the exact comparison, which names the lines.
+One case is not the same: a cable whose record id is held twice in its WARC (the scan reports the
+duplicate id, so the bag is invalid either way) is judged here against the record its index line
+points at, where the exact comparison judges the first record with that id.
+
 Sources: :func:`check_directory_witness` for a bag directory, :func:`check_archive_witness` for a
 serialized bag (one more pass over the archive, for the three files).
 """
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import json
 import os
 import re
@@ -37,6 +55,7 @@ import shutil
 import sqlite3
 import tempfile
 import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +63,7 @@ from typing import IO
 
 from ..bagging.layout import BAG_INFO_TXT, PAYLOAD_DIR
 from ..capture.cdxj import CdxjLine, MalformedLine, iter_index, parse_line
-from .recordids import FieldSpool, SpooledRecord, id_hash
+from .recordids import NO_VALUE, PRINT_MODULUS, FieldSpool, SpooledRecord, capture_print, id_hash, norm_id_bytes
 from .report import Problem
 from .sources import TAG_TEXT_LIMIT
 from .tagfiles import parse_bag_info, split_lines
@@ -110,23 +129,17 @@ class Witness:
     :meth:`check_warc` for each WARC named (its bytes at offsets), then :meth:`finish`.
     """
 
-    def __init__(self, warc_paths: Iterable[str], *, read: ReadClaims | None = None) -> None:
-        """``read``: the three files already read into a database by :func:`read_claims` (in a pool
-        process, while the WARCs were hashed); this witness owns it from now on."""
+    def __init__(self, warc_paths: Iterable[str]) -> None:
         self.problems: list[Problem] = []
         self._by_name: dict[str, str] = {}
         for rel in sorted(warc_paths, key=lambda r: (r.count("/"), r)):
             self._by_name.setdefault(rel.rpartition("/")[2], rel)
-        self._dir = read.directory if read is not None else tempfile.mkdtemp(prefix="cablekeep-witness-")
+        self._dir = tempfile.mkdtemp(prefix="cablekeep-witness-")
         self.db = sqlite3.connect(Path(self._dir) / "claims.sqlite")
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
         self.index_lines = 0
         self.logged_records = 0
-        if read is not None:
-            self.problems.extend(read.problems)
-            self.index_lines, self.logged_records = read.index_lines, read.logged_records
-            return
         self.db.execute("CREATE TABLE recs (file TEXT NOT NULL, hash INTEGER NOT NULL, offset INTEGER NOT NULL)")
         self.db.execute(
             "CREATE TABLE claims (file TEXT NOT NULL, offset INTEGER NOT NULL, src INTEGER NOT NULL, "
@@ -140,12 +153,6 @@ class Witness:
     def close(self) -> None:
         self.db.close()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def hand_over(self) -> ReadClaims:
-        """What was read so far, its database left in place for another process's witness."""
-        self.db.commit()
-        self.db.close()
-        return ReadClaims(self._dir, self.index_lines, self.logged_records, self.problems)
 
     def read_files(self, root: Path) -> None:
         """data/index.cdxj, data/cables.jsonl and data/crawl-log.jsonl of the bag directory ``root``
@@ -383,35 +390,246 @@ def _says_cablekeep(scans: Sequence[WarcScan]) -> bool:
     return first.software is not None and first.software.lower().startswith("cablekeep")
 
 
+CABLES_IN_MEMORY = 1_000_000  # cables looked up in memory (17 bytes each, sorted); a bag with more is compared exactly
+_NAMES_MAX = 10_000  # WARC names the fingerprint keeps apart; a bag whose files give more is compared exactly
+
+# An index line as the crawler writes it (capture.recorder.index_fields through cdxj.format_line,
+# json.dumps): printable ASCII with no backslash (so no escape: each value is its own text), the
+# fields in this order. Any other line is read by cdxj.parse_line, as the exact comparison reads it.
+_VALUE = rb'[ !#-\[\]-~]*'
+_CRAWLER_LINE = re.compile(
+    rb'[!-~]+ [0-9]{1,14} \{"url": "(' + _VALUE + rb')", "mime": "' + _VALUE + rb'", "status": "(?:[0-9]+|-)", '
+    rb'"digest": "(' + _VALUE + rb')", "length": "(?:[0-9]+|-)", "offset": "([0-9]+)", "filename": "('
+    + _VALUE + rb')", "warc_date": "(' + _VALUE + rb')", "record_id": "(' + _VALUE + rb')"\}\n?'
+)
+
+
+def _id_print(name: bytes, record_id: bytes) -> int:
+    """128 bits of (WARC name, normalised record id): a log entry's record against an index line's."""
+    head = b"%d %d\n" % (len(name), len(record_id))
+    return int.from_bytes(hashlib.blake2b(head + name + record_id, digest_size=16).digest(), "big")
+
+
+def _id_key(id_print: int) -> int:
+    """The 64 bits of an :func:`_id_print` a captured cable is looked up by (signed, for an array)."""
+    return (id_print >> 64) - (1 << 63)
+
+
+def _cable_check(uri: bytes, date: bytes) -> int:
+    """64 bits of the URL and date a captured cable claims of its record."""
+    head = b"%d %d\n" % (len(uri), len(date))
+    return int.from_bytes(hashlib.blake2b(head + uri + date, digest_size=8).digest(), "big", signed=True)
+
+
+def _utf8(value: str) -> bytes:
+    """A claimed text as the spool keeps the record's (a text with a lone surrogate has no such form)."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Inexact("a text holds a lone surrogate") from None
+
+
+class _Inexact(Exception):
+    """The three files hold something the fingerprint cannot stand for: the exact comparison runs."""
+
+
+@dataclass
+class Prints:
+    """The three files of a bag folded (:func:`read_prints`): what the WARCs' scans must match."""
+
+    lines: dict[str, list[int]] = field(default_factory=dict)  # by WARC name as written: [sum, count] of lines
+    index_ids: int = 0  # sum of _id_print over the index lines
+    logged_ids: int = 0  # sum of _id_print over the records the crawl log names
+    indexed: int = 0
+    logged: int = 0
+    names: set[str] = field(default_factory=set)  # every WARC name a line, cable or entry gives
+    inexact: str | None = None  # why the exact comparison must run, if it must
+
+    def name(self, raw: bytes) -> bytes:
+        text = raw.decode("utf-8", "surrogateescape")
+        if text not in self.names:
+            if len(self.names) >= _NAMES_MAX:
+                raise _Inexact(f"the files name more than {_NAMES_MAX} WARCs")
+            self.names.add(text)
+        return raw
+
+    def agrees(self, scans: Sequence[WarcScan]) -> bool:
+        """Every WARC's records are the index's lines, and the log's records the index's records."""
+        if self.inexact is not None or self.logged != self.indexed or self.logged_ids != self.index_ids:
+            return False
+        by_name: dict[str, FieldSpool] = {}
+        for scan in scans:
+            name = scan.path.rpartition("/")[2]
+            if scan.problems or scan.fields is None or not scan.fields.printable or name in by_name:
+                return False  # a damaged WARC, or two WARCs of one name: the exact comparison says what
+            by_name[name] = scan.fields
+        if not self.names <= by_name.keys():
+            return False
+        for name, spool in by_name.items():
+            if self.lines.get(name, [0, 0]) != [spool.print_sum, spool.printed]:
+                return False
+        return True
+
+
+def read_prints(root: Path) -> Prints:
+    """Fold data/index.cdxj, data/cables.jsonl and data/crawl-log.jsonl of the bag directory
+    ``root`` (see the module docstring): one pass over each, memory flat in the number of lines
+    (the cables' keys aside). Stops at the first thing it cannot fold, saying why in ``inexact``."""
+    prints = Prints()
+    try:
+        cables = _cable_keys(root / CABLES, prints)
+        _fold_index(root / INDEX, prints, cables)
+        if len(cables) and not all(cables.found):
+            raise _Inexact("a captured cable is not among the index lines")
+        _fold_log(root / CRAWL_LOG, prints)
+    except _Inexact as exc:
+        prints.inexact = str(exc)
+    except (OSError, UnicodeDecodeError) as exc:
+        prints.inexact = f"reading failed ({exc})"
+    prints.index_ids %= PRINT_MODULUS
+    prints.logged_ids %= PRINT_MODULUS
+    return prints
+
+
+class _CableKeys:
+    """The captured cables, by the key of their (WARC name, record id) and the check of their (URL,
+    date), sorted; and which an index line was found for."""
+
+    def __init__(self, pairs: list[tuple[int, int]]) -> None:
+        pairs.sort()
+        self.keys = array("q", (key for key, _ in pairs))
+        self.checks = array("q", (check for _, check in pairs))
+        self.found = bytearray(len(pairs))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def see(self, key: int, uri: bytes, date: bytes) -> None:
+        """An index line whose (name, id) has key ``key`` and which claims ``uri`` and ``date``."""
+        at = bisect.bisect_left(self.keys, key)
+        if at < len(self.keys) and self.keys[at] == key:
+            check = _cable_check(uri, date)
+            while at < len(self.keys) and self.keys[at] == key:
+                if self.checks[at] == check:
+                    self.found[at] = 1
+                at += 1
+
+
+def _regular(path: Path) -> bool:
+    return os.path.isfile(path) and not os.path.islink(path)
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    """The entries of a JSON-lines file (read as the exact comparison reads it: UTF-8, errors
+    replaced, blank lines skipped), with their line numbers; a line that is not JSON: :class:`_Inexact`."""
+    if not _regular(path):
+        return
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            text = raw.decode("utf-8", "replace")
+            if not text.strip():
+                continue
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                raise _Inexact(f"line {number} of {path.name} is not JSON") from None
+            if isinstance(entry, dict) and entry.get("warc_record_id") is not None:
+                yield number, entry
+
+
+def _text_field(entry: dict[str, object], key: str, number: int) -> bytes:
+    value = entry.get(key)
+    if not isinstance(value, str):
+        raise _Inexact(f"line {number} has a {key} that is not a text")
+    return _utf8(value)
+
+
+def _cable_keys(path: Path, prints: Prints) -> _CableKeys:
+    pairs: list[tuple[int, int]] = []
+    for number, entry in _json_lines(path):
+        if len(pairs) >= CABLES_IN_MEMORY:
+            raise _Inexact(f"more than {CABLES_IN_MEMORY} captured cables")
+        name = prints.name(_text_field(entry, "warc_filename", number))
+        record_id = norm_id_bytes(_text_field(entry, "warc_record_id", number))
+        pairs.append((_id_key(_id_print(name, record_id)),
+                      _cable_check(_text_field(entry, "url", number), _text_field(entry, "captured", number))))
+    return _CableKeys(pairs)
+
+
+def _fold_index(path: Path, prints: Prints, cables: _CableKeys) -> None:
+    match = _CRAWLER_LINE.fullmatch
+    lines: dict[bytes, list[int]] = {}
+    index_ids = indexed = 0
+    see = cables.see if len(cables) else None
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            found = match(raw)
+            if found is not None and b"-" not in (found[4], found[5], found[6]):
+                uri, digest, offset, name, date = found[1], found[2], int(found[3]), found[4], found[5]
+                record_id = norm_id_bytes(found[6])
+            else:
+                uri, digest, offset, name, date, record_id = _parsed(raw, number)
+            tally = lines.get(name)
+            if tally is None:
+                tally = lines[prints.name(name)] = [0, 0]
+            tally[0] += capture_print(offset, uri, date, digest, record_id)
+            tally[1] += 1
+            id_print = _id_print(name, record_id)
+            index_ids += id_print
+            if see is not None and uri != NO_VALUE:  # a line without a URL vouches for no cable's URL
+                see(_id_key(id_print), uri, date)
+            indexed += 1
+    for name, (total, count) in lines.items():
+        prints.lines[name.decode("utf-8", "surrogateescape")] = [total % PRINT_MODULUS, count]
+    prints.index_ids, prints.indexed = index_ids, indexed
+
+
+def _parsed(raw: bytes, number: int) -> tuple[bytes, bytes, int, bytes, bytes, bytes]:
+    """A line in another form than the crawler's, read by the full parse: what it folds as."""
+    parsed = parse_line(raw.decode("utf-8").rstrip("\n"), number)
+    if isinstance(parsed, str):
+        raise _Inexact(f"line {number} of index.cdxj cannot be read")
+    if parsed.filename is None or parsed.offset is None or parsed.warc_date is None or parsed.record_id is None:
+        raise _Inexact(f"line {number} of index.cdxj lacks a field the fingerprint needs")
+    uri, digest, name, date, record_id = (NO_VALUE if t is None else _utf8(t) for t in
+                                          (parsed.url, parsed.digest, parsed.filename, parsed.warc_date,
+                                           parsed.record_id))
+    return uri, digest, parsed.offset, name, date, norm_id_bytes(record_id)
+
+
+def _fold_log(path: Path, prints: Prints) -> None:
+    logged_ids = 0
+    for number, entry in _json_lines(path):
+        keys = ["warc_record_id"] + [k for k in entry if k.endswith("_record_id") and k != "warc_record_id"]
+        name: bytes | None = None
+        for key in keys:
+            if entry[key] is None:
+                continue
+            record_id = _text_field(entry, key, number)
+            if name is None:
+                name = prints.name(_text_field(entry, "warc_filename", number))
+            logged_ids += _id_print(name, norm_id_bytes(record_id))
+            prints.logged += 1
+    prints.logged_ids = logged_ids
+
+
 @dataclass
 class ReadClaims:
-    """The three files of a bag directory read into a witness database (:func:`read_claims`), in
-    the temporary ``directory`` the receiving :class:`Witness` owns and removes."""
+    """The three files of a bag directory folded by :func:`read_claims` (in a pool process, while
+    the WARCs are hashed), and the WARCs under its data/ they were read beside."""
 
-    directory: str
-    index_lines: int
-    logged_records: int
-    problems: list[Problem] = field(default_factory=list)
-    warc_paths: list[str] = field(default_factory=list)  # the WARCs the lines were matched to, sorted
+    prints: Prints
+    warc_paths: list[str] = field(default_factory=list)  # sorted
 
     def discard(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        """Nothing to remove: the folds are in memory (kept for the callers that own a reading)."""
 
 
 def read_claims(root: str) -> ReadClaims:
-    """Read the claims of the bag directory ``root`` into a witness database, matched to the WARC
-    files under its data/ (regular files, links not followed); runs in a pool process while the
-    WARCs are hashed. The check uses it only when those are the WARCs that were scanned."""
-    warc_paths = sorted(_payload_warcs(root))
-    witness = Witness(warc_paths)
-    try:
-        witness.read_files(Path(root))
-    except BaseException:
-        witness.close()
-        raise
-    read = witness.hand_over()
-    read.warc_paths = warc_paths
-    return read
+    """Fold the three files of the bag directory ``root`` (:func:`read_prints`), beside the list
+    of WARC files under its data/ (regular files, links not followed); runs in a pool process while
+    the WARCs are hashed. The check uses it only when those are the WARCs that were scanned."""
+    return ReadClaims(read_prints(Path(root)), sorted(_payload_warcs(root)))
 
 
 def _payload_warcs(root: str) -> Iterator[str]:
@@ -425,8 +643,9 @@ def _payload_warcs(root: str) -> Iterator[str]:
 def check_directory_witness(root: Path, scans: Sequence[WarcScan], read: ReadClaims | None = None) -> list[Problem]:
     """The witness of the bag directory ``root`` whose WARCs ``scans`` were all scanned (with
     ``witness=True``, see :func:`~cablekeep.fixity.warccheck.scan_warc_stream`); no WARC is read again.
-    ``read``: its three files already read by :func:`read_claims` for the same WARC paths (owned
-    and removed from now on).
+    ``read``: its three files already folded by :func:`read_claims` for the same WARC paths. When
+    the folds agree with the scans' fingerprints nothing more is read; otherwise the three files are
+    read again and compared exactly, line by line, to name each disagreement.
 
     Nothing (an empty list) for a bag cablekeep did not make or that holds no ``data/index.cdxj``.
     """
@@ -437,13 +656,14 @@ def check_directory_witness(root: Path, scans: Sequence[WarcScan], read: ReadCla
             read.discard()
         return []
     if read is not None and read.warc_paths != sorted(scan.path for scan in scans):
-        read.discard()  # read against other WARCs than were scanned (one was not listed, or is a link)
-        read = None
-    with Witness((scan.path for scan in scans), read=read) as witness:
+        read = None  # read against other WARCs than were scanned (one was not listed, or is a link)
+    prints = read.prints if read is not None else read_prints(root)
+    if prints.agrees(scans):
+        return []
+    with Witness(scan.path for scan in scans) as witness:
         for scan in scans:
             witness.add_ids(scan.path, scan.ids.pairs())
-        if read is None:
-            witness.read_files(root)
+        witness.read_files(root)
         witness.resolve_named()
         _check_warcs(witness, scans)
         return witness.problems
