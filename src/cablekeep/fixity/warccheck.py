@@ -258,7 +258,8 @@ class _Scanner(InflatedBuffer):
         if block is None:
             return None
         headers = judge_headers(block, offset)
-        self._add(headers.findings, headers.record_id)
+        if headers.findings:
+            self._add(headers.findings, headers.record_id)
         self._quirks.add(headers, offset)
         if block.version not in VERSIONS:
             self._quirks.add_version(block, offset)
@@ -266,11 +267,12 @@ class _Scanner(InflatedBuffer):
         length = headers.content_length
         if length is None:
             return None
-        digests = RecordDigests(block, headers.record_type_l, offset)
-        self._add(digests.findings, headers.record_id)
+        record_type = headers.record_type_l
+        digests = RecordDigests(block, record_type, offset)
+        if digests.findings:
+            self._add(digests.findings, headers.record_id)
         sink: Hasher = digests
         segment = None
-        record_type = headers.record_type_l
         if record_type == "continuation" or "warc-segment-number" in block.fields:
             segment = self._segments.begin(block, headers, offset)
             if segment is not None:
@@ -290,8 +292,10 @@ class _Scanner(InflatedBuffer):
         if closing is _Closing.CUT:
             return None
         if closing is _Closing.CLOSED and self._stream.gzip:
-            if any(start < bound.inflated < self._base for bound in self._stream.bounds):
-                self._split.add(offset)
+            for bound in self._stream.bounds:
+                if start < bound.inflated < self._base:
+                    self._split.add(offset)
+                    break
         for mismatch in digests.mismatches():
             self._scan.problems.append(mismatch_problem(mismatch, self._scan.path, offset, headers.record_id))
         if segment is not None:
@@ -356,8 +360,9 @@ class _Scanner(InflatedBuffer):
                 self._add([finding], headers.record_id)
         self._ids.add_references(block, headers.record_id, headers.record_type_l, offset)
         if self._scan.fields is not None:
-            self._scan.fields.add(offset, block.one("WARC-Record-ID"), block.one("WARC-Target-URI"),
-                                  block.one("WARC-Date"), block.one("WARC-Payload-Digest"))
+            first = block.first
+            self._scan.fields.add(offset, first("warc-record-id"), first("warc-target-uri"), first("warc-date"),
+                                  first("warc-payload-digest"))
 
     def _short_block(self, offset: int, got: int, length: int) -> str:
         if self._stream.broken and not self._stream.cut_short:

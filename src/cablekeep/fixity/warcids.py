@@ -111,8 +111,8 @@ class FileIds:
         """Note what the record at ``offset`` refers to; a target not seen yet waits for it."""
         external_ok = (
             record_type == "revisit"
-            and block.one("WARC-Refers-To-Target-URI") is not None
-            and block.one("WARC-Refers-To-Date") is not None
+            and "warc-refers-to-target-uri" in block.fields
+            and "warc-refers-to-date" in block.fields
         )
         for header, key in _REFERENCE_KEYS:
             for value in block.fields.get(key, ()):
