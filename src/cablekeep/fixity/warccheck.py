@@ -189,20 +189,35 @@ class _Scanner(InflatedBuffer):
 
     def run(self) -> Iterator[WarcRecordInfo]:
         """Each record read completely, in file order; problems go to the scan."""
+        for offset, headers in self._records():
+            yield WarcRecordInfo(offset, headers.record_type, headers.record_id, headers.target_uri, headers.date,
+                                 headers.content_length or 0)
+
+    def check(self) -> None:
+        """Read every record; problems go to the scan."""
+        for _record in self._records():
+            pass
+
+    def _records(self) -> Iterator[tuple[int, RecordHeaders]]:
+        """The offset and headers of each record read completely, in file order."""
         if not self._buf and not self._fill():
             if not self._stream.errors:
                 self._problem("the file holds no WARC record (it is empty).", 0)
+        gzip = self._stream.gzip
+        bounds = self._stream.bounds
         while self._buf or self._fill() or self._recover():
             start = self._base
-            self._prune_bounds(start)
-            if self._stream.gzip and not self._starts_member(start):
-                self._mid_member.add(self._raw_offset(start))
-            info = self._read_record(start)
-            if info is None:
+            if gzip:
+                while len(bounds) > 1 and bounds[1].inflated <= start:  # _prune_bounds, inline
+                    del bounds[0]
+                if not bounds or bounds[0].inflated != start:  # not self._starts_member(start)
+                    self._mid_member.add(self._raw_offset(start))
+            read = self._read_record(start)
+            if read is None:
                 if not self._resync(start):
                     break
                 continue
-            yield info
+            yield read
         self._finish()
 
     def _resync(self, start: int) -> bool:
@@ -251,8 +266,9 @@ class _Scanner(InflatedBuffer):
 
     # -- one record
 
-    def _read_record(self, start: int) -> WarcRecordInfo | None:
-        """Read the record at inflated offset ``start`` through every step; None when it broke."""
+    def _read_record(self, start: int) -> tuple[int, RecordHeaders] | None:
+        """Read the record at inflated offset ``start`` through every step: its offset and headers,
+        None when it broke."""
         offset = self._raw_offset(start)
         block = self._read_header_block(start, offset)
         if block is None:
@@ -304,7 +320,7 @@ class _Scanner(InflatedBuffer):
         self._scan.types[record_type or "(no type)"] += 1
         if closing is _Closing.MISSING:
             return None
-        return WarcRecordInfo(offset, headers.record_type, headers.record_id, headers.target_uri, headers.date, length)
+        return offset, headers
 
     def _end_segment(self, segment: SegmentRecord, block: HeaderBlock, length: int) -> None:
         origin = block.one("WARC-Segment-Origin-ID")
@@ -377,6 +393,9 @@ class _Scanner(InflatedBuffer):
 
     def _read_closing(self, offset: int, length: int, record_id: str | None) -> _Closing:
         """Read the CRLF CRLF after the block of the record at ``offset``."""
+        if self._buf.startswith(_END_OF_RECORD):  # the common case, without a copy
+            self._consume(4)
+            return _Closing.CLOSED
         after_block = self._base
         tail = self._read_exact(4)
         if tail == _END_OF_RECORD:
@@ -469,8 +488,7 @@ def scan_warc_stream(
     if is_arc_name(name) or first.startswith(b"filedesc:"):
         _scan_arc(layers, first, scan)
     else:
-        for _record in _Scanner(layers, scan, first).run():
-            pass
+        _Scanner(layers, scan, first).check()
         name_problem = _name_problem(name, display_path, layers)
         if name_problem is not None:
             scan.problems.append(name_problem)

@@ -146,7 +146,12 @@ def _read_claim(
         return Finding(
             f"{header} at offset {offset} uses the unsupported algorithm {label!r}; not checked.", offset, "not-checked"
         )
-    accepted = decode_digest(encoded, algorithm.size)
+    if algorithm.size == 20 and len(encoded) == 32 and _B32_RE.fullmatch(encoded):
+        # a sha1 in base32 as every crawler writes it: what decode_digest gives (a 32-letter text
+        # reads as no base16 and no base64 of 20 bytes), without its other readings
+        accepted = [int(encoded.translate(_B32_AS_DIGITS), 32).to_bytes(20, "big")]
+    else:
+        accepted = decode_digest(encoded, algorithm.size)
     if not accepted:
         return Finding(
             f"{header} {value[:80]!r} at offset {offset} is not a base32, base16 or base64 {label} digest.", offset
