@@ -276,7 +276,8 @@ class _Scanner(InflatedBuffer):
         headers = judge_headers(block, offset)
         if headers.findings:
             self._add(headers.findings, headers.record_id)
-        self._quirks.add(headers, offset)
+        if headers.non_urn_id or headers.bracketed_uri or headers.spaced_uri:
+            self._quirks.add(headers, offset)
         if block.version not in VERSIONS:
             self._quirks.add_version(block, offset)
         self._track_ids(block, headers, offset)
@@ -375,10 +376,13 @@ class _Scanner(InflatedBuffer):
             if finding is not None:
                 self._add([finding], headers.record_id)
         self._ids.add_references(block, headers.record_id, headers.record_type_l, offset)
-        if self._scan.fields is not None:
-            first = block.first
-            self._scan.fields.add(offset, first("warc-record-id"), first("warc-target-uri"), first("warc-date"),
-                                  first("warc-payload-digest"))
+        spool = self._scan.fields
+        if spool is not None:
+            get = block.fields.get
+            record_id, target_uri, date, payload_digest = (get("warc-record-id"), get("warc-target-uri"),
+                                                            get("warc-date"), get("warc-payload-digest"))
+            spool.add(offset, record_id[0] if record_id else None, target_uri[0] if target_uri else None,
+                      date[0] if date else None, payload_digest[0] if payload_digest else None)
 
     def _short_block(self, offset: int, got: int, length: int) -> str:
         if self._stream.broken and not self._stream.cut_short:

@@ -235,7 +235,9 @@ def judge_headers(block: HeaderBlock, offset: int) -> RecordHeaders:
     findings = _required_findings(block, offset)
     if not block.plain:
         _forbidden_bytes(block, offset, findings)
-    record_id = block.first("warc-record-id")
+    get = block.fields.get
+    values = get("warc-record-id")
+    record_id = values[0] if values else None
     non_urn_id = False
     if record_id is not None:
         if not _RECORD_ID_RE.match(record_id):
@@ -243,18 +245,26 @@ def judge_headers(block: HeaderBlock, offset: int) -> RecordHeaders:
                 Finding(f"WARC-Record-ID {record_id[:80]!r} at offset {offset} is not a URI in angle brackets.", offset)
             )
         else:
-            non_urn_id = not record_id[1:].lower().startswith("urn:")
-    date = block.first("warc-date")
+            non_urn_id = not record_id.startswith("<urn:") and not record_id[1:].lower().startswith("urn:")
+    values = get("warc-date")
+    date = values[0] if values else None
     if date is not None and not valid_date(date):
         findings.append(Finding(f"WARC-Date {date[:40]!r} at offset {offset} is not a W3C date.", offset))
-    record_type = block.first("warc-type")
+    values = get("warc-type")
+    record_type = values[0] if values else None
     if record_type is not None and record_type not in RECORD_TYPES and record_type.lower() not in RECORD_TYPES:
         findings.append(
             Finding(f"WARC-Type {record_type!r} at offset {offset} is not a standard type.", offset, "warning")
         )
     headers = RecordHeaders(record_id, record_type, date, None, None, findings, non_urn_id=non_urn_id)
-    _judge_target_uri(block.first("warc-target-uri"), headers, offset)
-    headers.content_length = content_length(block.first("content-length"), offset, findings)
+    values = get("warc-target-uri")
+    _judge_target_uri(values[0] if values else None, headers, offset)
+    values = get("content-length")
+    value = values[0] if values else None
+    if value is not None and value.isdigit() and value.isascii():
+        headers.content_length = int(value)
+    else:
+        headers.content_length = content_length(value, offset, findings)
     return headers
 
 
