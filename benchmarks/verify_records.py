@@ -13,7 +13,8 @@ wall, on this 2-core machine.
     PYTHONPATH=src .venv/bin/python benchmarks/verify_records.py --bag /tmp/b --keep   # keep / reuse it
 
 ``--bag DIR``: a bag already built by an earlier ``--keep`` run (its path is printed), to time
-other commits on the same bytes. Exit 0 when the target is met, 1 when not, 2 when a run did not do
+other commits on the same bytes. ``--against OLD/src``: run that source tree and this one
+alternately on the same bag (the fair comparison on a shared machine) and print both. Exit 0 when the target is met, 1 when not, 2 when a run did not do
 what the benchmark needs (the crawl failed, the bag is not valid, no records were checked).
 """
 
@@ -60,9 +61,12 @@ def load() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def child_env(work: Path) -> dict[str, str]:
-    """The environment of cablekeep's children: every XDG directory (the fixity history) under ``work``."""
+def child_env(work: Path, src: Path | None = None) -> dict[str, str]:
+    """The environment of cablekeep's children: every XDG directory (the fixity history) under ``work``;
+    ``src``: the source tree to run instead of the one on this process's PYTHONPATH."""
     env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     for name in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
         env[name] = str(work / name.lower())
     return env
@@ -94,13 +98,13 @@ def crawl(work: Path, pages: int) -> Path:
     return Path(json.loads(done.stdout)["bag"])
 
 
-def verify_once(bag: Path, work: Path) -> tuple[float, float, int]:
+def verify_once(bag: Path, work: Path, src: Path | None = None) -> tuple[float, float, int]:
     """One ``cablekeep verify --json BAG`` in a fresh process: wall s, CPU s (its pool included), records."""
     cablekeep = Path(sys.executable).with_name("cablekeep")
     out = tempfile.TemporaryFile()
     began = time.perf_counter()
     child = subprocess.Popen([str(cablekeep), "verify", "--json", "--db", str(work / "fixity.sqlite"), str(bag)],
-                             stdout=out, stderr=subprocess.DEVNULL, env=child_env(work))
+                             stdout=out, stderr=subprocess.DEVNULL, env=child_env(work, src))
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - began
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -115,12 +119,39 @@ def verify_once(bag: Path, work: Path) -> tuple[float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, records
 
 
+def compare(bag: Path, work: Path, against: Path, repeat: int) -> int:
+    """This source tree and ``against`` run alternately ``repeat`` times each (after one warm-up each):
+    medians of CPU and wall ms per record, and this tree's CPU as a share of the other's. Exit as
+    for one tree, by this tree's wall figure."""
+    trees: dict[str, Path | None] = {"this": None, "against": against}
+    runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in trees}
+    for name, src in trees.items():
+        verify_once(bag, work, src)
+    for _ in range(repeat):
+        for name, src in trees.items():
+            runs[name].append(verify_once(bag, work, src))
+    print(f"load average after: {load()}")
+    medians: dict[str, tuple[float, float]] = {}
+    for name, done in runs.items():
+        records = done[0][2]
+        wall = statistics.median(r[0] for r in done) / records * 1000
+        cpu = statistics.median(r[1] for r in done) / records * 1000
+        medians[name] = (wall, cpu)
+        print(f"{name:8} {records:,} records: {cpu:.4f} CPU ms per record, {wall:.4f} ms wall "
+              f"(CPU s {', '.join(f'{r[1]:.2f}' for r in done)}; wall s {', '.join(f'{r[0]:.2f}' for r in done)})")
+    print(f"this / against: CPU {medians['this'][1] / medians['against'][1]:.3f}, "
+          f"wall {medians['this'][0] / medians['against'][0]:.3f} (target: at most {TARGET_MS} ms wall)")
+    return 0 if medians["this"][0] <= TARGET_MS else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--bag", type=Path, default=None, help="time this bag (from an earlier --keep run)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and print the bag's path")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another source tree's src/: run it and this one alternately on the same bag")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="verify-records-"))
     try:
@@ -130,6 +161,8 @@ def main() -> int:
             bag = crawl(work, args.pages)
             print(f"crawled {args.pages:,} pages into {bag} in {time.perf_counter() - began:.1f} s")
         print(f"load average before: {load()}")
+        if args.against is not None:
+            return compare(bag, work, args.against.resolve(), args.repeat)
         verify_once(bag, work)  # the page cache warm
         runs = [verify_once(bag, work) for _ in range(args.repeat)]
         records = runs[0][2]

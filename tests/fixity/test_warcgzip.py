@@ -5,7 +5,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import random
 
+import pytest
+
+from cablekeep.fixity import warcgzip
 from cablekeep.fixity.warcfindings import Tally
 from cablekeep.fixity.warcgzip import GzipStream, MemberStart, PlainStream, member_findings, open_stream
 
@@ -63,3 +67,35 @@ def test_member_findings() -> None:
     assert [(f.offset, f.detail[:2]) for f in member_findings(single, 1, Tally(), split)] == [(40, "2 ")]
     plain = open_stream(io.BytesIO(b"WARC/1.1"), [])
     assert member_findings(plain, 3, mid, split) == []
+
+
+class _Recording:
+    """An inflater that notes how many raw bytes each call was given."""
+
+    def __init__(self, inner: object, fed: list[int]) -> None:
+        self._inner = inner
+        self._fed = fed
+
+    def decompress(self, data: memoryview, max_length: int) -> bytes:
+        self._fed.append(len(data))
+        return self._inner.decompress(data, max_length)  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+def test_each_member_is_fed_little_at_first_and_more_while_it_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    # at a member's end the inflater copies what it was given past the end: small members must be
+    # given little; a long member is given more and more, so it takes few calls
+    fed: list[int] = []
+    real = warcgzip.isal_zlib.decompressobj
+    monkeypatch.setattr(warcgzip.isal_zlib, "decompressobj", lambda wbits: _Recording(real(wbits), fed))
+    big = random.Random(17).randbytes(8 * warcgzip.FEED_MAX)  # incompressible: a long member
+    members = [gzip.compress(b"small record" * 10), gzip.compress(big), gzip.compress(b"another small one")]
+    stream = open_stream(io.BytesIO(b"".join(members)), [])
+    assert inflate_all(stream) == b"small record" * 10 + big + b"another small one"
+    # each member starts small (the last one is given the rest of the file, shorter than FEED)
+    assert fed[0] == warcgzip.FEED and fed[-1] == len(members[-1])
+    long_member = fed[1:-1]
+    assert long_member[:4] == [warcgzip.FEED, 2 * warcgzip.FEED, 4 * warcgzip.FEED, 8 * warcgzip.FEED]
+    assert max(long_member) == warcgzip.FEED_MAX and len(long_member) < 16

@@ -53,7 +53,8 @@ class InflatedBuffer:
         got = 0
         if self._buf:
             take = min(length, len(self._buf))
-            sink.update(self._buf[:take])
+            with memoryview(self._buf) as view:  # no copy; released before the buffer is cut
+                sink.update(view[:take])
             self._consume(take)
             got = take
         while got < length:
@@ -87,12 +88,10 @@ class InflatedBuffer:
         return raw
 
     def _prune_bounds(self, pos: int) -> None:
+        """Forget the starts of members before the one holding ``pos`` (starts come in file order)."""
         bounds = self._stream.bounds
-        keep = 0
-        for index, start in enumerate(bounds):
-            if start.inflated <= pos:
-                keep = index
-        del bounds[:keep]
+        while len(bounds) > 1 and bounds[1].inflated <= pos:
+            del bounds[0]
 
     def _starts_member(self, pos: int) -> bool:
         return any(start.inflated == pos for start in self._stream.bounds)

@@ -189,20 +189,35 @@ class _Scanner(InflatedBuffer):
 
     def run(self) -> Iterator[WarcRecordInfo]:
         """Each record read completely, in file order; problems go to the scan."""
+        for offset, headers in self._records():
+            yield WarcRecordInfo(offset, headers.record_type, headers.record_id, headers.target_uri, headers.date,
+                                 headers.content_length or 0)
+
+    def check(self) -> None:
+        """Read every record; problems go to the scan."""
+        for _record in self._records():
+            pass
+
+    def _records(self) -> Iterator[tuple[int, RecordHeaders]]:
+        """The offset and headers of each record read completely, in file order."""
         if not self._buf and not self._fill():
             if not self._stream.errors:
                 self._problem("the file holds no WARC record (it is empty).", 0)
+        gzip = self._stream.gzip
+        bounds = self._stream.bounds
         while self._buf or self._fill() or self._recover():
             start = self._base
-            self._prune_bounds(start)
-            if self._stream.gzip and not self._starts_member(start):
-                self._mid_member.add(self._raw_offset(start))
-            info = self._read_record(start)
-            if info is None:
+            if gzip:
+                while len(bounds) > 1 and bounds[1].inflated <= start:  # _prune_bounds, inline
+                    del bounds[0]
+                if not bounds or bounds[0].inflated != start:  # not self._starts_member(start)
+                    self._mid_member.add(self._raw_offset(start))
+            read = self._read_record(start)
+            if read is None:
                 if not self._resync(start):
                     break
                 continue
-            yield info
+            yield read
         self._finish()
 
     def _resync(self, start: int) -> bool:
@@ -251,26 +266,30 @@ class _Scanner(InflatedBuffer):
 
     # -- one record
 
-    def _read_record(self, start: int) -> WarcRecordInfo | None:
-        """Read the record at inflated offset ``start`` through every step; None when it broke."""
+    def _read_record(self, start: int) -> tuple[int, RecordHeaders] | None:
+        """Read the record at inflated offset ``start`` through every step: its offset and headers,
+        None when it broke."""
         offset = self._raw_offset(start)
         block = self._read_header_block(start, offset)
         if block is None:
             return None
         headers = judge_headers(block, offset)
-        self._add(headers.findings, headers.record_id)
-        self._quirks.add(headers, offset)
+        if headers.findings:
+            self._add(headers.findings, headers.record_id)
+        if headers.non_urn_id or headers.bracketed_uri or headers.spaced_uri:
+            self._quirks.add(headers, offset)
         if block.version not in VERSIONS:
             self._quirks.add_version(block, offset)
         self._track_ids(block, headers, offset)
         length = headers.content_length
         if length is None:
             return None
-        digests = RecordDigests(block, headers.record_type_l, offset)
-        self._add(digests.findings, headers.record_id)
+        record_type = headers.record_type_l
+        digests = RecordDigests(block, record_type, offset)
+        if digests.findings:
+            self._add(digests.findings, headers.record_id)
         sink: Hasher = digests
         segment = None
-        record_type = headers.record_type_l
         if record_type == "continuation" or "warc-segment-number" in block.fields:
             segment = self._segments.begin(block, headers, offset)
             if segment is not None:
@@ -290,8 +309,10 @@ class _Scanner(InflatedBuffer):
         if closing is _Closing.CUT:
             return None
         if closing is _Closing.CLOSED and self._stream.gzip:
-            if any(start < bound.inflated < self._base for bound in self._stream.bounds):
-                self._split.add(offset)
+            for bound in self._stream.bounds:
+                if start < bound.inflated < self._base:
+                    self._split.add(offset)
+                    break
         for mismatch in digests.mismatches():
             self._scan.problems.append(mismatch_problem(mismatch, self._scan.path, offset, headers.record_id))
         if segment is not None:
@@ -300,7 +321,7 @@ class _Scanner(InflatedBuffer):
         self._scan.types[record_type or "(no type)"] += 1
         if closing is _Closing.MISSING:
             return None
-        return WarcRecordInfo(offset, headers.record_type, headers.record_id, headers.target_uri, headers.date, length)
+        return offset, headers
 
     def _end_segment(self, segment: SegmentRecord, block: HeaderBlock, length: int) -> None:
         origin = block.one("WARC-Segment-Origin-ID")
@@ -355,9 +376,14 @@ class _Scanner(InflatedBuffer):
             if finding is not None:
                 self._add([finding], headers.record_id)
         self._ids.add_references(block, headers.record_id, headers.record_type_l, offset)
-        if self._scan.fields is not None:
-            self._scan.fields.add(offset, block.one("WARC-Record-ID"), block.one("WARC-Target-URI"),
-                                  block.one("WARC-Date"), block.one("WARC-Payload-Digest"), headers.record_type_l)
+        spool = self._scan.fields
+        if spool is not None:
+            get = block.fields.get
+            record_id, target_uri, date, payload_digest = (get("warc-record-id"), get("warc-target-uri"),
+                                                            get("warc-date"), get("warc-payload-digest"))
+            spool.add(offset, record_id[0] if record_id else None, target_uri[0] if target_uri else None,
+                      date[0] if date else None, payload_digest[0] if payload_digest else None,
+                      headers.record_type_l)
 
     def _short_block(self, offset: int, got: int, length: int) -> str:
         if self._stream.broken and not self._stream.cut_short:
@@ -372,6 +398,9 @@ class _Scanner(InflatedBuffer):
 
     def _read_closing(self, offset: int, length: int, record_id: str | None) -> _Closing:
         """Read the CRLF CRLF after the block of the record at ``offset``."""
+        if self._buf.startswith(_END_OF_RECORD):  # the common case, without a copy
+            self._consume(4)
+            return _Closing.CLOSED
         after_block = self._base
         tail = self._read_exact(4)
         if tail == _END_OF_RECORD:
@@ -464,8 +493,7 @@ def scan_warc_stream(
     if is_arc_name(name) or first.startswith(b"filedesc:"):
         _scan_arc(layers, first, scan)
     else:
-        for _record in _Scanner(layers, scan, first).run():
-            pass
+        _Scanner(layers, scan, first).check()
         name_problem = _name_problem(name, display_path, layers)
         if name_problem is not None:
             scan.problems.append(name_problem)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from .warcheaders import HeaderBlock
 
 MAX_HTTP_HEADER = 1 << 20  # HTTP headers without an end within this many bytes: all seen is head
 MAX_CHUNK_LINE = 1024
+HEAD_PROBE = 1 << 14  # HTTP headers that end within this many bytes of a block are found in one search
 
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]+$")
 _B32_RE = re.compile(r"[A-Z2-7]+")
@@ -50,6 +52,26 @@ class DigestMismatch(NamedTuple):
 
     claim: DigestClaim
     found: bytes
+
+
+class _Algorithm(NamedTuple):
+    """A digest label's hashlib name, digest size and constructor."""
+
+    name: str
+    size: int
+    new: Callable[[], hashlib._Hash]
+
+
+@functools.lru_cache(maxsize=64)
+def _algorithm(label: str) -> _Algorithm | None:
+    """The algorithm a digest label names, looked up once per label (a file uses one or two)."""
+    name = digest_algorithm(label)
+    if name is None:
+        return None
+    new = getattr(hashlib, name, None) if name in hashlib.algorithms_guaranteed else None
+    if new is None:
+        new = functools.partial(hashlib.new, name)
+    return _Algorithm(name, new().digest_size, new)
 
 
 def digest_algorithm(label: str) -> str | None:
@@ -104,23 +126,37 @@ def _b32decode(text: str, size: int) -> bytes | None:
 def read_claim(block: HeaderBlock, header: str, offset: int) -> DigestClaim | Finding | None:
     """The digest ``header`` of the record at ``offset``: a claim to check, a finding saying why it
     cannot be checked, or None when the record has no such header."""
-    value = block.one(header)
+    claim = _read_claim(block.first(header.lower()), header, offset)
+    if claim is None or isinstance(claim, Finding):  # a Finding is a tuple too: asked first
+        return claim
+    return claim[0]
+
+
+def _read_claim(
+    value: str | None, header: str, offset: int
+) -> tuple[DigestClaim, Callable[[], hashlib._Hash]] | Finding | None:
+    """:func:`read_claim` of the value ``value``, with the constructor of its algorithm's hasher."""
     if value is None:
         return None
     label, colon, encoded = value.partition(":")
     if not colon or not encoded.strip():
         return Finding(f"{header} {value[:80]!r} at offset {offset} is not 'algorithm:value'.", offset)
-    algorithm = digest_algorithm(label)
+    algorithm = _algorithm(label)
     if algorithm is None:
         return Finding(
             f"{header} at offset {offset} uses the unsupported algorithm {label!r}; not checked.", offset, "not-checked"
         )
-    accepted = decode_digest(encoded, hashlib.new(algorithm).digest_size)
+    if algorithm.size == 20 and len(encoded) == 32 and _B32_RE.fullmatch(encoded):
+        # a sha1 in base32 as every crawler writes it: what decode_digest gives (a 32-letter text
+        # reads as no base16 and no base64 of 20 bytes), without its other readings
+        accepted = [int(encoded.translate(_B32_AS_DIGITS), 32).to_bytes(20, "big")]
+    else:
+        accepted = decode_digest(encoded, algorithm.size)
     if not accepted:
         return Finding(
             f"{header} {value[:80]!r} at offset {offset} is not a base32, base16 or base64 {label} digest.", offset
         )
-    return DigestClaim(header, algorithm, value, accepted)
+    return DigestClaim(header, algorithm.name, value, accepted), algorithm.new
 
 
 class Dechunker:
@@ -207,22 +243,42 @@ class HttpPayload:
     Two digests are kept when the body is chunked: of the body as transmitted and de-chunked.
     """
 
-    def __init__(self, algorithm: str) -> None:
-        self._algorithm = algorithm
+    def __init__(self, algorithm: str, new: Callable[[], hashlib._Hash] | None = None) -> None:
+        self._new = new if new is not None else functools.partial(hashlib.new, algorithm)
         self._head: bytearray | None = bytearray()
-        self._raw = hashlib.new(algorithm)
+        self._raw = self._new()
         self._plain: hashlib._Hash | None = None
         self._dechunker: Dechunker | None = None
 
     def update(self, data: Buffer) -> None:
         if self._head is not None:
-            body = self._take_head(data)
+            body: Buffer | None = self._first_head(data) if not self._head else None
+            if body is None:
+                body = self._take_head(data)
             if body is None:
                 return
             data = body
         self._raw.update(data)
         if self._dechunker is not None:
             self._dechunker.feed(data)
+
+    def _first_head(self, data: Buffer) -> memoryview | None:
+        """The body after HTTP headers that end within the first :data:`HEAD_PROBE` bytes of the
+        first bytes fed, found without copying the body; None when they end later (or not at all):
+        :meth:`_take_head` then reads them as it reads headers fed in pieces, with the same result.
+        """
+        view = memoryview(data)
+        probe = bytes(view[:HEAD_PROBE])
+        crlf = probe.find(b"\r\n\r\n")
+        if crlf < 0:
+            return None
+        lf = probe.find(b"\n\n", 0, crlf + 1)  # LF LF before the CRLF CRLF: a lax server's end
+        end, gap = (lf, 2) if lf >= 0 else (crlf, 4)
+        self._head = None
+        if self._is_chunked(probe[:end]):
+            self._plain = self._new()
+            self._dechunker = Dechunker(self._plain.update)
+        return view[end + gap :]
 
     def _take_head(self, data: Buffer) -> bytes | None:
         """Add ``data`` to the HTTP headers; once they end, the body bytes that followed them."""
@@ -238,7 +294,7 @@ class HttpPayload:
         head = bytes(self._head[:end])
         self._head = None
         if self._is_chunked(head):
-            self._plain = hashlib.new(self._algorithm)
+            self._plain = self._new()
             self._dechunker = Dechunker(self._plain.update)
         return body
 
@@ -253,6 +309,8 @@ class HttpPayload:
 
     @staticmethod
     def _is_chunked(head: bytes) -> bool:
+        if b"chunked" not in head.lower():
+            return False  # no line could say so: the common case, without splitting the lines
         for line in head.split(b"\n")[1:]:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
@@ -268,8 +326,9 @@ class HttpPayload:
 
 def is_http_message(block: HeaderBlock, record_type: str | None) -> bool:
     """True when the payload is the body after HTTP headers: an application/http request or response."""
-    content_type = (block.one("Content-Type") or "").lower()
-    return content_type.startswith("application/http") and record_type in ("response", "request")
+    if record_type not in ("response", "request"):
+        return False
+    return (block.first("content-type") or "").lower().startswith("application/http")
 
 
 def payload_candidates(http: HttpPayload | None, hasher: hashlib._Hash | None) -> list[bytes]:
@@ -315,32 +374,34 @@ class RecordDigests:
 
     def __init__(self, block: HeaderBlock, record_type: str | None, offset: int) -> None:
         self.findings: list[Finding] = []
-        self._block_claim = self._claim(block, "WARC-Block-Digest", offset)
-        self._payload_claim = self._payload(block, record_type, offset)
-        self._block_hasher = hashlib.new(self._block_claim.algorithm) if self._block_claim else None
+        self._block_claim: DigestClaim | None = None
+        self._block_hasher: hashlib._Hash | None = None
+        self._payload_claim: DigestClaim | None = None
         # the payload hashers inline (not a PayloadDigest): one call less for every block read
         self._http: HttpPayload | None = None
         self._payload_hasher: hashlib._Hash | None = None
-        if self._payload_claim is not None:
-            if is_http_message(block, record_type):
-                self._http = HttpPayload(self._payload_claim.algorithm)
-            else:
-                self._payload_hasher = hashlib.new(self._payload_claim.algorithm)
-
-    def _claim(self, block: HeaderBlock, header: str, offset: int) -> DigestClaim | None:
-        claim = read_claim(block, header, offset)
-        if isinstance(claim, Finding):
-            self.findings.append(claim)
-            return None
-        return claim
-
-    def _payload(self, block: HeaderBlock, record_type: str | None, offset: int) -> DigestClaim | None:
-        """The payload digest to check: not a revisit's (stored elsewhere), nor a segment's."""
-        if record_type == "revisit":
-            return None
-        if block.one("WARC-Segment-Number") is not None:
-            return None  # a segment's covers all segments: :mod:`.warcsegments` checks it
-        return self._claim(block, "WARC-Payload-Digest", offset)
+        fields = block.fields
+        values = fields.get("warc-block-digest")
+        if values:
+            claim = _read_claim(values[0], "WARC-Block-Digest", offset)
+            if isinstance(claim, Finding):
+                self.findings.append(claim)
+            elif claim is not None:
+                self._block_claim, new = claim
+                self._block_hasher = new()
+        # the payload digest to check: not a revisit's (stored elsewhere), nor a segment's (it covers
+        # all segments: :mod:`.warcsegments` checks it)
+        values = fields.get("warc-payload-digest")
+        if values and record_type != "revisit" and "warc-segment-number" not in fields:
+            claim = _read_claim(values[0], "WARC-Payload-Digest", offset)
+            if isinstance(claim, Finding):
+                self.findings.append(claim)
+            elif claim is not None:
+                self._payload_claim, new = claim
+                if is_http_message(block, record_type):
+                    self._http = HttpPayload(self._payload_claim.algorithm, new)
+                else:
+                    self._payload_hasher = new()
 
     def update(self, data: Buffer) -> None:
         """Hash the next bytes of the record's block."""

@@ -26,7 +26,12 @@ GZIP_MAGIC = b"\x1f\x8b"
 _MEMBER_MAGIC = b"\x1f\x8b\x08"  # gzip magic and deflate: where recovery looks for a member
 # isal's stub declares its error as an instance; at run time it is igzip_lib.IsalError
 INFLATE_ERRORS: tuple[type[Exception], ...] = (cast("type[Exception]", isal_zlib.error), zlib.error)
-FEED = 1 << 16  # raw bytes handed to the inflater at a time
+# Raw bytes handed to the inflater at a time: FEED first for each member, doubled while the member
+# goes on, up to FEED_MAX. At a member's end the inflater copies the rest of what it was given
+# (``unused_data``), so a feed near the member's own size copies little: a 64 KiB feed for
+# records of 1.5 KB copied ~60 KB a record, 10 % of the scan's instructions.
+FEED = 1 << 13
+FEED_MAX = 1 << 16
 HEAD_BYTES = 16  # the first bytes of a file, kept to tell what it holds
 
 
@@ -115,6 +120,7 @@ class GzipStream:
         self._at = 0
         self._pending_offset = source.origin  # the file offset of _block[_at]
         self._inflater: isal_zlib.Decompress | None = None
+        self._feed = FEED  # raw bytes the next call of the inflater is given
         self._member_raw = source.origin
         self._out = source.origin  # inflated offsets of a range start at its file offset too
         self.bounds: list[MemberStart] = []
@@ -152,6 +158,7 @@ class GzipStream:
 
     def _start_member(self) -> None:
         self._inflater = isal_zlib.decompressobj(31)
+        self._feed = FEED
         self._member_raw = self._pending_offset
         self.bounds.append(MemberStart(self._out, self._member_raw))
         self.members += 1
@@ -159,11 +166,11 @@ class GzipStream:
     def _inflate(self) -> bytes:
         """Inflate what is pending, up to a block; b"" when the member broke or needs more input.
 
-        The inflater is fed at most :data:`FEED` bytes at a time, through a view: at a member's end it
-        copies what it was given past the end (``unused_data``), and a whole block each time would
-        copy half a megabyte per record."""
+        The inflater is fed :data:`FEED` bytes at first, through a view, and more while the member
+        goes on: at a member's end it copies what it was given past the end (``unused_data``), and
+        a whole block each time would copy half a megabyte per record."""
         assert self._inflater is not None
-        piece = memoryview(self._block)[self._at : self._at + FEED]
+        piece = memoryview(self._block)[self._at : self._at + self._feed]
         try:
             out = self._inflater.decompress(piece, BLOCK)
         except INFLATE_ERRORS as exc:
@@ -178,6 +185,8 @@ class GzipStream:
             self._end_member()
         else:
             left = len(self._inflater.unconsumed_tail)
+            if self._feed < FEED_MAX:
+                self._feed *= 2  # a long member: fewer calls
         consumed = len(piece) - left
         self._at += consumed
         self._pending_offset += consumed

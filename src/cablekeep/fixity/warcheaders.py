@@ -57,6 +57,19 @@ _FIELD_RULES: dict[str, tuple[str, str, re.Pattern[str]]] = {
     **{name.lower(): (name, "a date", _NOT_ASCII_OR_CTL) for name in _DATE_FIELDS},
     **{name.lower(): (name, "a media type", _CTL) for name in _TEXT_FIELDS},
 }
+# the dates that need no further check: every match names a real time (no day past the 28th, no
+# year 0), so :func:`valid_date` answers True without building a datetime; anything else is judged in full
+_PLAIN_DATE_RE = re.compile(
+    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?Z"
+)
+# field names as writers spell them, lower-cased once: a dict lookup instead of strip() and lower()
+_KNOWN_KEYS = {
+    name: name.lower()
+    for name in (*REQUIRED, *_URI_FIELDS, *_TOKEN_FIELDS, *_DATE_FIELDS, *_TEXT_FIELDS, "WARC-Filename",
+                 "WARC-Segment-Origin-ID", "WARC-Refers-To-Date", "WARC-Refers-To-Target-URI")
+}
+_REQUIRED_KEYS = tuple((name, name.lower()) for name in REQUIRED)
 _DATE_RE = re.compile(
     r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2}))?)?)?$"
 )
@@ -90,6 +103,11 @@ class HeaderBlock:
     def one(self, name: str) -> str | None:
         """The first value of field ``name`` (any case), or None."""
         values = self.fields.get(name.lower())
+        return values[0] if values else None
+
+    def first(self, key: str) -> str | None:
+        """The first value of the field whose lower-cased name is ``key``, or None."""
+        values = self.fields.get(key)
         return values[0] if values else None
 
 
@@ -126,9 +144,41 @@ def parse_header_block(head: bytes, offset: int) -> HeaderBlock:
         )
         if version[:5].upper() != b"WARC/":
             return HeaderBlock(version, {}, findings)
+    plain = _plain_fields(rest)
+    if plain is not None:
+        return HeaderBlock(version, plain, findings, True)
     text = _decode(rest, offset, findings)
     fields, printable = _header_fields(text, offset, findings)
     return HeaderBlock(version, fields, findings, printable and text.isascii())
+
+
+def _plain_fields(rest: bytes) -> dict[str, list[str]] | None:
+    """The fields of a block of printable ASCII lines with no fold and no malformed line, as
+    :func:`_header_fields` reads them; None for any other block (it goes the long way, which
+    reports what is wrong). One pass of C string operations: the common block costs a few
+    microseconds."""
+    if not rest or not rest.isascii():
+        return None
+    text = rest.decode("ascii")
+    if "\r\n " in text or text[0] == " " or not text.replace("\r\n", "").isprintable():
+        return None  # a fold, a tab, a control byte, a lone CR or LF
+    fields: dict[str, list[str]] = {}
+    known = _KNOWN_KEYS
+    for line in text.split("\r\n"):
+        name, colon, value = line.partition(":")
+        if not colon:
+            return None
+        key = known.get(name)
+        if key is None:
+            key = name.strip().lower()
+            if not key:
+                return None
+        values = fields.get(key)
+        if values is None:
+            fields[key] = [value.strip()]
+        else:
+            values.append(value.strip())
+    return fields
 
 
 def _decode(raw: bytes, offset: int, findings: list[Finding]) -> str:
@@ -185,7 +235,9 @@ def judge_headers(block: HeaderBlock, offset: int) -> RecordHeaders:
     findings = _required_findings(block, offset)
     if not block.plain:
         _forbidden_bytes(block, offset, findings)
-    record_id = block.one("WARC-Record-ID")
+    get = block.fields.get
+    values = get("warc-record-id")
+    record_id = values[0] if values else None
     non_urn_id = False
     if record_id is not None:
         if not _RECORD_ID_RE.match(record_id):
@@ -193,26 +245,37 @@ def judge_headers(block: HeaderBlock, offset: int) -> RecordHeaders:
                 Finding(f"WARC-Record-ID {record_id[:80]!r} at offset {offset} is not a URI in angle brackets.", offset)
             )
         else:
-            non_urn_id = not record_id[1:].lower().startswith("urn:")
-    date = block.one("WARC-Date")
+            non_urn_id = not record_id.startswith("<urn:") and not record_id[1:].lower().startswith("urn:")
+    values = get("warc-date")
+    date = values[0] if values else None
     if date is not None and not valid_date(date):
         findings.append(Finding(f"WARC-Date {date[:40]!r} at offset {offset} is not a W3C date.", offset))
-    record_type = block.one("WARC-Type")
-    if record_type is not None and record_type.lower() not in RECORD_TYPES:
+    values = get("warc-type")
+    record_type = values[0] if values else None
+    if record_type is not None and record_type not in RECORD_TYPES and record_type.lower() not in RECORD_TYPES:
         findings.append(
             Finding(f"WARC-Type {record_type!r} at offset {offset} is not a standard type.", offset, "warning")
         )
     headers = RecordHeaders(record_id, record_type, date, None, None, findings, non_urn_id=non_urn_id)
-    _judge_target_uri(block.one("WARC-Target-URI"), headers, offset)
-    headers.content_length = content_length(block.one("Content-Length"), offset, findings)
+    values = get("warc-target-uri")
+    _judge_target_uri(values[0] if values else None, headers, offset)
+    values = get("content-length")
+    value = values[0] if values else None
+    if value is not None and value.isdigit() and value.isascii():
+        headers.content_length = int(value)
+    else:
+        headers.content_length = content_length(value, offset, findings)
     return headers
 
 
 def _required_findings(block: HeaderBlock, offset: int) -> list[Finding]:
     """A required field absent, or given more than once."""
     findings: list[Finding] = []
-    for name in REQUIRED:
-        values = block.fields.get(name.lower(), [])
+    fields = block.fields
+    for name, key in _REQUIRED_KEYS:
+        values = fields.get(key, ())
+        if len(values) == 1:
+            continue
         if not values:
             findings.append(Finding(f"the record at offset {offset} has no {name} header.", offset))
         elif len(values) > 1:
@@ -274,6 +337,8 @@ def content_length(value: str | None, offset: int, findings: list[Finding]) -> i
 
 def valid_date(value: str) -> bool:
     """True for a W3C date (WARC 1.1 allows a fraction of a second) that names a real time."""
+    if _PLAIN_DATE_RE.fullmatch(value) is not None:
+        return True
     match = _DATE_RE.match(value)
     if match is None:
         return False

@@ -45,6 +45,9 @@ class Reference:
     foreign: str | None = None  # the software that wrote the file, when its warcinfo names another
 
 
+_Pending = tuple[str, "str | None", str, int, bool]  # a reference waiting for its target, as FileIds keeps it
+
+
 class IdsChecked(NamedTuple):
     """What :meth:`FileIds.finish` found: ids reused far apart, and references still open."""
 
@@ -83,7 +86,8 @@ class FileIds:
         # The last ``window`` record ids (normalised, to their offsets) and the references still
         # waiting for their target; a file's ids beyond the window are only in its spool.
         self._recent: dict[str, int] = {}
-        self._pending: dict[str, list[Reference]] = {}
+        # (target, source, header, offset, external_ok): a Reference is made only of what stays open
+        self._pending: dict[str, list[_Pending]] = {}
         self._leftover: list[Reference] = []
         self._beyond_window = False
         self._reported: set[int] = set()  # offsets of the records already reported as reusing an id
@@ -111,8 +115,8 @@ class FileIds:
         """Note what the record at ``offset`` refers to; a target not seen yet waits for it."""
         external_ok = (
             record_type == "revisit"
-            and block.one("WARC-Refers-To-Target-URI") is not None
-            and block.one("WARC-Refers-To-Date") is not None
+            and "warc-refers-to-target-uri" in block.fields
+            and "warc-refers-to-date" in block.fields
         )
         for header, key in _REFERENCE_KEYS:
             for value in block.fields.get(key, ()):
@@ -121,17 +125,20 @@ class FileIds:
                     if key in self._recent:
                         continue
                     ok = external_ok and header == "WARC-Refers-To"
-                    self._pending.setdefault(key, []).append(Reference(target, record_id, header, self._path, offset, ok))
+                    self._pending.setdefault(key, []).append((target, record_id, header, offset, ok))
                     if len(self._pending) > self._window:
-                        self._leftover.extend(self._pending.pop(next(iter(self._pending))))
+                        self._leftover.extend(self._references(self._pending.pop(next(iter(self._pending)))))
                         self._beyond_window = True
+
+    def _references(self, pending: list[_Pending]) -> list[Reference]:
+        return [Reference(target, source, header, self._path, offset, ok) for target, source, header, offset, ok in pending]
 
     def finish(self, software: str | None = None) -> IdsChecked:
         """At the end of the file: ids reused further apart than the window, and open references.
 
         ``software`` is what the file's warcinfo says wrote it (None: it does not say); open
         references of a file written by other software than cablekeep are marked ``foreign``."""
-        leftover = self._leftover + [ref for refs in self._pending.values() for ref in refs]
+        leftover = self._leftover + [ref for refs in self._pending.values() for ref in self._references(refs)]
         if software is not None and not software.startswith(OWN_SOFTWARE):
             leftover = [replace(ref, foreign=software) for ref in leftover]
         if not self._beyond_window:
