@@ -6,6 +6,10 @@ files whose results merge in any order) on a pool of this machine's processes un
 ready, then on the cluster: tasks the pool has not started by then move to the cluster (the pool
 finishes only what it is running), and a task lost with a pool process runs again on the cluster.
 Each task runs to completion once, wherever it ran.
+
+A cluster that is only worth starting when the pool has more to do than it can start at once is
+started by the bridge (``start``): when a task has to wait for one of the pool's ``slots``; a small
+bag (every shard started on the pool as it came) never starts it.
 """
 
 from __future__ import annotations
@@ -23,25 +27,36 @@ _Task = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]
 class BridgeExecutor(Executor):
     """``local`` until ``cluster`` (a future of the cluster's executor) is done, then the cluster.
 
-    When ``cluster`` fails (the cluster could not start), every task not yet finished fails with its error."""
+    When ``cluster`` fails (the cluster could not start), every task not yet finished fails with its error.
+    ``start``, when given, is called once, the first time more than ``slots`` tasks are on ``local``
+    unfinished (one waits for a free process): it starts the cluster that will complete ``cluster``."""
 
-    def __init__(self, local: Executor, cluster: Future[Executor]) -> None:
+    def __init__(self, local: Executor, cluster: Future[Executor], *, slots: int = 0,
+                 start: Callable[[], None] | None = None) -> None:
         self._local = local
         self._cluster = cluster
         self._lock = threading.RLock()  # a pool future done before its callback is added calls back at once
         self._on_local: dict[Future[Any], _Task] = {}
+        self._slots = slots
+        self._start = start
         cluster.add_done_callback(self._cluster_ready)
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         outer: Future[T] = Future()
         outer.set_running_or_notify_cancel()  # never cancelled by the caller: it runs once, here or there
+        start = None
         with self._lock:
-            if not self._cluster.done():
+            here = not self._cluster.done()
+            if here:
                 inner = self._local.submit(fn, *args, **kwargs)
                 self._on_local[inner] = (outer, fn, args, kwargs)
                 inner.add_done_callback(self._local_done)
-                return outer
-        self._to_cluster((outer, fn, args, kwargs))
+                if len(self._on_local) > self._slots:  # a task waits for a process: time for the cluster
+                    start, self._start = self._start, None
+        if start is not None:
+            start()  # outside the lock: the cluster's readiness calls back into the bridge
+        if not here:
+            self._to_cluster((outer, fn, args, kwargs))
         return outer
 
     def _local_done(self, inner: Future[Any]) -> None:
@@ -95,12 +110,15 @@ def _copy(inner: Future[Any], outer: Future[Any]) -> None:
 
 
 class WhenReady(Executor):
-    """The cluster's executor once ``cluster`` is done: ``submit`` waits for the cluster to be up."""
+    """The cluster's executor once ``cluster`` is done: ``submit`` starts it (``start``, when given)
+    and waits for it to be up."""
 
-    def __init__(self, cluster: Future[Executor]) -> None:
+    def __init__(self, cluster: Future[Executor], start: Callable[[], None] = lambda: None) -> None:
         self._cluster = cluster
+        self._start = start
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        self._start()
         return self._cluster.result().submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
