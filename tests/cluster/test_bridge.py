@@ -140,3 +140,33 @@ def test_when_ready_starts_the_cluster_it_waits_for() -> None:
         assert WhenReady(ready, lambda: ready.set_result(remote)).submit(_where).result(timeout=30) == "cluster"
     finally:
         remote.shutdown()
+
+
+def test_tasks_beyond_the_slots_wait_here_and_go_to_the_cluster_once_it_is_up() -> None:
+    local = ThreadPoolExecutor(2, thread_name_prefix="local")  # a free thread, but one slot: it takes no more
+    remote = ThreadPoolExecutor(2, thread_name_prefix="cluster")
+    ready: Future[Executor] = Future()
+    bridge = BridgeExecutor(local, ready, slots=1)
+    gate = threading.Event()
+    try:
+        running = bridge.submit(_where, gate)
+        waiting = [bridge.submit(_where) for _ in range(3)]
+        assert not any(f.done() for f in waiting)  # none started on the pool's free thread
+        ready.set_result(remote)
+        assert [f.result(timeout=30) for f in waiting] == ["cluster"] * 3
+        gate.set()
+        assert running.result(timeout=30) == "local"
+    finally:
+        gate.set()
+        bridge.shutdown()
+        remote.shutdown()
+
+
+def test_a_free_slot_takes_the_next_waiting_task_while_the_cluster_starts() -> None:
+    ready: Future[Executor] = Future()
+    bridge = BridgeExecutor(ThreadPoolExecutor(1, thread_name_prefix="local"), ready, slots=1)
+    try:
+        assert [f.result(timeout=30) for f in [bridge.submit(_where) for _ in range(4)]] == ["local"] * 4
+    finally:
+        bridge.shutdown()
+        ready.cancel()
