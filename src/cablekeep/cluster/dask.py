@@ -8,9 +8,13 @@ its thread, see :class:`LongTasks`), and keep their scratch space in ``local_dir
 temporary folder of their own, removed at the end, when none is given).
 
 A local cluster starts in the background (its import, its scheduler and workers take about a
-second): the session is open at once, its ``fixity_executor`` hashes on a pool of ``workers``
-processes of this machine until the workers are up and on them from then on
-(:class:`~cablekeep.cluster.bridge.BridgeExecutor`); its ``executor`` (the crawl's) waits for them.
+second), and only when it is wanted: the session is open at once, its ``fixity_executor`` hashes on a
+pool of ``workers`` processes of this machine, one shard each, starts the cluster when a shard has
+to wait for one of them, and hands every shard not yet started to the workers once they are up
+(:class:`~cablekeep.cluster.bridge.BridgeExecutor`); its ``executor`` (the crawl's) starts it and
+waits for it. A start the work overtook is cancelled (its starting workers killed); the session's
+``outcome`` then says that the cluster was not needed. The workers fork from a ``forkserver`` that
+imported Dask and the hashing code once (:data:`WORKER_PRELOAD`).
 """
 
 from __future__ import annotations
