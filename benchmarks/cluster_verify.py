@@ -15,7 +15,8 @@ For each, medians of ``--repeat`` runs (default 3), each in a fresh process, alt
                  started before the clock starts (the case of a scheduler that is already running)
 
 and prints each time, the CPU seconds of the whole commands (the command and its children, from
-``wait4``) and the ratios one-machine / cluster. Target: the whole command with ``--cluster local:2``
+``wait4``, and the processes they leave behind, which this process adopts as a subreaper: a local
+cluster's forkserver and the workers it forked) and the ratios one-machine / cluster. Target: the whole command with ``--cluster local:2``
 at >= 0.9 of the one-machine command (the cluster's overhead is small), in every case run. Caches are
 warm (every run reads what the one before read; the large bag fits in memory on the lead's machine).
 
@@ -78,23 +79,54 @@ class RunFailed(Exception):
     """A run that did not do what the benchmark needs (non-zero exit, an invalid bag)."""
 
 
+def _subreaper() -> None:
+    """Adopt every process the commands leave behind (Linux ``PR_SET_CHILD_SUBREAPER``): a local cluster's
+    forkserver and the workers it forked are not the command's children, so ``wait4`` on the command
+    alone would not count their CPU; reaped here, they are."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+        raise RunFailed("cannot count the CPU of a command's detached processes (prctl PR_SET_CHILD_SUBREAPER)")
+
+
+def _reap_leftovers(deadline: float) -> float:
+    """CPU seconds of the processes the last command left behind (adopted by :func:`_subreaper`), reaped
+    as they end; :class:`RunFailed` when one is still running at ``deadline`` (a worker left running)."""
+    spent = 0.0
+    while True:
+        try:
+            pid, _, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return spent
+        if pid == 0:
+            if time.monotonic() > deadline:
+                raise RunFailed("a process the command started was still running 30 s after it ended")
+            time.sleep(0.01)
+            continue
+        spent += usage.ru_utime + usage.ru_stime
+
+
 def _timed(args: list[str], cwd: Path, cpu: list[float]) -> float:
-    """Seconds of the whole command; its CPU seconds (its own and its children's) appended to ``cpu``."""
+    """Seconds of the whole command; its CPU seconds (its own, its children's, and those of any process
+    it left behind) appended to ``cpu``."""
     start = time.perf_counter()
     with open(cwd / "stderr.txt", "wb") as err:
         process = subprocess.Popen(args, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
+    leftovers = _reap_leftovers(time.monotonic() + 30)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RunFailed(f"{' '.join(args)} failed ({process.returncode}): "
                         f"{(cwd / 'stderr.txt').read_text(errors='replace')[-2000:]}")
-    cpu.append(usage.ru_utime + usage.ru_stime)
+    cpu.append(usage.ru_utime + usage.ru_stime + leftovers)
     return seconds
 
 
 def _inner(args: list[str], cwd: Path) -> float:
     done = subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=1800)
+    _reap_leftovers(time.monotonic() + 30)  # not counted, but not left for the next command to be charged
     if done.returncode != 0:
         raise RunFailed(f"{' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
     return float(done.stdout.strip().splitlines()[-1])
@@ -171,6 +203,11 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
     load_before = os.getloadavg()
+    try:
+        _subreaper()
+    except RunFailed as exc:
+        print(f"cluster_verify: {exc}", file=sys.stderr)
+        return 2
     ratios: dict[str, float] = {}
     for case in ("small", "large") if args.case == "all" else (args.case,):
         work = Path(tempfile.mkdtemp(prefix=f"cablekeep-cluster-bench-{case}-", dir=args.workdir))

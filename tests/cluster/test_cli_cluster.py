@@ -33,10 +33,13 @@ def test_verify_and_audit_on_a_local_cluster(bag: Path, tmp_path: Path, cli: Cal
     assert result.exit_code == 1, result.stderr
     report = json.loads(result.stdout)
     assert [(p["kind"], p["path"]) for p in report["problems"]] == [("changed", "data/cables/007.txt")]
+    # one shard, taken by one of this machine's processes at once: the cluster is not started, and it says so
+    assert "--cluster local:2: the cluster was not needed" in result.stderr
     result = cli("audit", "--cluster", "local:2", "--json", "--db", str(db), str(tmp_path / "bags"))
     assert result.exit_code == 1, result.stderr
     audited = json.loads(result.stdout)
     assert [f["path"] for f in audited["bags"][0]["findings"]] == ["data/cables/007.txt"]
+    assert "the cluster was not needed" in result.stderr
     assert list((tmp_path / "tmp").iterdir()) == []  # the scratch space is gone
 
 

@@ -146,7 +146,8 @@ def test_audit_on_the_cluster_records_once_on_the_coordinator(tmp_path: Path, cl
     assert len(events) == 1 and events[0].outcome == "invalid"
 
 
-def test_a_verify_begun_while_the_local_cluster_starts_gets_the_one_machine_verdict(tmp_path: Path) -> None:
+def test_a_verify_begun_while_the_local_cluster_starts_gets_the_one_machine_verdict(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cablekeep.cluster.address import ClusterSpec
     from cablekeep.cluster.dask import open_cluster
 
@@ -154,7 +155,47 @@ def test_a_verify_begun_while_the_local_cluster_starts_gets_the_one_machine_verd
     (bag / "data/cables/0042.txt").write_bytes(b"changed")
     (tmp_path / MARKERS).mkdir()
     expected = verify_bag(bag, processes=1)
+    monkeypatch.setattr(fixity_verify, "REMOTE_BATCH_FILES", 25)  # 12 shards of 0.25 s: the cluster gets some
     with open_cluster(ClusterSpec(workers=2), local_directory=tmp_path / "dask") as session:
         report = verify_bag(bag, executor=session.fixity_executor, processes=session.slots, open_file=slow_open)
+        workers = set(session.worker_pids().values())
     _same(expected, report)
-    assert os.getpid() not in {int(p.name) for p in (tmp_path / MARKERS).iterdir()}  # hashed by other processes
+    hashed_by = {int(p.name) for p in (tmp_path / MARKERS).iterdir()}
+    assert os.getpid() not in hashed_by  # hashed by other processes
+    assert hashed_by & workers and session.outcome() is None  # the cluster was started and used
+
+
+def _quick(n: int) -> int:
+    return n
+
+
+def test_a_bag_the_pool_takes_shard_by_shard_never_starts_the_cluster(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from cablekeep.cluster.address import ClusterSpec
+    from cablekeep.cluster.dask import open_cluster
+
+    bag = _bag(tmp_path / "bag", {f"cables/{n:04d}.txt": os.urandom(100) for n in range(50)})  # one shard
+    with open_cluster(ClusterSpec(workers=2), local_directory=tmp_path / "dask") as session:
+        pool = set(multiprocessing.active_children())  # the session's pool (and another test's cluster)
+        report = verify_bag(bag, executor=session.fixity_executor, processes=session.slots)
+        assert set(multiprocessing.active_children()) == pool  # no worker process was started
+    assert report.ok and report.files_checked >= 50  # and the tag files
+    assert "was not needed" in (session.outcome() or "") and "not started" in (session.outcome() or "")
+
+
+def test_a_cluster_start_overtaken_by_the_work_is_cancelled_at_once(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from cablekeep.cluster.address import ClusterSpec
+    from cablekeep.cluster.dask import open_cluster
+
+    before = set(multiprocessing.active_children())  # another test's cluster
+    with open_cluster(ClusterSpec(workers=2), local_directory=tmp_path / "dask") as session:
+        results = [session.fixity_executor.submit(_quick, n) for n in range(6)]  # more than 2: the start begins
+        assert [f.result(timeout=60) for f in results] == list(range(6))
+        begun = time.monotonic()
+    closed = time.monotonic() - begun
+    assert "start was cancelled" in (session.outcome() or "")
+    assert set(multiprocessing.active_children()) == before  # neither the pool nor a worker is left
+    assert closed < 10, closed

@@ -65,7 +65,14 @@ def verify(paths: tuple[Path, ...], fast: bool, as_json: bool, against: Path | N
         _verify_against(paths[0], against, as_json)
     with _cluster(None if fast else cluster) as session:  # a fast check hashes nothing
         worst = _verify_paths(paths, fast, as_json, db, session, allow_unchecked)
+    _cluster_outcome(session)
     sys.exit(worst)
+
+
+def _cluster_outcome(session: ClusterSession | None) -> None:
+    """One line on stderr when the cluster asked for was not used (its start cancelled)."""
+    if session is not None and (line := session.outcome()) is not None:
+        click.echo(f"cablekeep: {line}", err=True)
 
 
 def _verify_paths(paths: tuple[Path, ...], fast: bool, as_json: bool, db: Path, session: ClusterSession | None,
@@ -226,6 +233,7 @@ def audit(paths: tuple[Path, ...], older_than: str | None, sample: str | None, r
                             retries=retries, max_depth=max_depth,
                             executor=None if session is None else session.fixity_executor,
                             processes=None if session is None else session.slots)
+    _cluster_outcome(session)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:

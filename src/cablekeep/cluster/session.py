@@ -16,7 +16,9 @@ class ClusterSession:
     merge in any order (the fixity shards): on this machine's processes while a local cluster starts,
     on its workers from then on; ``long_executor`` runs tasks that last (a crawl shard, mostly waiting
     on politeness) without holding a worker's slot, so that every shard runs at once whatever the
-    workers' threads. Both are the ``executor`` itself when not given."""
+    workers' threads. Both are the ``executor`` itself when not given. ``outcome``, once the session
+    is closed, says in one line what became of a cluster that was started for it and not used (a local
+    cluster whose start was cancelled because this machine's processes did all the work), else None."""
 
     name: str
     executor: Executor
@@ -24,6 +26,7 @@ class ClusterSession:
     worker_pids: Callable[[], dict[str, int]]
     starts_here: Executor | None = None  # the fixity executor of a cluster that starts in the background
     secedes: Executor | None = None  # the long tasks' executor
+    outcome: Callable[[], str | None] = lambda: None
 
     @property
     def fixity_executor(self) -> Executor:
