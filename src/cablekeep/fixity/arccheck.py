@@ -271,15 +271,7 @@ class ArcScanner(InflatedBuffer):
     def _resync(self, start: int) -> bool:
         """After a broken record: the next gzip member, or the next whole valid header line."""
         if self._stream.gzip:
-            while True:
-                later = [bound.inflated for bound in self._stream.bounds if bound.inflated > start]
-                if later and later[0] <= self._base + len(self._buf):
-                    if later[0] > self._base:
-                        self._consume(later[0] - self._base)
-                    return True
-                self._consume(len(self._buf))
-                if not self._fill() and not self._recover():
-                    return False
+            return self._next_member(start)
         if self.version is None:
             self.version = 1
         skipped_from = self._raw_offset(start)

@@ -87,6 +87,18 @@ class InflatedBuffer:
             raw = start.raw
         return raw
 
+    def _next_member(self, start: int) -> bool:
+        """Skip to the first gzip member starting after inflated offset ``start``, if any."""
+        while True:
+            later = [bound.inflated for bound in self._stream.bounds if bound.inflated > start]
+            if later and later[0] <= self._base + len(self._buf):
+                if later[0] > self._base:
+                    self._consume(later[0] - self._base)
+                return True
+            self._consume(len(self._buf))
+            if not self._fill() and not self._recover():
+                return False
+
     def _prune_bounds(self, pos: int) -> None:
         """Forget the starts of members before the one holding ``pos`` (starts come in file order)."""
         bounds = self._stream.bounds

@@ -243,18 +243,6 @@ class _Scanner(InflatedBuffer):
             if not self._fill():
                 return False
 
-    def _next_member(self, start: int) -> bool:
-        """Skip to the first gzip member starting after inflated offset ``start``, if any."""
-        while True:
-            later = [bound.inflated for bound in self._stream.bounds if bound.inflated > start]
-            if later and later[0] <= self._base + len(self._buf):
-                if later[0] > self._base:
-                    self._consume(later[0] - self._base)
-                return True
-            self._consume(len(self._buf))
-            if not self._fill() and not self._recover():
-                return False
-
     def _finish(self) -> None:
         self._add(member_findings(self._stream, self._scan.records, self._mid_member, self._split))
         self._add(self._quirks.findings())
