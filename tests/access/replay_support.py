@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +33,18 @@ def sample_bag(write_manifest: Callable[..., Path], output: Path | None = None) 
     extra = {"bag": {"output": str(output)}} if output is not None else {}
     manifest = write_manifest(follow={"depth": 0, "requisites": True}, **extra)
     return run_manifest(load_manifest(manifest)).bag.path
+
+
+def headless_chrome(binary: str, driver: str, profile: Path) -> Any:
+    """Debian's Chromium under selenium, headless, its profile in ``profile``, its console kept (tests only)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1200,1400", f"--user-data-dir={profile}",
+                     "--no-first-run", "--disable-background-networking"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=options)

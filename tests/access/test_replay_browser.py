@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from cablekeep.access.replay import serve
 from cablekeep.sample_site import SampleSite
 from cablekeep.sample_site.cables import CABLES_BY_ID
 
-from .replay_support import find_pywb, sample_bag
+from .replay_support import find_pywb, headless_chrome, sample_bag
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -35,15 +34,8 @@ PAGE_BACKGROUND = "rgb(241, 236, 226)"  # body { background: #f1ece2 }
 
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
     assert CHROMIUM is not None and CHROMEDRIVER is not None
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1200,1400", f"--user-data-dir={tmp_path / 'chromium-profile'}",
-                     "--no-first-run", "--disable-background-networking"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = headless_chrome(CHROMIUM, CHROMEDRIVER, tmp_path / "chromium-profile")
     yield driver
     driver.quit()
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from warcio.archiveiterator import ArchiveIterator
@@ -25,7 +24,7 @@ from cablekeep.manifest import load_manifest
 from cablekeep.run import run_manifest
 from tests.browser_site import TEXT, ScriptSite
 
-from ..access.replay_support import find_pywb
+from ..access.replay_support import find_pywb, headless_chrome
 from ..conftest import start_replay, stop_cli
 
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -52,16 +51,9 @@ def script_site() -> Iterator[ScriptSite]:
 
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
     browser = find_browser()
     assert browser is not None and CHROMEDRIVER is not None
-    options.binary_location = str(browser)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1200,1400", f"--user-data-dir={tmp_path / 'chromium-profile'}",
-                     "--no-first-run", "--disable-background-networking"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = headless_chrome(str(browser), CHROMEDRIVER, tmp_path / "chromium-profile")
     yield driver
     driver.quit()
 
