@@ -4,8 +4,9 @@ Builds, in a fresh temporary directory (``--workdir``), a bag of ``--records`` (
 response records written with warcio into gzipped WARCs of 25,000 records, with the three files a
 crawl leaves beside them in the crawler's formats: data/index.cdxj (cdxj.index_prefix +
 format_line, recorder.index_fields' fields), data/crawl-log.jsonl (one entry per fetch naming its
-record) and data/cables.jsonl (one cable per ten pages); bag-info.txt says cablekeep. Then times
-``verify_bag(bag, processes=2)`` with the witness and without it (the scan asked for no spool and
+record, with the keys capture.recorder.log writes, in its order) and data/cables.jsonl (one cable
+per ten pages); bag-info.txt says cablekeep. Then times
+``verify_bag(bag, processes=2)`` with the witness and without it (the scan asked for no fingerprint and
 ``DirectorySource.witness`` returning nothing), alternately, ``--repeat`` times each (medians).
 Target (issue 12): the witness adds at most 10 %. It also says how many of the verifies with the
 witness had to compare the three files line by line (none should: the bag agrees with its index,
@@ -73,8 +74,9 @@ def build(root: Path, records: int) -> Path:
                           "length": str(out.tell() - offset), "offset": str(offset), "filename": name,
                           "warc_date": warc_date, "record_id": record_id}
                 index.append(format_line(index_prefix(url, date), fields))
-                log.append(json.dumps({"url": url, "verdict": "ok", "status": 200, "warc_record_id": record_id,
-                                       "warc_filename": name}))
+                log.append(json.dumps({"url": url, "outcome": "ok", "status": 200, "reason": "OK", "bytes": len(body),
+                                       "time": warc_date, "depth": 0, "hop": "seed", "via": None, "attempts": 1,
+                                       "warc_filename": name, "warc_record_id": record_id}))
                 if n % 10 == 0:
                     cables.append(json.dumps({"id": f"C{n:06d}", "url": url, "captured": warc_date,
                                               "warc_record_id": record_id, "warc_filename": name}))

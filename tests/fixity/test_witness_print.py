@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cablekeep.fixity import witness
-from cablekeep.fixity.recordids import FieldSpool, norm_id
+from cablekeep.fixity.recordids import FieldPrint, FieldSpool, capture_key, capture_print, id_hash, norm_id
 from cablekeep.fixity.verify import verify_bag
 from cablekeep.fixity.warcids import norm_id as warcids_norm_id
 
@@ -87,6 +87,40 @@ def test_a_line_in_another_form_is_folded_by_the_full_parse(bag: Path, exact_rea
     assert fingerprints_agree(bag)
     assert verify_bag(bag, processes=1).verdict == "valid"
     assert exact_reads == []
+
+
+def test_the_crawlers_own_lines_are_read_by_one_expression_a_block(bag: Path) -> None:
+    # the folds read the crawler's index and log lines by one findall a block; were the crawler to write
+    # them otherwise, every line would silently take the slow way (the JSON parser)
+    for rel, pattern in ((witness.INDEX, witness._CRAWLER_LINES), (witness.CRAWL_LOG, witness._CRAWLER_LOG_LINES)):
+        data = (bag / rel).read_bytes()
+        assert len(pattern.findall(data)) == data.count(b"\n") > 2, rel
+
+
+def test_log_lines_in_another_form_are_folded_by_the_json_parser(bag: Path, exact_reads: list[Path]) -> None:
+    # a fetch that wrote no record (a null id), keys in another order, a space before the value: each read
+    # as the exact comparison reads it, the same records named
+    log = bag / "data/crawl-log.jsonl"
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    lines = [" " + json.dumps(entry, sort_keys=True) for entry in entries]
+    lines.append(json.dumps({"url": "http://127.0.0.1:9/x", "outcome": "failed", "warc_record_id": None}))
+    log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    reseal(bag)
+    assert fingerprints_agree(bag)
+    assert verify_bag(bag, processes=1).verdict == "valid"
+    assert exact_reads == []
+
+
+def test_a_log_entry_naming_a_record_twice_disagrees(bag: Path, exact_reads: list[Path]) -> None:
+    log = bag / "data/crawl-log.jsonl"
+    first = next(line for line in log.read_text(encoding="utf-8").splitlines() if '"warc_record_id"' in line)
+    with open(log, "a", encoding="utf-8") as out:
+        out.write(first + "\n")
+    reseal(bag)
+    assert not fingerprints_agree(bag)
+    problems = index_problems(bag)
+    assert problems and problems[0][0] == "data/crawl-log.jsonl", problems
+    assert exact_reads
 
 
 # --------------------------------------------------------------------------- disagreeing, then named
@@ -180,32 +214,58 @@ def test_a_disagreement_the_exact_comparison_clears_is_valid(bag: Path, exact_re
 # --------------------------------------------------------------------------- the spool's fold
 
 
-def test_two_records_at_one_offset_cannot_be_fingerprinted() -> None:
+def record(offset: int, record_id: str, uri: str | None, record_type: str = "response",
+           digest: str | None = "sha1:X") -> tuple[object, ...]:
+    """The arguments of FieldPrint.add for one record, with its id's hash as the scan gives it."""
+    return (offset, record_id, uri, "2024-01-01T00:00:00Z", digest, record_type, id_hash(norm_id(record_id)))
+
+
+@pytest.mark.parametrize("kind", [FieldPrint, FieldSpool])
+def test_two_records_at_one_offset_cannot_be_fingerprinted(kind: type[FieldPrint]) -> None:
     # several records in one gzip member share its offset: only the first is found there
-    spool = FieldSpool()
-    spool.add(0, "<urn:a>", "http://h/", "2024-01-01T00:00:00Z", "sha1:X", "response")
-    assert spool.printable and spool.printed == 1
-    spool.add(0, "<urn:b>", "http://h/", "2024-01-01T00:00:00Z", "sha1:X", "response")
+    spool = kind()
+    spool.add(*record(0, "<urn:a>", "http://h/"))  # type: ignore[arg-type]  # the add's own arguments
+    assert spool.printable and spool.fold()[1] == 1
+    spool.add(*record(0, "<urn:b>", "http://h/"))  # type: ignore[arg-type]
     assert not spool.printable
 
 
-def test_the_fold_survives_pickling_and_merging() -> None:
-    whole, first, second = FieldSpool(), FieldSpool(), FieldSpool()
-    records = [(n * 100, f"<urn:{n}>", f"http://h/{n}", "2024-01-01T00:00:00Z", None, "response" if n % 2 else "request")
-               for n in range(10)]
-    for record in records:
-        whole.add(*record)
-    for record in records[:4]:
-        first.add(*record)
-    for record in records[4:]:
-        second.add(*record)
+@pytest.mark.parametrize("kind", [FieldPrint, FieldSpool])
+def test_the_fold_survives_pickling_and_merging(kind: type[FieldPrint]) -> None:
+    whole, first, second = kind(), kind(), kind()
+    records = [record(n * 100, f"<urn:{n}>", f"http://h/{n}", "response" if n % 2 else "request", None)
+               for n in range(10_000)]  # past the keys a fold holds before it hashes them
+    for one in records:
+        whole.add(*one)  # type: ignore[arg-type]
+    for one in records[:4000]:
+        first.add(*one)  # type: ignore[arg-type]
+    for one in records[4000:]:
+        second.add(*one)  # type: ignore[arg-type]
     first.absorb(pickle.loads(pickle.dumps(second)))
     copy = pickle.loads(pickle.dumps(first))
-    assert (copy.print_sum, copy.printed, copy.printable) == (whole.print_sum, whole.printed, True) and whole.printed == 5
-    late = FieldSpool()
-    late.add(50, "<urn:x>", None, None, None, "response")
+    assert (copy.fold(), copy.id_sum, copy.printable) == (whole.fold(), whole.id_sum, True)
+    assert whole.fold()[1] == 5000 and whole.fold()[0] != 0
+    late = kind()
+    late.add(*record(50, "<urn:x>", None))  # type: ignore[arg-type]
     first.absorb(late)  # a range that starts before the end of the one before it
     assert not first.printable
+
+
+@pytest.mark.parametrize(("field", "value"), [("uri", "http://h/a\nb"), ("id", None)])
+def test_a_record_the_key_cannot_stand_for_is_not_printable(field: str, value: str | None) -> None:
+    # a line feed in a value makes the key ambiguous; a capture without an id cannot be matched to the log
+    fold = FieldPrint()
+    if field == "uri":
+        fold.add(*record(0, "<urn:a>", value))  # type: ignore[arg-type]
+    else:
+        fold.add(0, None, "http://h/", "2024-01-01T00:00:00Z", "sha1:X", "response", None)
+    assert fold.fold()[1] == 1 and not fold.printable
+
+
+def test_a_capture_key_is_its_fields_one_a_line() -> None:
+    assert capture_key(7, "http://h/", "2024", "sha1:X", "<urn:a>") == "7\nhttp://h/\n2024\nsha1:X\n<urn:a>"
+    assert capture_key(7, "http://h/\n", "2024", "sha1:X", "<urn:a>") is None
+    assert capture_print(b"7\nx") != capture_print(b"7\ny") and capture_print(b"a").bit_length() <= 128
 
 
 @pytest.mark.parametrize("value", ["<urn:a>", " <urn:a> ", "< urn:a >", "urn:a", "<", "<>", "\u00a0<x>\t"])

@@ -331,7 +331,9 @@ class ArchiveSource(BagSource):
                 counting = CountingHashers(hashers)
                 self.scans[rel] = scan_warc_stream(
                     cast(BinaryIO, member.stream), name=rel, display_path=rel, raw_hashers=[counting],
-                    witness=True,  # whether the bag has an index is known only once the whole archive has passed
+                    # whether the bag has an index is known only once the whole archive has passed,
+                    # and the exact comparison could not read a member again without another pass
+                    witness=True, spool_fields=True,
                 )
                 tee.size = counting.bytes
             else:

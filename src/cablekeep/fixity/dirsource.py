@@ -36,7 +36,7 @@ from .report import Problem
 from .sources import BagSource, CountingHashers, Entry, FileHasher, Hashed, Tee, open_regular, special_kind
 from .warccheck import WarcScan, is_warc_name, scan_warc_stream
 from .waczcheck import check_wacz_fd, is_wacz_name
-from .witness import INDEX, ReadClaims, check_directory_witness, has_witness_index, read_claims
+from .witness import INDEX, ReadClaims, check_directory_witness, has_witness_index, read_claims, read_index_claims
 
 POOL_MIN_FILES = 64
 POOL_MIN_BYTES = 64 << 20
@@ -298,7 +298,8 @@ class DirectorySource(BagSource):
         self.processes = processes
         self.open_file = open_file
         self._problems: list[Problem] = []
-        self._claims: Future[ReadClaims] | None = None  # the witness's files, read by the pool
+        self._claims: Future[ReadClaims] | None = None  # the witness's crawl log, folded by the pool
+        self._index_claims: Future[ReadClaims] | None = None  # its index and cables, folded by the pool
 
     def take_problems(self) -> list[Problem]:
         problems, self._problems = self._problems, []
@@ -371,7 +372,9 @@ class DirectorySource(BagSource):
 
     def _record_offsets(self) -> dict[str, list[int]]:
         """Where records start in the bag's WARCs, by file name, as its index.cdxj says (candidates
-        only: :mod:`.warcranges` proves each); nothing when the index cannot be read."""
+        only: :mod:`.warcranges` proves each); nothing when the index cannot be read. Read here
+        while the pool's two processes fold the index and the crawl log for the witness: this
+        process would wait for its workers' first ranges otherwise."""
         try:
             return warcranges.index_offsets(self.root / INDEX)
         except OSError:
@@ -400,25 +403,29 @@ class DirectorySource(BagSource):
         return has_witness_index(self.root)
 
     def _read_claims_in(self, pool: Executor) -> None:
-        """Have the pool read the bag's index, cable list and crawl log for the witness while it hashes."""
+        """Have the pool fold the bag's index and cable list, and its crawl log, for the witness:
+        two tasks, which its processes start on while this one reads where to cut the WARCs."""
+        if self._index_claims is None:
+            self._index_claims = pool.submit(read_index_claims, self.root_s)
         if self._claims is None:
             self._claims = pool.submit(read_claims, self.root_s)
 
     def witness(self, scans: Sequence[WarcScan]) -> list[Problem]:
-        read = None
-        if self._claims is not None:
-            future, self._claims = self._claims, None
-            try:
-                read = future.result()
-            except (OSError, UnicodeDecodeError, sqlite3.Error, CancelledError):
-                read = None  # read again here, where a problem is reported as it always was
-        return check_directory_witness(self.root, scans, read)
+        read, index = self._take(self._claims), self._take(self._index_claims)
+        self._claims = self._index_claims = None
+        return check_directory_witness(self.root, scans, read, index)
+
+    @staticmethod
+    def _take(future: Future[ReadClaims] | None) -> ReadClaims | None:
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except (OSError, UnicodeDecodeError, sqlite3.Error, CancelledError):
+            return None  # folded again here, where a problem is reported as it always was
 
     def close(self) -> None:
-        if self._claims is not None:  # never used (a fast or sample check, or it broke off)
-            future, self._claims = self._claims, None
-            if future.done() and not future.cancelled() and future.exception() is None:
-                future.result().discard()
+        self._claims = self._index_claims = None  # never used (a fast or sample check, or it broke off): in memory only
 
     def earlier_record_ids(self) -> tuple[Iterable[str], bool, list[Problem]]:
         """The record ids in the CDXJ indexes of the earlier bags this bag names in

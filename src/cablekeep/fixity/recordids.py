@@ -8,13 +8,14 @@ must not hold them all in memory. So each id is kept as an 8-byte hash of its te
   file is scanned, 16 bytes a record on disk and none in memory; it can be pickled to another
   process (a verify worker hands it to the coordinator), and the file is removed with the last
   owner of the spool.
-- :class:`FieldSpool` appends, for a bag whose own index will witness its WARCs
-  (:mod:`cablekeep.fixity.witness`), what that index claims of each record: its offset (of the
-  record, or of its gzip member), WARC-Record-ID, WARC-Target-URI, WARC-Date and
-  WARC-Payload-Digest, in file order, about 150 bytes a record on disk; pickled like an IdSpool.
-  It also folds the same fields of each record of a type the crawler indexes into an
-  order-independent fingerprint (:func:`capture_print`, summed modulo 2**128, and counted), which
-  the witness compares with the same fold of the index's lines before it reads any spool.
+- :class:`FieldPrint` folds, for a bag whose own index will witness its WARCs
+  (:mod:`cablekeep.fixity.witness`), what that index claims of each record of a type the crawler
+  indexes (its offset, WARC-Target-URI, WARC-Date, WARC-Payload-Digest and WARC-Record-ID) into an
+  order-independent fingerprint (:func:`capture_print`, summed modulo 2**128, and counted): a few
+  numbers per WARC, whatever its size, which the witness compares with the same fold of the
+  index's lines. :class:`FieldSpool` also keeps those fields of every record, in file order, in a
+  temporary file (about 150 bytes a record): what the exact, line-by-line comparison reads when
+  the fingerprints disagree; pickled like an IdSpool.
 - :class:`IdIndex` loads spools into a temporary SQLite database and answers which hashes occur
   twice and whether a hash exists.
 
@@ -36,6 +37,8 @@ from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+_blake2b = hashlib.blake2b
+_from_bytes = int.from_bytes
 _BUFFER = 8192  # pairs kept before they are written to the spool file
 
 
@@ -53,24 +56,28 @@ def norm_id(value: str) -> str:
 # metadata records are not indexed.
 PRINTED_TYPES = frozenset({"response", "revisit", "resource"})
 PRINT_MODULUS = 1 << 128
-NO_VALUE = b"-"  # what an index line writes for a field it has no value for, and what a record without it folds
+NO_VALUE = "-"  # what an index line writes for a field it has no value for, and what a record without it folds
 
 
-def norm_id_bytes(raw: bytes) -> bytes:
-    """:func:`norm_id` of the text ``raw`` holds (UTF-8, undecodable bytes kept as the spool keeps
-    them), as such bytes: equal results are equal normalised ids."""
-    if len(raw) > 2 and raw[0] == 0x3C and raw[-1] == 0x3E and 0x20 < raw[1] < 0x7F and 0x20 < raw[-2] < 0x7F:
-        return raw[1:-1]  # "<urn:...>": nothing for norm_id to strip but the brackets
-    return norm_id(raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+def capture_key(offset: int, uri: str, date: str, digest: str, record_id: str) -> str | None:
+    """What :func:`capture_print` hashes of one capture, as text: the offset, WARC-Target-URI,
+    WARC-Date, WARC-Payload-Digest and WARC-Record-ID, each as written (:data:`NO_VALUE` for a field
+    the record lacks), one a line. None when a field holds a line feed (no header value read from a
+    plain block does, and no index line the crawler writes): the key would be ambiguous, so such a
+    capture cannot be fingerprinted.
+
+    The values are not normalised (angle brackets, spaces): the fingerprint of a line that writes
+    a value in another form than its record then differs, and the exact comparison, which
+    normalises, judges it. A fingerprint may send a good bag to the exact comparison, never pass a
+    bad one."""
+    key = f"{offset}\n{uri}\n{date}\n{digest}\n{record_id}"
+    return key if key.count("\n") == 4 else None
 
 
-def capture_print(offset: int, uri: bytes, date: bytes, digest: bytes, record_id: bytes) -> int:
-    """The 128-bit fingerprint of one capture: a record's offset, target URI (without angle
-    brackets), WARC-Date, WARC-Payload-Digest and normalised WARC-Record-ID (:func:`norm_id_bytes`),
-    each as the field spool keeps it (UTF-8); the lengths first, so no two tuples join alike.
-    Identical in every process (blake2b, no key)."""
-    head = b"%d %d %d %d %d\n" % (offset, len(uri), len(date), len(digest), len(record_id))
-    return int.from_bytes(hashlib.blake2b(head + uri + date + digest + record_id, digest_size=16).digest(), "big")
+def capture_print(key: bytes) -> int:
+    """The 128-bit fingerprint of one capture from its :func:`capture_key` (UTF-8, undecodable
+    bytes kept as surrogate escapes). Identical in every process (blake2b, no key)."""
+    return int.from_bytes(hashlib.blake2b(key, digest_size=16).digest(), "big")
 
 
 def id_hash(normalised_id: str) -> int:
@@ -178,16 +185,22 @@ class SpooledRecord(NamedTuple):
     payload_digest: str | None
 
 
-class FieldSpool:
-    """A :class:`SpooledRecord` for each record of one WARC file, in file order, in a temporary file.
+_KEYS_BUFFER = 4096  # capture keys kept before they are hashed and summed
 
-    ``size`` is the file's size in bytes, once the scan has read it to its end. A field longer
-    than 65,534 bytes is kept cut to that length (no index line claims such a value).
 
-    ``print_sum`` and ``printed``: the sum modulo 2**128 of :func:`capture_print` over the records
-    of :data:`PRINTED_TYPES`, and how many. ``printable`` turns False when the fingerprint cannot
-    stand for the spool: two records at one offset (several records in one gzip member: only the
-    first is found at that offset), offsets out of order, a field cut.
+class FieldPrint:
+    """The fingerprint of one WARC file's captures, folded record by record in file order.
+
+    :meth:`fold` gives the sum modulo 2**128 of :func:`capture_print` over the records of
+    :data:`PRINTED_TYPES`, and how many; ``id_sum`` is the sum of their record ids' :func:`id_hash`
+    (what a crawl log naming the same records sums to). ``printable`` turns False when the
+    fingerprint cannot stand for the records: two records at one offset (several records in one
+    gzip member: only the first is found at that offset), offsets out of order, a field that holds
+    a line feed, a printed record without an id. ``count``: records added, of any type; ``size``:
+    the file's size in bytes, once the scan has read it to its end.
+
+    The keys are hashed a few thousand at a time, in one tight loop: the scan of a bag with an
+    index pays about a microsecond a record for its fingerprint.
     """
 
     def __init__(self) -> None:
@@ -195,45 +208,105 @@ class FieldSpool:
         self.size = 0
         self.print_sum = 0
         self.printed = 0
+        self.id_sum = 0
         self.printable = True
         self.first_offset = -1
         self.last_offset = -1
-        self._pending = bytearray()
-        self._path: str | None = None
-        self._finalizer: weakref.finalize[[str], FieldSpool] | None = None
+        self._keys: list[str] = []
 
     def add(self, offset: int, record_id: str | None, target_uri: str | None, date: str | None,
-            payload_digest: str | None, record_type: str | None = None) -> None:
-        """One record, in file order; ``record_type`` (lower case) says whether it is folded into the fingerprint."""
+            payload_digest: str | None, record_type: str | None = None, id_hashed: int | None = None) -> None:
+        """One record, in file order; ``record_type`` (lower case) says whether it is folded into
+        the fingerprint, ``id_hashed`` is the :func:`id_hash` of its normalised record id."""
         if offset <= self.last_offset:
             self.printable = False
         if not self.count:
             self.first_offset = offset
         self.last_offset = offset
+        self.count += 1
+        if record_type not in PRINTED_TYPES:
+            return
+        keys = self._keys
+        keys.append(f"{offset}\n{NO_VALUE if target_uri is None else target_uri}\n{NO_VALUE if date is None else date}"
+                    f"\n{NO_VALUE if payload_digest is None else payload_digest}\n"
+                    f"{NO_VALUE if record_id is None else record_id}")  # capture_key, inline: it runs for every record
+        if id_hashed is None:
+            self.printable = False
+        else:
+            self.id_sum += id_hashed
+        if len(keys) >= _KEYS_BUFFER:
+            self._hash_keys()
+
+    def _hash_keys(self) -> None:
+        keys, self._keys = self._keys, []
+        if not keys:
+            return
+        if sum(key.count("\n") for key in keys) != 4 * len(keys):
+            self.printable = False  # a field holds a line feed: the keys are ambiguous
+        self.print_sum += sum(_from_bytes(_blake2b(key.encode("utf-8", "surrogateescape"), digest_size=16).digest(), "big")
+                              for key in keys)
+        self.printed += len(keys)
+
+    def absorb(self, other: FieldPrint) -> None:
+        """Fold ``other`` (the next range of the same file, in file order) after this one; ``size``
+        becomes ``other``'s, and ``other`` is emptied."""
+        self._hash_keys()
+        other._hash_keys()
+        if other.count:
+            if not other.printable or (self.count and other.first_offset <= self.last_offset):
+                self.printable = False
+            if not self.count:
+                self.first_offset = other.first_offset
+            self.last_offset = other.last_offset
+        self.count += other.count
+        self.size = other.size
+        self.print_sum = (self.print_sum + other.print_sum) % PRINT_MODULUS
+        self.printed += other.printed
+        self.id_sum += other.id_sum
+        other.discard()
+
+    def fold(self) -> tuple[int, int]:
+        """The fingerprint: the sum modulo 2**128, and the number of records summed."""
+        self._hash_keys()
+        return self.print_sum % PRINT_MODULUS, self.printed
+
+    def discard(self) -> None:
+        """Nothing is held on disk (kept for the spool's callers)."""
+
+    def __getstate__(self) -> dict[str, object]:
+        self._hash_keys()
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+
+class FieldSpool(FieldPrint):
+    """A :class:`FieldPrint` that also keeps a :class:`SpooledRecord` for each record, in file
+    order, in a temporary file: what the exact comparison of a bag's index with its WARCs reads.
+    A field longer than 65,534 bytes is kept cut to that length (no index line claims such a
+    value), and the fingerprint is then not printable.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = bytearray()
+        self._path: str | None = None
+        self._finalizer: weakref.finalize[[str], FieldSpool] | None = None
+
+    def add(self, offset: int, record_id: str | None, target_uri: str | None, date: str | None,
+            payload_digest: str | None, record_type: str | None = None, id_hashed: int | None = None) -> None:
+        super().add(offset, record_id, target_uri, date, payload_digest, record_type, id_hashed)
         texts = [None if t is None else t.encode("utf-8", "surrogateescape")
                  for t in (record_id, target_uri, date, payload_digest)]
-        rid, uri, day, digest = texts
-        if ((rid is not None and len(rid) > _TEXT_MAX) or (uri is not None and len(uri) > _TEXT_MAX)
-                or (day is not None and len(day) > _TEXT_MAX) or (digest is not None and len(digest) > _TEXT_MAX)):
+        if any(t is not None and len(t) > _TEXT_MAX for t in texts):
             self.printable = False  # cut in the spool: what the exact comparison compares is not the record's
             texts = [None if t is None else t[:_TEXT_MAX] for t in texts]
-            rid, uri, day, digest = texts
-        if record_type in PRINTED_TYPES:
-            if uri is None:
-                uri = NO_VALUE
-            elif uri[:1] == b"<" and uri[-1:] == b">":
-                uri = uri[1:-1]  # as the witness compares a target URI
-            folded = capture_print(offset, uri, NO_VALUE if day is None else day,
-                                   NO_VALUE if digest is None else digest,
-                                   NO_VALUE if rid is None else norm_id_bytes(rid))
-            self.print_sum = (self.print_sum + folded) % PRINT_MODULUS
-            self.printed += 1
         pending = self._pending
         pending += _FIELD_HEAD.pack(offset, *(_NO_TEXT if t is None else len(t) for t in texts))
         for text in texts:
             if text:
                 pending += text
-        self.count += 1
         if len(pending) >= _FIELD_BUFFER:
             self._flush()
 
@@ -248,25 +321,16 @@ class FieldSpool:
             out.write(self._pending)
         self._pending = bytearray()
 
-    def absorb(self, other: FieldSpool) -> None:
-        """Append ``other``'s records after this spool's (the ranges of one file, merged in file
-        order); ``size`` becomes ``other``'s, and ``other`` is emptied."""
+    def absorb(self, other: FieldPrint) -> None:
+        """As :meth:`FieldPrint.absorb`, with ``other``'s records (a :class:`FieldSpool`) after this spool's."""
+        if not isinstance(other, FieldSpool):
+            raise TypeError("a field spool absorbs only another field spool")
         if other._path is not None:
             self._flush_all()
             assert self._path is not None
             _append_file(other._path, self._path)
         self._pending += other._pending
-        if other.count:
-            if not other.printable or (self.count and other.first_offset <= self.last_offset):
-                self.printable = False
-            if not self.count:
-                self.first_offset = other.first_offset
-            self.last_offset = other.last_offset
-        self.count += other.count
-        self.size = other.size
-        self.print_sum = (self.print_sum + other.print_sum) % PRINT_MODULUS
-        self.printed += other.printed
-        other.discard()
+        super().absorb(other)
         if len(self._pending) >= _FIELD_BUFFER:
             self._flush()
 
@@ -302,15 +366,18 @@ class FieldSpool:
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
+        self._hash_keys()
         return {"count": self.count, "size": self.size, "pending": bytes(self._pending), "path": self._path,
-                "print": (self.print_sum, self.printed, self.printable, self.first_offset, self.last_offset)}
+                "print": (self.print_sum % PRINT_MODULUS, self.printed, self.id_sum, self.printable, self.first_offset,
+                          self.last_offset)}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.count = int(state["count"])  # type: ignore[call-overload]
         self.size = int(state["size"])  # type: ignore[call-overload]
         printed = state["print"]
         assert isinstance(printed, tuple)
-        self.print_sum, self.printed, self.printable, self.first_offset, self.last_offset = printed
+        self.print_sum, self.printed, self.id_sum, self.printable, self.first_offset, self.last_offset = printed
+        self._keys = []
         pending = state["pending"]
         assert isinstance(pending, bytes)
         self._pending = bytearray(pending)

@@ -51,7 +51,7 @@ from typing import BinaryIO
 from ..bagging.layout import BAGIT_TXT
 from ..errors import BagUnreadableError
 from .arccheck import ArcScanner
-from .recordids import FieldSpool, IdSpool
+from .recordids import FieldPrint, FieldSpool, IdSpool
 from .report import Problem, ProblemKind, Report, problem_order
 from .warcdigests import RecordDigests, decode_digest, mismatch_problem
 from .warcbuffer import InflatedBuffer
@@ -98,8 +98,9 @@ class WarcScan:
     ids: IdSpool = field(default_factory=IdSpool)  # every record id's hash and offset, on disk
     types: Counter[str] = field(default_factory=Counter)  # records read by WARC-Type (ARC: filedesc, arc)
     unresolved: list[Reference] = field(default_factory=list)
-    # what a bag's own index claims of each record, spooled on disk when the scan was asked to (``witness``)
-    fields: FieldSpool | None = None
+    # what a bag's own index claims of each record: folded when the scan was asked to (``witness``),
+    # and spooled on disk too when asked (``spool_fields``)
+    fields: FieldPrint | None = None
     software: str | None = None  # the ``software`` of the file's first warcinfo record, if any
 
     def discard(self) -> None:
@@ -366,12 +367,9 @@ class _Scanner(InflatedBuffer):
         self._ids.add_references(block, headers.record_id, headers.record_type_l, offset)
         spool = self._scan.fields
         if spool is not None:
-            get = block.fields.get
-            record_id, target_uri, date, payload_digest = (get("warc-record-id"), get("warc-target-uri"),
-                                                            get("warc-date"), get("warc-payload-digest"))
-            spool.add(offset, record_id[0] if record_id else None, target_uri[0] if target_uri else None,
-                      date[0] if date else None, payload_digest[0] if payload_digest else None,
-                      headers.record_type_l)
+            digest = block.fields.get("warc-payload-digest")
+            spool.add(offset, headers.record_id, headers.target_uri, headers.date, digest[0] if digest else None,
+                      headers.record_type_l, self._ids.last_hash if headers.record_id is not None else None)
 
     def _short_block(self, offset: int, got: int, length: int) -> str:
         if self._stream.broken and not self._stream.cut_short:
@@ -460,14 +458,16 @@ def scan_warc(
 
 def scan_warc_stream(
     stream: BinaryIO, *, name: str, display_path: str, raw_hashers: Sequence[Hasher] = (), witness: bool = False,
-    origin: int = 0,
+    spool_fields: bool = False, origin: int = 0,
 ) -> WarcScan:
     """:func:`scan_warc` on an open binary stream; ``name`` is the file name (for ARC detection,
     and to warn when it says ``.warc.gz`` of an uncompressed file or ``.warc`` of a gzipped one).
 
-    ``witness``: also spool, in :attr:`WarcScan.fields`, the offset, id, target URI, date and
-    payload digest of every record whose header block was read (for :mod:`.witness`, when the bag
-    has an index to check; off, the scan does no more work than before).
+    ``witness``: also fold, in :attr:`WarcScan.fields` (a :class:`~.recordids.FieldPrint`), the
+    offset, id, target URI, date and payload digest of every record whose header block was read
+    into the fingerprint :mod:`.witness` compares with the bag's index (off, the scan does no more
+    work than before). ``spool_fields``: keep those fields of every record too, on disk (a
+    :class:`~.recordids.FieldSpool`), for the exact comparison.
 
     ``origin``: the file offset at which ``stream`` starts, when it is a range of the file
     (:mod:`.warcranges`); offsets in problems and spools are then the file's.
@@ -475,7 +475,7 @@ def scan_warc_stream(
     The stream is read to its end even when the WARC breaks early, so ``raw_hashers`` always
     see the whole file.
     """
-    scan = WarcScan(display_path, fields=FieldSpool() if witness else None)
+    scan = WarcScan(display_path, fields=FieldSpool() if spool_fields else FieldPrint() if witness else None)
     layers = open_stream(stream, raw_hashers, origin)
     first = layers.pump() or b""
     if is_arc_name(name) or first.startswith(b"filedesc:"):

@@ -91,6 +91,7 @@ class FileIds:
         self._leftover: list[Reference] = []
         self._beyond_window = False
         self._reported: set[int] = set()  # offsets of the records already reported as reusing an id
+        self.last_hash = 0  # the id_hash of the id add_id noted last
 
     def add_id(self, record_id: str, offset: int) -> Finding | None:
         """Note the id of the record at ``offset``; a finding when a near earlier record used it."""
@@ -107,7 +108,8 @@ class FileIds:
             if len(self._recent) > self._window:
                 del self._recent[next(iter(self._recent))]
                 self._beyond_window = True
-        self._spool.add(id_hash(key), offset)
+        self.last_hash = id_hash(key)
+        self._spool.add(self.last_hash, offset)
         self._pending.pop(key, None)
         return finding
 

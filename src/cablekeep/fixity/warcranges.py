@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..bagging.layout import BLOCK
-from .recordids import FieldSpool, IdSpool, id_hash, id_index
+from .recordids import IdSpool, id_hash, id_index
 from .report import Problem
 from .warccheck import WarcScan, scan_warc_stream
 from .warcids import OWN_SOFTWARE, norm_id
@@ -122,7 +122,7 @@ def merge_ranges(rel: str, scans: Sequence[WarcScan]) -> WarcScan | None:
         return None
     first = scans[0]
     merged = WarcScan(rel, records=sum(s.records for s in scans), ids=IdSpool(),
-                      fields=FieldSpool() if first.fields is not None else None, software=first.software)
+                      fields=type(first.fields)() if first.fields is not None else None, software=first.software)
     for scan in scans:
         merged.types.update(scan.types)
         merged.ids.absorb(scan.ids)
