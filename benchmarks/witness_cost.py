@@ -15,6 +15,10 @@ so the fingerprints agree).
     PYTHONPATH=src .venv/bin/python benchmarks/witness_cost.py            # about 2 minutes
     PYTHONPATH=src .venv/bin/python benchmarks/witness_cost.py --records 20000 --repeat 3
 
+It also times the whole command, as benchmarks/verify_vs_bagit.py times its "full" case:
+``cablekeep verify BAG --db ...`` in a fresh interpreter each time, with the witness and without
+it (the same switch, set in that interpreter before the command runs), start-up included.
+
 Exit 0 when the target is met, 1 when not, 2 when a verify did not find the bag valid.
 """
 
@@ -26,6 +30,7 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -135,6 +140,31 @@ def timed(bag: Path, witness: bool, cpu: list[float] | None = None) -> float:
     return took
 
 
+COMMAND = """
+import sys
+sys.path.insert(0, {bench!r})
+import witness_cost
+from cablekeep.cli import main
+if sys.argv[1] == "without":
+    witness_cost.no_witness().__enter__()
+sys.argv = ["cablekeep", "verify", {bag!r}, "--db", {db!r}]
+main()
+"""
+
+
+def timed_command(bag: Path, db: Path, witness: bool) -> float:
+    """Wall seconds of ``cablekeep verify BAG`` in a fresh interpreter (exit 0 required)."""
+    script = COMMAND.format(bench=str(Path(__file__).resolve().parent), bag=str(bag), db=str(db))
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script, "with" if witness else "without"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    took = time.perf_counter() - began
+    if done.returncode != 0:
+        print(f"cablekeep verify exited {done.returncode}: {done.stderr[-500:]}", file=sys.stderr)
+        sys.exit(2)
+    return took
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -164,7 +194,17 @@ def main() -> int:
         print(f"exact line-by-line comparisons run: {len(EXACT_READS)} of {args.repeat + 1} verifies with the witness "
               "(0 when the fingerprints agree, as they must for this bag)")
         print(f"the witness adds {added:+.1f} % wall, {(cb - ca) / ca * 100:+.1f} % CPU (target: at most 10 % wall)")
-        return 0 if added <= 10 else 1
+        db = Path(tmp) / "fixity.sqlite"
+        commands: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(args.repeat):
+            for witness_on in (False, True):
+                commands[witness_on].append(timed_command(bag, db, witness_on))
+        ca, cb = statistics.median(commands[False]), statistics.median(commands[True])
+        command_added = (cb - ca) / ca * 100
+        print(f"whole command without the witness: {ca:.2f} s (runs {', '.join(f'{t:.2f}' for t in commands[False])})")
+        print(f"whole command with the witness:    {cb:.2f} s (runs {', '.join(f'{t:.2f}' for t in commands[True])})")
+        print(f"as whole commands the witness adds {command_added:+.1f} % wall (target: at most 10 %)")
+        return 0 if added <= 10 and command_added <= 10 else 1
 
 
 if __name__ == "__main__":
