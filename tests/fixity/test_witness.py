@@ -13,6 +13,8 @@ import json
 import pickle
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import bagit
@@ -398,3 +400,25 @@ def test_a_field_spool_gives_back_what_it_was_given(count: int) -> None:
     copy = pickle.loads(pickle.dumps(spool))
     assert list(copy.records()) == given and copy.size == 99 and copy.count == count
     copy.discard()
+
+
+# --------------------------------------------------------------------------- start-up
+
+_LOADED = r"""
+import runpy, sys
+sys.argv = ["cablekeep", *sys.argv[1:]]
+try:
+    runpy.run_module("cablekeep", run_name="__main__")
+except SystemExit as stop:
+    code = stop.code
+heavy = sorted(m for m in ("surt", "tldextract", "requests", "warcio") if m in sys.modules)
+print("LOADED", code, ",".join(heavy), file=sys.stderr)
+"""
+
+
+def test_verify_does_not_import_the_crawlers_libraries(bag: Path, tmp_path: Path) -> None:
+    # the witness reads the index through capture.cdxj, which makes no key when it reads: the URL
+    # canonicaliser (surt, tldextract, requests) and warcio stay out of verify's start-up (~0.15 s)
+    done = subprocess.run([sys.executable, "-c", _LOADED, "verify", "--db", str(tmp_path / "fixity.sqlite"), str(bag)],
+                          capture_output=True, text=True, timeout=120)
+    assert [x for x in done.stderr.splitlines() if x.startswith("LOADED")] == ["LOADED 0 "], done.stderr

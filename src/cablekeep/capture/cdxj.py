@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import OutputError
-from .canon import InvalidUrlError, index_key, surt_key
-from .warc import timestamp14
+
+# .canon (surt, tldextract, requests) and .warc (warcio) are imported where a key is made, not here:
+# `cablekeep verify` reads indexes through this module and makes no key, and those imports are
+# about 0.1 s of its start-up.
 
 RUN_LINES = 10_000  # index lines sorted in memory at a time (a few MB); more are merged from files
 
@@ -57,6 +59,9 @@ def _read_run(handle: IO[str]) -> Iterator[str]:
 def index_prefix(url: str, date: datetime) -> str:
     """``"<key> <timestamp14>"`` of a capture's index line: pywb's key of ``url`` and ``date`` to the second.
     Raises :class:`~cablekeep.capture.canon.InvalidUrlError`."""
+    from .canon import index_key
+    from .warc import timestamp14
+
     return f"{index_key(url)} {timestamp14(date)}"
 
 
@@ -132,6 +137,8 @@ class CdxjLine:
 
     @property
     def surt(self) -> str:
+        from .canon import InvalidUrlError, surt_key
+
         if self.url is None:
             return self.key
         try:
