@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import bagit
 import pytest
 
 from ..conftest import CliResult
+from ..imports import modules_loaded
 
 
 @pytest.fixture
@@ -50,22 +49,9 @@ def test_a_bad_cluster_is_a_usage_error(bag: Path, value: str, cli: Callable[...
     assert "--cluster" in result.stderr and "Traceback" not in result.stderr
 
 
-_NO_DASK = r"""
-import runpy, sys
-sys.argv = ["cablekeep", *sys.argv[1:]]
-try:
-    runpy.run_module("cablekeep", run_name="__main__")
-except SystemExit as stop:
-    code = stop.code
-loaded = sorted(m for m in ("dask", "distributed", "cablekeep.cluster.dask") if m in sys.modules)
-print("LOADED", code, ",".join(loaded), file=sys.stderr)
-"""
-
-
 @pytest.mark.parametrize("args", [["--help"], ["verify"], ["audit"]])
 def test_without_cluster_dask_is_not_imported(bag: Path, tmp_path: Path, args: list[str]) -> None:
     if args != ["--help"]:
         args = [*args, "--db", str(tmp_path / "fixity.sqlite"), str(bag)]
-    done = subprocess.run([sys.executable, "-c", _NO_DASK, *args], capture_output=True, text=True, timeout=120)
-    line = [x for x in done.stderr.splitlines() if x.startswith("LOADED")]
-    assert line == ["LOADED 0 "], done.stderr
+    code, loaded, stderr = modules_loaded(args, ["dask", "distributed", "cablekeep.cluster.dask"])
+    assert (code, loaded) == (0, []), stderr

@@ -13,8 +13,6 @@ import json
 import pickle
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import bagit
@@ -33,6 +31,7 @@ from cablekeep.manifest import load_manifest
 from cablekeep.run import run_manifest
 from cablekeep.sample_site import SampleSite
 
+from ..imports import modules_loaded
 from .bags import make_bag, rewrite_payload_manifests, serialize
 
 
@@ -404,21 +403,9 @@ def test_a_field_spool_gives_back_what_it_was_given(count: int) -> None:
 
 # --------------------------------------------------------------------------- start-up
 
-_LOADED = r"""
-import runpy, sys
-sys.argv = ["cablekeep", *sys.argv[1:]]
-try:
-    runpy.run_module("cablekeep", run_name="__main__")
-except SystemExit as stop:
-    code = stop.code
-heavy = sorted(m for m in ("surt", "tldextract", "requests", "warcio") if m in sys.modules)
-print("LOADED", code, ",".join(heavy), file=sys.stderr)
-"""
-
-
 def test_verify_does_not_import_the_crawlers_libraries(bag: Path, tmp_path: Path) -> None:
     # the witness reads the index through capture.cdxj, which makes no key when it reads: the URL
     # canonicaliser (surt, tldextract, requests) and warcio stay out of verify's start-up (~0.15 s)
-    done = subprocess.run([sys.executable, "-c", _LOADED, "verify", "--db", str(tmp_path / "fixity.sqlite"), str(bag)],
-                          capture_output=True, text=True, timeout=120)
-    assert [x for x in done.stderr.splitlines() if x.startswith("LOADED")] == ["LOADED 0 "], done.stderr
+    code, loaded, stderr = modules_loaded(["verify", "--db", str(tmp_path / "fixity.sqlite"), str(bag)],
+                                          ["surt", "tldextract", "requests", "warcio"])
+    assert (code, loaded) == (0, []), stderr

@@ -1,4 +1,4 @@
-"""The witness's fingerprint (cablekeep.fixity.witness.read_prints, recordids.FieldSpool), on a real crawl.
+"""The witness's fingerprint (cablekeep.fixity.witnessprint, recordids.FieldPrint), on a real crawl.
 
 A bag that agrees with its index is passed on the fingerprint alone: the three files are folded
 once and no line is compared. Anything that changes what a line, a cable or a log entry claims
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cablekeep.fixity import witness
+from cablekeep.fixity import witness, witnessprint
 from cablekeep.fixity.recordids import FieldPrint, FieldSpool, capture_key, capture_print, id_hash, norm_id
 from cablekeep.fixity.verify import verify_bag
 from cablekeep.fixity.warcids import norm_id as warcids_norm_id
@@ -39,7 +39,7 @@ def exact_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 def fingerprints_agree(bag: Path) -> bool:
     scans = scan_bag_warcs(bag, witness=True)
     try:
-        return witness.read_prints(bag).agrees(scans)
+        return witnessprint.read_prints(bag).agrees(scans)
     finally:
         for scan in scans:
             scan.discard()
@@ -92,7 +92,8 @@ def test_a_line_in_another_form_is_folded_by_the_full_parse(bag: Path, exact_rea
 def test_the_crawlers_own_lines_are_read_by_one_expression_a_block(bag: Path) -> None:
     # the folds read the crawler's index and log lines by one findall a block; were the crawler to write
     # them otherwise, every line would silently take the slow way (the JSON parser)
-    for rel, pattern in ((witness.INDEX, witness._CRAWLER_LINES), (witness.CRAWL_LOG, witness._CRAWLER_LOG_LINES)):
+    for rel, pattern in ((witnessprint.INDEX, witnessprint._CRAWLER_LINES),
+                         (witnessprint.CRAWL_LOG, witnessprint._CRAWLER_LOG_LINES)):
         data = (bag / rel).read_bytes()
         assert len(pattern.findall(data)) == data.count(b"\n") > 2, rel
 

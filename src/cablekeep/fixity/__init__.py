@@ -16,7 +16,10 @@ history of fixity events in SQLite, exportable as PREMIS.
   block), ``warcdigests`` (block and payload digests), ``warcids`` (record ids and references),
   ``warcfindings`` (what a step reports).
 - ``waczcheck``: a WACZ's resources against its ``datapackage.json``, alone or as a ``*.wacz`` in a bag's payload.
-- ``recordids``: WARC-Record-IDs checked for uniqueness and references in bounded memory.
+- ``witness``: a cablekeep bag's own index, cable list and crawl log as a second witness of its
+  WARCs; ``witnessprint`` folds the three files into the fingerprint compared first.
+- ``recordids``: WARC-Record-IDs checked for uniqueness and references in bounded memory, and the
+  fingerprint of a WARC's captures.
 - ``report``: the result types: problems and reports.
 - ``identity``: how a bag is known (path, External-Identifier, tag-manifest digest).
 - ``names``: file names of any bytes as one printable line of text, reversibly.
