@@ -32,12 +32,9 @@ import json
 import os
 import random
 import select
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import _nginx  # noqa: E402  (benchmarks/ is not a package)
+from _harness import BenchmarkError, finish, run_child  # noqa: E402
 
 NGINX = _nginx.NGINX
 HOSTS = 20
@@ -59,40 +57,6 @@ RSS_CEILING_MB = 100.0
 WORDS = ("cable embassy refugee border minister consulate report official statement government delegation "
          "meeting office summary comment action request press release security regional political economic "
          "camp transfer asylum status decision court hearing witness account protest crowd square").split()
-
-
-class BenchmarkError(Exception):
-    """A run that did not do what the benchmark needs."""
-
-
-@dataclass
-class Child:
-    returncode: int
-    seconds: float
-    peak_rss_mb: float
-    cpu_seconds: float
-
-
-def run_child(argv: Sequence[str], *, deadline: float, stdout: Path) -> Child:
-    """``argv`` to completion in a fresh process: its wall time, and its own peak RSS and CPU time (wait4)."""
-    with open(stdout, "wb") as out, open(stdout.with_suffix(".stderr"), "wb") as err:
-        start = time.monotonic()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid == process.pid:
-                break
-            if time.monotonic() - start > deadline:
-                os.kill(process.pid, signal.SIGKILL)
-                os.wait4(process.pid, 0)
-                raise BenchmarkError(f"{' '.join(argv[:4])} ran past {deadline:.0f}s and was killed; "
-                                     f"see {stdout.with_suffix('.stderr')}")
-            time.sleep(0.02)
-    child = Child(os.waitstatus_to_exitcode(status), time.monotonic() - start, usage.ru_maxrss / 1024.0,
-                  usage.ru_utime + usage.ru_stime)
-    if child.returncode != 0:
-        raise BenchmarkError(f"{' '.join(argv[:4])} exited {child.returncode}; see {stdout.with_suffix('.stderr')}")
-    return child
 
 
 # -- the site --------------------------------------------------------------------------------------------------
@@ -241,13 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
          f"{large.peak_rss_mb / small.peak_rss_mb:.2f}x <= {FLAT}x, both < {RSS_CEILING_MB:.0f} MB",
          large.peak_rss_mb <= FLAT * small.peak_rss_mb and max(small.peak_rss_mb, large.peak_rss_mb) < RSS_CEILING_MB),
     ]
-    for text, passed in targets:
-        print(f"{'PASS' if passed else 'FAIL'}  {text}")
-    if args.keep:
-        print(f"work directory kept: {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0 if all(passed for _, passed in targets) else 1
+    return finish(targets, work, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -39,14 +39,10 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -54,6 +50,7 @@ SRC = HERE.parent / "src"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(SRC))
 import _nginx  # noqa: E402  (benchmarks/ is not a package)
+from _harness import BenchmarkError, Child, finish, run_child  # noqa: E402
 from _cable_pages import write_site  # noqa: E402
 
 WGET = shutil.which("wget") or "/usr/bin/wget"
@@ -61,40 +58,6 @@ HOST = "127.0.0.1"
 RATIO_TARGET = 0.67
 CPU_TARGET_MS = 0.5
 VERIFY_TARGET_MS = 0.05
-
-
-class BenchmarkError(Exception):
-    """A run that did not do what the benchmark needs."""
-
-
-@dataclass
-class Child:
-    seconds: float
-    cpu_seconds: float
-    peak_rss_mb: float
-
-
-def run_child(argv: Sequence[str], *, cwd: Path, deadline: float, env: dict[str, str] | None = None) -> Child:
-    """``argv`` to completion in ``cwd`` (stdout and stderr into files there): wall, CPU and peak RSS."""
-    name = Path(argv[0]).name if argv[0] != sys.executable else argv[2] + "-" + argv[3]
-    out, err = cwd / f"{name}.out", cwd / f"{name}.stderr"
-    with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        start = time.monotonic()
-        process = subprocess.Popen(argv, cwd=cwd, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid == process.pid:
-                break
-            if time.monotonic() - start > deadline:
-                os.kill(process.pid, signal.SIGKILL)
-                os.wait4(process.pid, 0)
-                raise BenchmarkError(f"{' '.join(argv[:4])} ran past {deadline:.0f}s and was killed; see {err}")
-            time.sleep(0.005)
-        seconds = time.monotonic() - start
-    process.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: Popen must not wait again
-    if process.returncode != 0:
-        raise BenchmarkError(f"{' '.join(argv[:4])} exited {process.returncode}; see {err}")
-    return Child(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0)
 
 
 def cablekeep_env(directory: Path) -> dict[str, str]:
@@ -141,7 +104,7 @@ def run_wget(directory: Path, urls: Path, pages: int) -> Child:
     directory.mkdir(parents=True)
     shutil.copy(urls, directory / "urls.txt")
     child = run_child([WGET, "-q", "-i", "urls.txt", "--warc-file=wget", "-O", "/dev/null", "--tries=1",
-                       "--timeout=30"], cwd=directory, deadline=60 + pages / 20)
+                       "--timeout=30"], cwd=directory, stdout=directory / "wget.out", deadline=60 + pages / 20)
     _, ok = warc_records([directory / "wget.warc.gz"])
     if ok != pages:
         raise BenchmarkError(f"wget recorded {ok} of {pages} pages with 200 in {directory / 'wget.warc.gz'}")
@@ -154,7 +117,8 @@ def run_cablekeep(directory: Path, urls: Path, pages: int) -> tuple[Child, Path]
     manifest = write_manifest(directory)
     child = run_child([sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", "--db",
                        str(directory / "fixity.sqlite"), str(manifest)],
-                      cwd=directory, deadline=120 + pages / 10, env=cablekeep_env(directory))
+                      cwd=directory, stdout=directory / "cablekeep-run.out", deadline=120 + pages / 10,
+                      env=cablekeep_env(directory))
     out = directory / "cablekeep-run.out"
     summary = json.loads(out.read_text(encoding="utf-8"))
     bag = Path(summary["bag"])
@@ -172,7 +136,8 @@ def run_cablekeep(directory: Path, urls: Path, pages: int) -> tuple[Child, Path]
 def run_verify(directory: Path, bag: Path) -> tuple[Child, int]:
     records, _ = warc_records(sorted((bag / "data" / "warc").glob("*.warc.gz")))
     child = run_child([sys.executable, "-m", "cablekeep", "verify", "--db", str(directory / "fixity.sqlite"),
-                       str(bag)], cwd=directory, deadline=600, env=cablekeep_env(directory))
+                       str(bag)], cwd=directory, stdout=directory / "cablekeep-verify.out", deadline=600,
+                      env=cablekeep_env(directory))
     return child, records
 
 
@@ -244,15 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         (f"run wall {ours_s:.2f} s / wget {wget_s:.2f} s = {ratio:.2f} <= {RATIO_TARGET}", ratio <= RATIO_TARGET),
         (f"run CPU {ours_cpu:.3f} ms/page <= {CPU_TARGET_MS} (wget {wget_cpu:.3f})", ours_cpu <= CPU_TARGET_MS),
     ]
-    for text, passed in targets:
-        print(f"{'PASS' if passed else 'FAIL'}  {text}")
     print(f"{'pass' if verify_ms <= VERIFY_TARGET_MS else 'over'}  verify {verify_ms:.3f} ms per WARC record "
           f"(target {VERIFY_TARGET_MS}; reported only)")
-    if args.keep:
-        print(f"work directory kept: {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0 if all(passed for _, passed in targets) else 1
+    return finish(targets, work, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -35,12 +35,10 @@ import json
 import os
 import select
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -51,6 +49,9 @@ from typing import IO
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SERVERS = HERE / "_servers.py"
+sys.path.insert(0, str(HERE))
+from _harness import BenchmarkError, run_child  # noqa: E402  (benchmarks/ is not a package)
+
 CABLEKEEP = Path(sys.executable).with_name("cablekeep")
 WGET = shutil.which("wget") or "/usr/bin/wget"
 
@@ -97,45 +98,6 @@ class Result:
         """Pages per second of the crawl (cablekeep: from its log; wget: over its whole run)."""
         seconds = self.run_seconds if self.crawl_seconds is None else self.crawl_seconds
         return self.pages / seconds if seconds > 0 else 0.0
-
-
-@dataclass
-class Child:
-    returncode: int
-    seconds: float
-    peak_rss_mb: float
-    cpu_seconds: float
-
-
-class BenchmarkError(Exception):
-    """A run that did not do what the benchmark needs (wrong page count, failed exit, deadline)."""
-
-
-# -------------------------------------------------------------------------------------------------
-# Processes
-
-
-def run_child(argv: Sequence[str], *, deadline: float, stdout: Path, cwd: Path) -> Child:
-    """Run ``argv`` to completion in a fresh process; its own peak RSS and CPU time from wait4.
-
-    Killed (and an error raised) when it runs past ``deadline`` seconds."""
-    with open(stdout, "wb") as out, open(stdout.with_suffix(".stderr"), "wb") as err:
-        start = time.monotonic()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd)
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid == process.pid:
-                break
-            if time.monotonic() - start > deadline:
-                os.kill(process.pid, signal.SIGKILL)
-                os.wait4(process.pid, 0)
-                process.returncode = -signal.SIGKILL
-                raise BenchmarkError(f"{argv[0]} ran past its deadline of {deadline:.0f}s and was killed; "
-                                     f"see {stdout.with_suffix('.stderr')}")
-            time.sleep(0.02)
-        seconds = time.monotonic() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return Child(process.returncode, seconds, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime)
 
 
 @dataclass
@@ -253,8 +215,6 @@ def run_cablekeep(case: str, directory: Path, urls: Sequence[str], fetch: dict[s
     manifest = write_manifest(directory, case, urls, fetch)
     child = run_child([str(CABLEKEEP), "run", "--quiet", "--json", str(manifest)],
                       deadline=deadline, stdout=directory / "run.json", cwd=directory)
-    if child.returncode != 0:
-        raise BenchmarkError(f"cablekeep run exited {child.returncode}; see {directory / 'run.stderr'}")
     summary = json.loads((directory / "run.json").read_text(encoding="utf-8"))
     ok = 0
     first: datetime | None = None
@@ -290,8 +250,6 @@ def run_wget(case: str, directory: Path, urls: Sequence[str], wait: float | None
     if wait is not None:
         argv.append(f"--wait={wait:g}")
     child = run_child(argv, deadline=deadline, stdout=directory / "wget.out", cwd=directory)
-    if child.returncode != 0:
-        raise BenchmarkError(f"wget exited {child.returncode}; see {directory / 'wget.stderr'}")
     fetched = count_warc_responses(directory / "wget.warc.gz")
     if fetched != len(urls):
         raise BenchmarkError(f"wget recorded {fetched} of {len(urls)} pages in {directory / 'wget.warc.gz'}")
