@@ -27,20 +27,18 @@ temporary folder, cluster scratch space and fixity history included) is removed 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _harness import BenchmarkError, run_child  # noqa: E402
-from crawl_vs_wget import _log_time, serve, write_manifest  # noqa: E402
+from crawl_vs_wget import read_run, serve, write_manifest  # noqa: E402
 
 SRC = HERE.parent / "src"
 HOSTS = 20
@@ -64,42 +62,13 @@ class Run:
                 f"({whole / limit:.2f})  CPU {self.cpu_seconds:5.1f} s")
 
 
-def first_request(warc_dir: Path, look_at: int = 50) -> datetime | None:
-    """The earliest WARC-Date among the first records of each WARC file (each shard writes its own)."""
-    from warcio.archiveiterator import ArchiveIterator  # installed with cablekeep
-
-    earliest: datetime | None = None
-    for path in sorted(warc_dir.glob("*.warc.gz")):
-        with open(path, "rb") as stream:
-            for number, record in enumerate(ArchiveIterator(stream)):
-                if number >= look_at:
-                    break
-                if record.rec_type in ("request", "response"):
-                    moment = _log_time(record.rec_headers.get_header("WARC-Date"))
-                    earliest = moment if earliest is None else min(earliest, moment)
-    return earliest
-
-
 def crawl(name: str, directory: Path, urls: list[str], cluster: str | None, deadline: float) -> Run:
     manifest = write_manifest(directory, name, urls, FETCH)
     argv = [sys.executable, "-m", "cablekeep", "run", "--quiet", "--json", str(manifest)]
     if cluster is not None:
         argv[5:5] = ["--cluster", cluster]
     child = run_child(argv, deadline=deadline, stdout=directory / "run.json", cwd=directory)
-    summary = json.loads((directory / "run.json").read_text(encoding="utf-8"))
-    bag = Path(summary["bag"])
-    ok, first, last = 0, None, None
-    with open(bag / "data" / "crawl-log.jsonl", encoding="utf-8") as log:
-        for line in log:
-            entry = json.loads(line)
-            moment = _log_time(entry["time"])
-            first = moment if first is None else min(first, moment)
-            last = moment if last is None else max(last, moment)
-            ok += entry["outcome"] == "ok"
-    if ok != len(urls) or not summary.get("verified") or first is None or last is None:
-        raise BenchmarkError(f"cablekeep fetched {ok} of {len(urls)} pages (verified: {summary.get('verified')}); "
-                             f"see {directory / 'run.json'}")
-    start = min(first_request(bag / "data" / "warc") or first, first)
+    _, ok, start, last = read_run(directory, len(urls))
     return Run(name, ok, (last - start).total_seconds(), child.seconds, child.cpu_seconds)
 
 

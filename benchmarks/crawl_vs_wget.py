@@ -193,21 +193,42 @@ def _log_time(text: str) -> datetime:
 
 def first_fetch_start(warc_dir: Path, look_at: int = 300) -> datetime | None:
     """When the crawl's first fetch started: the earliest WARC-Date among the first records written
-    (a response record is dated when its request was sent; records are written as fetches finish)."""
+    to each WARC file (a response record is dated when its request was sent; records are written as
+    fetches finish; each shard of a crawl on a cluster writes its own files)."""
     from warcio.archiveiterator import ArchiveIterator  # installed with cablekeep
 
-    files = sorted(warc_dir.glob("*.warc.gz"))
-    if not files:
-        return None
     earliest: datetime | None = None
-    with open(files[0], "rb") as stream:
-        for number, record in enumerate(ArchiveIterator(stream)):
-            if number >= look_at:
-                break
-            if record.rec_type in ("request", "response"):
-                moment = _log_time(record.rec_headers.get_header("WARC-Date"))
-                earliest = moment if earliest is None else min(earliest, moment)
+    for path in sorted(warc_dir.glob("*.warc.gz")):
+        with open(path, "rb") as stream:
+            for number, record in enumerate(ArchiveIterator(stream)):
+                if number >= look_at:
+                    break
+                if record.rec_type in ("request", "response"):
+                    moment = _log_time(record.rec_headers.get_header("WARC-Date"))
+                    earliest = moment if earliest is None else min(earliest, moment)
     return earliest
+
+
+def read_run(directory: Path, expected: int) -> tuple[Path, int, datetime, datetime]:
+    """The run whose JSON summary is ``directory/run.json``: its bag, its fetches that ended ok, and
+    when its crawl began (its first fetch) and ended (its last log line). An error unless every one
+    of the ``expected`` URLs was fetched and the bag verified."""
+    summary = json.loads((directory / "run.json").read_text(encoding="utf-8"))
+    bag = Path(summary["bag"])
+    ok = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    with open(bag / "data" / "crawl-log.jsonl", encoding="utf-8") as log:
+        for line in log:
+            entry = json.loads(line)
+            moment = _log_time(entry["time"])
+            first = moment if first is None else min(first, moment)
+            last = moment if last is None else max(last, moment)
+            ok += entry["outcome"] == "ok"
+    if ok != expected or not summary.get("verified") or first is None or last is None:
+        raise BenchmarkError(f"cablekeep fetched {ok} of {expected} pages (verified: {summary.get('verified')}); "
+                             f"see {directory / 'run.json'}")
+    return bag, ok, min(first_fetch_start(bag / "data" / "warc") or first, first), last
 
 
 def run_cablekeep(case: str, directory: Path, urls: Sequence[str], fetch: dict[str, float | int],
@@ -215,23 +236,9 @@ def run_cablekeep(case: str, directory: Path, urls: Sequence[str], fetch: dict[s
     manifest = write_manifest(directory, case, urls, fetch)
     child = run_child([str(CABLEKEEP), "run", "--quiet", "--json", str(manifest)],
                       deadline=deadline, stdout=directory / "run.json", cwd=directory)
-    summary = json.loads((directory / "run.json").read_text(encoding="utf-8"))
-    ok = 0
-    first: datetime | None = None
-    last: datetime | None = None
-    with open(Path(summary["bag"]) / "data" / "crawl-log.jsonl", encoding="utf-8") as log:
-        for line in log:
-            entry = json.loads(line)
-            moment = _log_time(entry["time"])
-            first = moment if first is None else min(first, moment)
-            last = moment if last is None else max(last, moment)
-            ok += entry["outcome"] == "ok"
-    if ok != len(urls) or not summary.get("verified") or first is None or last is None:
-        raise BenchmarkError(f"cablekeep fetched {ok} of {len(urls)} pages (verified: {summary.get('verified')}); "
-                             f"see {directory / 'run.json'}")
-    start = first_fetch_start(Path(summary["bag"]) / "data" / "warc") or first
-    span = (last - min(start, first)).total_seconds()
-    return Result(case, "cablekeep", ok, span, child.seconds, child.peak_rss_mb, child.cpu_seconds, note)
+    _, ok, start, last = read_run(directory, len(urls))
+    return Result(case, "cablekeep", ok, (last - start).total_seconds(), child.seconds, child.peak_rss_mb,
+                  child.cpu_seconds, note)
 
 
 def count_warc_responses(path: Path) -> int:
