@@ -96,6 +96,18 @@ def rewrite_index(bag: Path, change: dict[int, dict[str, str]]) -> None:
     (bag / "data/index.cdxj").write_text("".join(out))
 
 
+def rewrite_first_cable(bag: Path, change: dict[str, str]) -> None:
+    """cables.jsonl with the fields of its first line updated (``url`` given as a suffix to add
+    when it starts with "+"), then the bag resealed."""
+    cables = (bag / "data/cables.jsonl").read_text().splitlines()
+    entry = json.loads(cables[0])
+    for key, value in change.items():
+        entry[key] = entry[key] + value[1:] if value.startswith("+") else value
+    cables[0] = json.dumps(entry)
+    (bag / "data/cables.jsonl").write_text("\n".join(cables) + "\n")
+    reseal(bag)
+
+
 def index_problems(report: Report) -> list[tuple[str, str]]:
     return [(p.path, p.detail) for p in report.problems if p.kind == "index"]
 
@@ -204,12 +216,7 @@ def test_a_malformed_index_line_is_named(bag: Path) -> None:
 
 def test_a_captured_cable_must_have_its_record(bag: Path) -> None:
     # "every captured cable in cables.jsonl must have its record"
-    cables = (bag / "data/cables.jsonl").read_text().splitlines()
-    entry = json.loads(cables[0])
-    entry["warc_record_id"] = "<urn:uuid:11111111-1111-1111-1111-111111111111>"
-    cables[0] = json.dumps(entry)
-    (bag / "data/cables.jsonl").write_text("\n".join(cables) + "\n")
-    reseal(bag)
+    rewrite_first_cable(bag, {"warc_record_id": "<urn:uuid:11111111-1111-1111-1111-111111111111>"})
     report = verify_bag(bag, processes=1)
     assert index_problems(report) == [(
         "data/cables.jsonl",
@@ -220,12 +227,7 @@ def test_a_captured_cable_must_have_its_record(bag: Path) -> None:
 
 
 def test_a_cable_whose_record_has_another_url(bag: Path) -> None:
-    cables = (bag / "data/cables.jsonl").read_text().splitlines()
-    entry = json.loads(cables[0])
-    entry["url"] = entry["url"] + "-moved"
-    cables[0] = json.dumps(entry)
-    (bag / "data/cables.jsonl").write_text("\n".join(cables) + "\n")
-    reseal(bag)
+    rewrite_first_cable(bag, {"url": "+-moved"})
     ((path, detail),) = index_problems(verify_bag(bag, processes=1))
     assert path == "data/cables.jsonl" and detail.startswith("line 1 points at the record at ") and "WARC-Target-URI" in detail
 

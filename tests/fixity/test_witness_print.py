@@ -19,7 +19,8 @@ from cablekeep.fixity.verify import verify_bag
 from cablekeep.fixity.warcids import norm_id as warcids_norm_id
 
 from .test_warcranges import ranges_seen  # noqa: F401  # fixture
-from .test_witness import bag, crawled, index_lines, reseal, rewrite_index, scan_bag_warcs  # noqa: F401  # fixtures
+from .test_witness import (  # noqa: F401  # fixtures
+    bag, crawled, index_lines, reseal, rewrite_first_cable, rewrite_index, scan_bag_warcs)
 
 
 @pytest.fixture
@@ -192,12 +193,7 @@ def test_a_duplicated_line_is_found(bag: Path) -> None:
 
 
 def test_a_cable_with_another_date_is_found_and_named(bag: Path) -> None:
-    cables = (bag / "data/cables.jsonl").read_text().splitlines()
-    entry = json.loads(cables[0])
-    entry["captured"] = "2001-01-01T00:00:00Z"
-    cables[0] = json.dumps(entry)
-    (bag / "data/cables.jsonl").write_text("\n".join(cables) + "\n")
-    reseal(bag)
+    rewrite_first_cable(bag, {"captured": "2001-01-01T00:00:00Z"})
     assert not fingerprints_agree(bag)
     ((path, detail),) = index_problems(bag)
     assert path == "data/cables.jsonl" and detail.startswith("line 1 points at the record at ") and "WARC-Date" in detail
