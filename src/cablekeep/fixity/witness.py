@@ -396,9 +396,6 @@ class ReadClaims:
     prints: Prints
     warc_paths: list[str] = field(default_factory=list)  # sorted: the WARCs under data/ the log was read beside
 
-    def discard(self) -> None:
-        """Nothing to remove: the folds are in memory (kept for the callers that own a reading)."""
-
 
 def read_claims(root: str) -> ReadClaims:
     """Fold the crawl log of the bag directory ``root`` (:func:`fold_log`), beside the list of WARC
